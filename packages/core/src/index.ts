@@ -1,0 +1,5 @@
+export * as Api from "./Api.js"
+export * as AssociationRow from "./AssociationRow.js"
+export * as ErrorRow from "./ErrorRow.js"
+export * as ObjectId from "./ObjectId.js"
+export * as ObjectType from "./ObjectType.js"

@@ -1,0 +1,23 @@
+import { fileURLToPath } from "node:url"
+import { defineConfig } from "vitest/config"
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      "@assoc-etl/core": src("core"),
+      "@assoc-etl/hubspot": src("hubspot"),
+      "@assoc-etl/sink-ndjson": src("sink-ndjson"),
+      "@assoc-etl/sink-parquet": src("sink-parquet"),
+      "@assoc-etl/simulator": src("simulator"),
+      "@assoc-etl/cli": src("cli")
+    }
+  },
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: "forks"
+  }
+})

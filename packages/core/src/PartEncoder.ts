@@ -1,0 +1,27 @@
+/**
+ * How rows become the bytes of one part file. The dataset writer owns the
+ * files (temporary names, sync, rename); an encoder only turns chunks of rows
+ * into bytes, so formats can be swapped without touching durability.
+ */
+import type { Effect } from "effect"
+import type { AssociationRow } from "./AssociationRow.js"
+
+export interface PartEncoder {
+  /** `"ndjson"`, `"parquet"`, ...: recorded in the manifest. */
+  readonly format: string
+  /** The part file suffix, with its dot: `.ndjson`, `.ndjson.gz`, `.parquet`. */
+  readonly extension: string
+  /** Starts encoding a new part. */
+  readonly open: Effect.Effect<PartWriter>
+}
+
+export interface PartWriter {
+  /**
+   * Encodes a chunk of rows and returns the bytes to append to the part file
+   * now, in order (possibly none, while a row group fills). Called with
+   * whole chunks, never a row at a time.
+   */
+  readonly write: (rows: ReadonlyArray<AssociationRow>) => Effect.Effect<ReadonlyArray<Uint8Array>>
+  /** Encodes what is buffered and the trailer (a footer, a gzip trailer); the part is whole after these bytes. */
+  readonly finish: Effect.Effect<ReadonlyArray<Uint8Array>>
+}

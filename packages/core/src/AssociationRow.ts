@@ -105,3 +105,33 @@ export const flatten = (
   for (const result of byId.values()) push(result)
   return rows
 }
+
+const q = JSON.stringify
+
+/**
+ * The NDJSON text of a chunk of rows: one JSON object a line, the columns in
+ * order, each line ending in `\n`. One string for the whole chunk, so the
+ * caller writes it at once.
+ */
+export const encodeNdjson = (rows: ReadonlyArray<AssociationRow>): string => {
+  let out = ""
+  for (const r of rows) {
+    out += `{"from_object_type":${q(r.from_object_type)},"from_object_id":${q(r.from_object_id)},"to_object_type":${
+      q(r.to_object_type)
+    },"to_object_id":${q(r.to_object_id)},"association_category":${q(r.association_category)},"association_type_id":${
+      r.association_type_id | 0
+    },"association_label":${r.association_label === null ? "null" : q(r.association_label)}}\n`
+  }
+  return out
+}
+
+const decodeRowSync = Schema.decodeUnknownSync(AssociationRow)
+
+/** The rows of NDJSON text written by `encodeNdjson` (blank lines skipped); throws on a line that is not a row. */
+export const decodeNdjson = (text: string): Array<AssociationRow> => {
+  const rows: Array<AssociationRow> = []
+  for (const line of text.split("\n")) {
+    if (line.length > 0) rows.push(decodeRowSync(JSON.parse(line)))
+  }
+  return rows
+}

@@ -124,3 +124,28 @@ describe("AssociationRow", () => {
     assert.deepStrictEqual(fromSequence, expected)
   })
 })
+
+describe("AssociationRow NDJSON", () => {
+  const rowArb = fc.record({
+    from_object_type: fc.constantFrom("contacts", "0-1", "2-12345"),
+    from_object_id: fc.stringMatching(/^[0-9]{1,20}$/),
+    to_object_type: fc.constantFrom("companies", "deals"),
+    to_object_id: fc.stringMatching(/^[0-9]{1,20}$/),
+    association_category: fc.constantFrom("HUBSPOT_DEFINED", "USER_DEFINED"),
+    association_type_id: fc.integer({ min: -2147483648, max: 2147483647 }),
+    association_label: fc.option(fc.string({ unit: "grapheme" }), { nil: null })
+  })
+
+  it.prop("encodeNdjson round-trips through JSON.parse, columns in order", [fc.array(rowArb, { maxLength: 20 })], ([rows]) => {
+    const text = AssociationRow.encodeNdjson(rows)
+    const lines = text.split("\n")
+    assert.strictEqual(lines.pop(), "")
+    assert.strictEqual(lines.length, rows.length)
+    lines.forEach((line, i) => {
+      const parsed = JSON.parse(line)
+      assert.deepStrictEqual(parsed, rows[i])
+      assert.deepStrictEqual(Object.keys(parsed), AssociationRow.columns.map((c) => c.name))
+    })
+    assert.deepStrictEqual(AssociationRow.decodeNdjson(text), rows)
+  })
+})

@@ -1,0 +1,154 @@
+/**
+ * Object ids from a file (or stdin spooled to a file): one id a line.
+ *
+ * Blank lines and a header line `id` (the first non-blank line) are skipped;
+ * surrounding spaces and `\r` are trimmed. A file is scanned whole before
+ * the export sends a request, so a bad line stops the run before any
+ * request, naming its line number, and the file's digest identifies the
+ * input of an export for resume.
+ */
+import { FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Chunk, Effect, Option, Schema, Stream } from "effect"
+import { createHash } from "node:crypto"
+import * as ObjectId from "./ObjectId.js"
+
+export class IdSourceError extends Schema.TaggedError<IdSourceError>()("IdSourceError", {
+  reason: Schema.Literal("BadLine", "Io"),
+  path: Schema.String,
+  line: Schema.optionalWith(Schema.Number, { exact: true }),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.reason === "BadLine"
+      ? `${this.path}, line ${this.line}: ${this.detail}`
+      : `cannot read ids from ${this.path}: ${this.detail}`
+  }
+}
+
+/** One id of the input, with its ordinal among the ids (0-based) and its line number (1-based). */
+export interface IdLine {
+  readonly ordinal: number
+  readonly line: number
+  readonly id: ObjectId.ObjectId
+}
+
+export interface BadLine {
+  readonly line: number
+  readonly text: string
+  readonly reason: string
+}
+
+export type Parsed =
+  | { readonly _tag: "Id"; readonly id: ObjectId.ObjectId }
+  | { readonly _tag: "Skip" }
+  | { readonly _tag: "Bad"; readonly reason: string }
+
+const headerPattern = /^"?id"?$/i
+
+/** What one line holds; `first` is true for the first non-blank line, where a header may stand. */
+export const parseLine = (raw: string, first: boolean): Parsed => {
+  const text = raw.trim()
+  if (text.length === 0) return { _tag: "Skip" }
+  if (first && headerPattern.test(text)) return { _tag: "Skip" }
+  if (ObjectId.isObjectId(text)) return { _tag: "Id", id: text }
+  const shown = text.length > 40 ? `${text.slice(0, 40)}...` : text
+  return { _tag: "Bad", reason: `${JSON.stringify(shown)} is not an object id (a string of digits)` }
+}
+
+/** The result of reading a whole id file once. */
+export interface Scan {
+  /** sha256 of the file's bytes: the identity of the input. */
+  readonly digest: string
+  readonly ids: number
+  readonly badLines: ReadonlyArray<BadLine>
+}
+
+const ioError = (path: string) => (e: PlatformError) => new IdSourceError({ reason: "Io", path, detail: e.message })
+
+interface LineState {
+  line: number
+  ordinal: number
+  first: boolean
+}
+
+/** Lines of a file with their parse, a chunk at a time. */
+const parsedLines = (path: string, onBytes?: (bytes: Uint8Array) => void) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const state: LineState = { line: 0, ordinal: 0, first: true }
+    return fs.stream(path, { chunkSize: 256 * 1024 }).pipe(
+      Stream.mapError(ioError(path)),
+      onBytes === undefined ? (s) => s : Stream.tap((bytes) => Effect.sync(() => onBytes(bytes))),
+      Stream.decodeText(),
+      Stream.splitLines,
+      Stream.mapChunks((lines) =>
+        Chunk.map(lines, (raw) => {
+          state.line++
+          const parsed = parseLine(raw, state.first)
+          if (state.first && raw.trim().length > 0) state.first = false
+          const ordinal = parsed._tag === "Id" ? state.ordinal++ : -1
+          return { line: state.line, ordinal, parsed, raw }
+        })
+      )
+    )
+  }).pipe(Stream.unwrap)
+
+/**
+ * Reads the whole file once: its digest, its number of ids, its bad lines.
+ * Fails at the first bad line unless `skipBadLines`.
+ */
+export const scanFile = (
+  path: string,
+  options: { readonly skipBadLines: boolean }
+): Effect.Effect<Scan, IdSourceError, FileSystem.FileSystem> => {
+  const hash = createHash("sha256")
+  const badLines: Array<BadLine> = []
+  let ids = 0
+  return parsedLines(path, (bytes) => hash.update(bytes)).pipe(
+    Stream.runForEachChunk((chunk) =>
+      Effect.suspend(() => {
+        for (const l of chunk) {
+          if (l.parsed._tag === "Id") ids++
+          else if (l.parsed._tag === "Bad") {
+            if (!options.skipBadLines) {
+              return Effect.fail(new IdSourceError({ reason: "BadLine", path, line: l.line, detail: l.parsed.reason }))
+            }
+            badLines.push({ line: l.line, text: l.raw.trim().slice(0, 200), reason: l.parsed.reason })
+          }
+        }
+        return Effect.void
+      })
+    ),
+    Effect.map(() => ({ digest: hash.digest("hex"), ids, badLines }))
+  )
+}
+
+/** The ids of a file in order, bad lines left out (scan the file first to know of them). */
+export const readFile = (path: string): Stream.Stream<IdLine, IdSourceError, FileSystem.FileSystem> =>
+  parsedLines(path).pipe(
+    Stream.mapChunks((chunk) =>
+      Chunk.filterMap(chunk, (l) =>
+        l.parsed._tag === "Id" ? Option.some<IdLine>({ ordinal: l.ordinal, line: l.line, id: l.parsed.id }) : Option.none()
+      )
+    )
+  )
+
+/**
+ * Copies a byte stream (stdin) to a file, so it can be scanned before any
+ * request and read again; the copy is synced before it is used.
+ */
+export const spool = <E, R>(
+  input: Stream.Stream<Uint8Array, E, R>,
+  path: string
+): Effect.Effect<void, E | IdSourceError, R | FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    yield* Effect.scoped(Effect.gen(function*() {
+      const file = yield* fs.open(path, { flag: "w" }).pipe(Effect.mapError(ioError(path)))
+      yield* input.pipe(
+        Stream.runForEach((bytes) => file.writeAll(bytes).pipe(Effect.mapError(ioError(path))))
+      )
+      yield* file.sync.pipe(Effect.mapError(ioError(path)))
+    }))
+  })

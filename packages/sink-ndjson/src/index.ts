@@ -1,1 +1,1 @@
-export {}
+export * as NdjsonEncoder from "./NdjsonEncoder.js"

@@ -1,1 +1,1 @@
-export {}
+export * as ParquetEncoder from "./ParquetEncoder.js"

@@ -1,1 +1,2 @@
-export {}
+export * as Dataset from "./Dataset.js"
+export * as Simulator from "./Simulator.js"

@@ -1,0 +1,251 @@
+/**
+ * The simulator's data: object ids per type and the associations between
+ * them, all derived from a seed. Nothing is stored per object: the ids of a
+ * type follow a formula (so membership is O(1) without a table), and the
+ * associations of one object are drawn on demand from a PRNG keyed by
+ * (seed, from type, to type, id). A dataset of 1,000,000 objects a type costs
+ * nothing until asked; `ids(type)` materializes (and caches) one type's ids.
+ */
+import type { Api, AssociationRow, ObjectId } from "@assoc-etl/core"
+import { hash2, hashString, mulberry32 } from "./internal/prng.js"
+
+export type AssociatedObject = Api.AssociatedObject
+export type AssociationType = Api.AssociationType
+
+export interface DatasetOptions {
+  readonly seed: number
+  readonly objects: number
+  readonly types: ReadonlyArray<string>
+}
+
+export interface Dataset {
+  readonly seed: number
+  readonly types: ReadonlyArray<string>
+  /** The object ids of a type, ascending as BigInt (empty for an unknown type). Cached after the first call. */
+  readonly ids: (type: string) => ReadonlyArray<string>
+  /** The number of objects of a type (0 for an unknown type), without materializing the ids. */
+  readonly size: (type: string) => number
+  /** The id at a position of `ids(type)` (0-based), without materializing the ids; undefined out of range. */
+  readonly idAt: (type: string, index: number) => string | undefined
+  /** True when `id` is an object of `type`. O(1). */
+  readonly has: (type: string, id: string) => boolean
+  /** The associated objects of `id`, in page order (ascending to-object id); empty for an unknown id or type. */
+  readonly associations: (from: string, to: string, id: string) => ReadonlyArray<AssociatedObject>
+  /** Epoch millis of the object's last modification (whole hours of 2025), for search. */
+  readonly lastModified: (type: string, id: string) => number
+  /** Epoch millis of the object's creation, before `lastModified`. */
+  readonly createdAt: (type: string, id: string) => number
+}
+
+/** Ordinary ids of one type are `base + i * stride + jitter(i)` with `jitter < stride`: ascending, invertible. */
+const stride = 97
+/** About one id in a hundred is beyond 2^53: `2^60 + typeIndex * 2^40 + j * 1000 + jitter(j)`. */
+const bigBase = 2n ** 60n
+const bigTypeStep = 2n ** 40n
+const bigStride = 1000
+const typeBaseStep = 100_000_000
+
+const yearStart = Date.UTC(2025, 0, 1)
+const hour = 3_600_000
+const hoursInYear = 365 * 24
+
+/**
+ * Labels chosen to break naive writers: quotes, commas, newlines, tabs,
+ * backslashes, accents, CJK and an emoji beyond the BMP.
+ */
+const userLabels: ReadonlyArray<string> = [
+  "Decision maker",
+  "Billing, \"main\" contact",
+  "Line one\nLine two",
+  "Café ☕ – 日本語 👍",
+  "Tab\there \\ backslash",
+  "Reseller"
+]
+
+interface TypeSpace {
+  readonly name: string
+  readonly index: number
+  readonly size: number
+  readonly ordinary: number
+  readonly big: number
+  readonly base: number
+  readonly salt: number
+}
+
+const compareIds = (a: string, b: string): number => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
+
+/** Compares two ids of digits (no leading zeros) as numbers. */
+export const compareObjectIds = compareIds
+
+export const make = (options: DatasetOptions): Dataset => {
+  const seed = options.seed | 0
+  const objects = Math.max(0, Math.floor(options.objects))
+  const spaces = new Map<string, TypeSpace>()
+  options.types.forEach((name, index) => {
+    const big = objects === 0 ? 0 : Math.min(objects, Math.max(1, Math.floor(objects / 100)))
+    spaces.set(name, {
+      name,
+      index,
+      size: objects,
+      ordinary: objects - big,
+      big,
+      base: 1000 + index * typeBaseStep,
+      salt: hashString(seed, `ids\u0000${name}`)
+    })
+  })
+
+  const ordinaryAt = (s: TypeSpace, i: number): number => s.base + i * stride + (hash2(s.salt, i) % stride)
+  const bigAt = (s: TypeSpace, j: number): bigint =>
+    bigBase + BigInt(s.index) * bigTypeStep + BigInt(j * bigStride + (hash2(s.salt ^ 0x5bd1e995, j) % bigStride))
+  const idAt = (s: TypeSpace, i: number): string =>
+    i < s.ordinary ? String(ordinaryAt(s, i)) : bigAt(s, i - s.ordinary).toString()
+
+  const digits = /^[0-9]{1,32}$/
+  const indexOf = (s: TypeSpace, id: string): number | undefined => {
+    if (!digits.test(id) || (id.length > 1 && id.charCodeAt(0) === 48)) return undefined
+    if (id.length <= 15) {
+      const n = Number(id)
+      const i = Math.floor((n - s.base) / stride)
+      return i >= 0 && i < s.ordinary && ordinaryAt(s, i) === n ? i : undefined
+    }
+    const b = BigInt(id)
+    const offset = b - bigBase - BigInt(s.index) * bigTypeStep
+    if (offset < 0n) return undefined
+    const j = Number(offset / BigInt(bigStride))
+    return j < s.big && bigAt(s, j) === b ? s.ordinary + j : undefined
+  }
+
+  const idCache = new Map<string, ReadonlyArray<string>>()
+  const ids = (type: string): ReadonlyArray<string> => {
+    const cached = idCache.get(type)
+    if (cached !== undefined) return cached
+    const s = spaces.get(type)
+    if (s === undefined) return []
+    const out = new Array<string>(s.size)
+    for (let i = 0; i < s.size; i++) out[i] = idAt(s, i)
+    idCache.set(type, out)
+    return out
+  }
+
+  // The association types of a pair: a default HUBSPOT_DEFINED type without a label, HubSpot's "Primary",
+  // and USER_DEFINED labels. Distinct typeIds; the objects are shared by every association of the pair.
+  const poolCache = new Map<string, ReadonlyArray<AssociationType>>()
+  const poolOf = (from: string, to: string): ReadonlyArray<AssociationType> => {
+    const key = `${from}\u0000${to}`
+    const cached = poolCache.get(key)
+    if (cached !== undefined) return cached
+    const base = 1 + (hashString(seed, `pool\u0000${key}`) % 400) * 2
+    const pool: Array<AssociationType> = [
+      { category: "HUBSPOT_DEFINED", typeId: base, label: null },
+      { category: "HUBSPOT_DEFINED", typeId: base + 1, label: "Primary" },
+      ...userLabels.map((label, k) => ({ category: "USER_DEFINED", typeId: 1000 + base + k, label }))
+    ]
+    poolCache.set(key, pool)
+    return pool
+  }
+
+  /** Heavy tail: ~15% none, most 1-5, a few hundreds, about 0.5% over 1000. */
+  const drawCount = (rng: () => number): number => {
+    const r = rng()
+    if (r < 0.15) return 0
+    if (r < 0.85) return 1 + Math.floor(rng() * 5)
+    if (r < 0.96) return 6 + Math.floor(rng() * 45)
+    if (r < 0.99) return 51 + Math.floor(rng() * 450)
+    if (r < 0.995) return 501 + Math.floor(rng() * 499)
+    return 1001 + Math.floor(rng() * 1500)
+  }
+
+  const associations = (from: string, to: string, id: string): ReadonlyArray<AssociatedObject> => {
+    const fromSpace = spaces.get(from)
+    const toSpace = spaces.get(to)
+    if (fromSpace === undefined || toSpace === undefined || indexOf(fromSpace, id) === undefined) return []
+    const rng = mulberry32(hashString(seed, `assoc\u0000${from}\u0000${to}\u0000${id}`))
+    const count = Math.min(drawCount(rng), toSpace.size)
+    if (count === 0) return []
+    // Floyd's algorithm: `count` distinct indices of the `to` type in O(count).
+    const chosen = new Set<number>()
+    for (let j = toSpace.size - count; j < toSpace.size; j++) {
+      const t = Math.floor(rng() * (j + 1))
+      chosen.add(chosen.has(t) ? j : t)
+    }
+    const indices = Array.from(chosen).sort((a, b) => a - b)
+    const pool = poolOf(from, to)
+    const out = new Array<AssociatedObject>(indices.length)
+    for (let k = 0; k < indices.length; k++) {
+      const r = rng()
+      const n = r < 0.6 ? 1 : r < 0.9 ? 2 : 3
+      const picks: Array<number> = [rng() < 0.85 ? 0 : 1 + Math.floor(rng() * (pool.length - 1))]
+      while (picks.length < n) {
+        const c = 1 + Math.floor(rng() * (pool.length - 1))
+        if (!picks.includes(c)) picks.push(c)
+      }
+      out[k] = {
+        toObjectId: idAt(toSpace, indices[k]!) as ObjectId.ObjectId,
+        associationTypes: picks.map((p) => pool[p]!)
+      }
+    }
+    return out
+  }
+
+  const lastModified = (type: string, id: string): number =>
+    yearStart + (hashString(seed, `modified\u0000${type}\u0000${id}`) % hoursInYear) * hour
+
+  const createdAt = (type: string, id: string): number =>
+    lastModified(type, id) - (hashString(seed, `created\u0000${type}\u0000${id}`) % (400 * 24)) * hour
+
+  return {
+    seed,
+    types: [...options.types],
+    ids,
+    size: (type) => spaces.get(type)?.size ?? 0,
+    idAt: (type, index) => {
+      const s = spaces.get(type)
+      return s === undefined || !Number.isInteger(index) || index < 0 || index >= s.size ? undefined : idAt(s, index)
+    },
+    has: (type, id) => {
+      const s = spaces.get(type)
+      return s !== undefined && indexOf(s, id) !== undefined
+    },
+    associations,
+    lastModified,
+    createdAt
+  }
+}
+
+export interface GroundTruth {
+  readonly rows: ReadonlyArray<AssociationRow.AssociationRow>
+  readonly unknownIds: ReadonlyArray<string>
+}
+
+/**
+ * The exact rows an export of `ids` (default: every id of `from`) must hold,
+ * in canonical order (input order without repeats, then page order, then
+ * association type order), and the ids the API refuses as unknown.
+ */
+export const groundTruth = (dataset: Dataset, from: string, to: string, ids?: ReadonlyArray<string>): GroundTruth => {
+  const rows: Array<AssociationRow.AssociationRow> = []
+  const unknownIds: Array<string> = []
+  const seen = new Set<string>()
+  for (const id of ids ?? dataset.ids(from)) {
+    if (seen.has(id)) continue
+    seen.add(id)
+    if (!dataset.has(from, id)) {
+      unknownIds.push(id)
+      continue
+    }
+    for (const assoc of dataset.associations(from, to, id)) {
+      for (const t of assoc.associationTypes) {
+        rows.push({
+          from_object_type: from,
+          from_object_id: id,
+          to_object_type: to,
+          to_object_id: assoc.toObjectId,
+          association_category: t.category,
+          association_type_id: t.typeId,
+          association_label: t.label
+        })
+      }
+    }
+  }
+  return { rows, unknownIds }
+}

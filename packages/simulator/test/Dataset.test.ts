@@ -1,0 +1,146 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Dataset } from "../src/index.js"
+
+const types = ["contacts", "companies", "deals", "tickets"]
+const big = 2n ** 53n
+
+describe("Dataset", () => {
+  const dataset = Dataset.make({ seed: 7, objects: 2000, types })
+
+  it("is deterministic for a seed and differs between seeds", () => {
+    const again = Dataset.make({ seed: 7, objects: 2000, types })
+    const other = Dataset.make({ seed: 8, objects: 2000, types })
+    assert.deepStrictEqual(again.ids("contacts"), dataset.ids("contacts"))
+    const ids = dataset.ids("contacts").slice(0, 200)
+    for (const id of ids) {
+      assert.deepStrictEqual(again.associations("contacts", "companies", id), dataset.associations("contacts", "companies", id))
+    }
+    assert.notDeepEqual(other.ids("contacts"), dataset.ids("contacts"))
+  })
+
+  it("has ids as strings of digits, ascending as BigInt, unique, some beyond 2^53", () => {
+    for (const type of types) {
+      const ids = dataset.ids(type)
+      assert.strictEqual(ids.length, 2000)
+      assert.strictEqual(dataset.size(type), 2000)
+      for (let i = 0; i < ids.length; i++) {
+        assert.match(ids[i]!, /^[1-9][0-9]*$/)
+        assert.strictEqual(dataset.idAt(type, i), ids[i])
+        if (i > 0) assert.isTrue(BigInt(ids[i - 1]!) < BigInt(ids[i]!))
+      }
+      const beyond = ids.filter((id) => BigInt(id) > big)
+      assert.isAtLeast(beyond.length, 1)
+      assert.isTrue(ids.some((id) => BigInt(id) < 1_000_000_000n))
+    }
+    assert.deepStrictEqual(dataset.ids("widgets"), [])
+    assert.strictEqual(dataset.idAt("contacts", 2000), undefined)
+  })
+
+  it("knows its ids and nothing else", () => {
+    const ids = dataset.ids("deals")
+    for (const id of ids) assert.isTrue(dataset.has("deals", id))
+    const known = new Set(ids)
+    let refused = 0
+    for (const id of ids.slice(0, 300)) {
+      for (const probe of [String(BigInt(id) + 1n), String(BigInt(id) - 1n), `0${id}`]) {
+        if (!known.has(probe)) {
+          assert.isFalse(dataset.has("deals", probe), probe)
+          refused++
+        }
+      }
+    }
+    assert.isAbove(refused, 500)
+    assert.isFalse(dataset.has("deals", "abc"))
+    assert.isFalse(dataset.has("widgets", ids[0]!))
+    assert.deepStrictEqual(dataset.associations("deals", "contacts", "1"), [])
+  })
+
+  it("draws a heavy tail of associations to existing objects, without repeats", () => {
+    const counts = dataset.ids("contacts").map((id) => {
+      const assocs = dataset.associations("contacts", "companies", id)
+      const to = assocs.map((a) => a.toObjectId)
+      assert.strictEqual(new Set(to).size, to.length)
+      for (let i = 1; i < to.length; i++) assert.isTrue(BigInt(to[i - 1]!) < BigInt(to[i]!))
+      for (const a of assocs) {
+        assert.isTrue(dataset.has("companies", a.toObjectId))
+        assert.isAtLeast(a.associationTypes.length, 1)
+        assert.isAtMost(a.associationTypes.length, 3)
+        const typeIds = a.associationTypes.map((t) => t.typeId)
+        assert.strictEqual(new Set(typeIds).size, typeIds.length)
+        for (const t of a.associationTypes) assert.include(["HUBSPOT_DEFINED", "USER_DEFINED"], t.category)
+      }
+      return assocs.length
+    })
+    const none = counts.filter((c) => c === 0).length / counts.length
+    assert.isAtLeast(none, 0.1)
+    assert.isAtMost(none, 0.2)
+    assert.isAbove(counts.filter((c) => c >= 1 && c <= 5).length / counts.length, 0.5)
+    assert.isAtLeast(counts.filter((c) => c > 1000).length, 2)
+    assert.isAtLeast(counts.filter((c) => c > 100 && c <= 1000).length, 10)
+  })
+
+  it("labels associations with null, quotes, commas, newlines and unicode", () => {
+    const labels = new Set<string | null>()
+    for (const id of dataset.ids("contacts").slice(0, 500)) {
+      for (const a of dataset.associations("contacts", "companies", id)) {
+        for (const t of a.associationTypes) labels.add(t.label)
+      }
+    }
+    const all = [...labels]
+    assert.isTrue(labels.has(null))
+    assert.isTrue(all.some((l) => l !== null && l.includes("\n")))
+    assert.isTrue(all.some((l) => l !== null && l.includes("\"") && l.includes(",")))
+    assert.isTrue(all.some((l) => l !== null && /[^ -~\n\t]/.test(l)))
+  })
+
+  it("gives every object a last modification in 2025", () => {
+    for (const id of dataset.ids("tickets").slice(0, 100)) {
+      const m = dataset.lastModified("tickets", id)
+      assert.strictEqual(m, dataset.lastModified("tickets", id))
+      assert.isAtLeast(m, Date.UTC(2025, 0, 1))
+      assert.isBelow(m, Date.UTC(2026, 0, 1))
+      assert.isAtMost(dataset.createdAt("tickets", id), m)
+    }
+  })
+
+  it("creates a 1,000,000-object dataset lazily", () => {
+    const huge = Dataset.make({ seed: 3, objects: 1_000_000, types })
+    assert.strictEqual(huge.size("contacts"), 1_000_000)
+    const last = huge.idAt("contacts", 999_999)!
+    const first = huge.idAt("contacts", 0)!
+    assert.isTrue(BigInt(last) > big)
+    assert.isTrue(huge.has("contacts", last))
+    assert.isTrue(huge.has("contacts", first))
+    for (const id of [first, last, huge.idAt("contacts", 500_000)!]) {
+      for (const a of huge.associations("contacts", "deals", id)) assert.isTrue(huge.has("deals", a.toObjectId))
+    }
+    const ids = huge.ids("tickets")
+    assert.strictEqual(ids.length, 1_000_000)
+    assert.isTrue(BigInt(ids[999_998]!) < BigInt(ids[999_999]!))
+  })
+
+  it("gives the ground truth of an export: canonical order, no repeats, unknown ids apart", () => {
+    const ids = dataset.ids("contacts")
+    const chosen = [ids[5]!, "42", ids[3]!, ids[5]!, ids[1999]!]
+    const truth = Dataset.groundTruth(dataset, "contacts", "companies", chosen)
+    assert.deepStrictEqual(truth.unknownIds, ["42"])
+    const expected = [ids[5]!, ids[3]!, ids[1999]!].flatMap((id) =>
+      dataset.associations("contacts", "companies", id).flatMap((a) =>
+        a.associationTypes.map((t) => ({
+          from_object_type: "contacts",
+          from_object_id: id,
+          to_object_type: "companies",
+          to_object_id: a.toObjectId,
+          association_category: t.category,
+          association_type_id: t.typeId,
+          association_label: t.label
+        }))
+      )
+    )
+    assert.deepStrictEqual(truth.rows, expected)
+    const all = Dataset.groundTruth(dataset, "contacts", "companies")
+    assert.deepStrictEqual(all.unknownIds, [])
+    const keys = all.rows.map((r) => `${r.from_object_id}|${r.to_object_id}|${r.association_type_id}`)
+    assert.strictEqual(new Set(keys).size, keys.length)
+  })
+})

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/**
+ * Starts the simulator as a process:
+ *
+ *   node packages/simulator/dist/bin.js [--port N] [--seed N] [--objects N] [--page-size N] [--token T]
+ *                                       [--rate-limit MAX/WINDOW_MS | off] [--faults JSON]
+ *
+ * Prints its base URL on stdout (one line) and serves until SIGINT/SIGTERM (exit 0). Bad arguments: exit 2.
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Cause, Data, Effect, Exit, Schema } from "effect"
+import type { SimulatorOptions } from "./Simulator.js"
+import * as Simulator from "./Simulator.js"
+
+class ArgumentError extends Data.TaggedError("ArgumentError")<{
+  readonly reason: "Unknown" | "Missing" | "Invalid"
+  readonly flag: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `${this.flag}: ${this.detail}`
+  }
+}
+
+const Count = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
+const RateLimit = Schema.Union(
+  Schema.Literal("off"),
+  Schema.TemplateLiteralParser(Count, "/", Count)
+)
+const Probability = Schema.Number.pipe(Schema.between(0, 1))
+const Faults = Schema.parseJson(Schema.Struct({
+  status500: Schema.optionalWith(Probability, { exact: true }),
+  status502: Schema.optionalWith(Probability, { exact: true }),
+  status503: Schema.optionalWith(Probability, { exact: true }),
+  status504: Schema.optionalWith(Probability, { exact: true }),
+  drop: Schema.optionalWith(Probability, { exact: true }),
+  truncate: Schema.optionalWith(Probability, { exact: true }),
+  slow: Schema.optionalWith(Schema.Struct({ probability: Probability, millis: Count.pipe(Schema.typeSchema) }), {
+    exact: true
+  })
+}))
+
+const decodeFlag = <A, I>(schema: Schema.Schema<A, I>, flag: string, value: string) =>
+  Schema.decodeUnknown(schema)(value).pipe(
+    Effect.mapError((e) => new ArgumentError({ reason: "Invalid", flag, detail: (e.message.split("\n").pop() ?? "").replace(/^[\s└─]+/, "") }))
+  )
+
+const parseArgs = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    let options: SimulatorOptions = {}
+    for (let i = 0; i < argv.length; i++) {
+      const flag = argv[i]!
+      const value = argv[i + 1]
+      if (value === undefined) return yield* new ArgumentError({ reason: "Missing", flag, detail: "needs a value" })
+      i++
+      switch (flag) {
+        case "--port":
+          options = { ...options, port: yield* decodeFlag(Count, flag, value) }
+          break
+        case "--seed":
+          options = { ...options, seed: yield* decodeFlag(Count, flag, value) }
+          break
+        case "--objects":
+          options = { ...options, objects: yield* decodeFlag(Count, flag, value) }
+          break
+        case "--page-size":
+          options = { ...options, pageSize: yield* decodeFlag(Count, flag, value) }
+          break
+        case "--token":
+          options = { ...options, token: value }
+          break
+        case "--rate-limit": {
+          const limit = yield* decodeFlag(RateLimit, flag, value)
+          options = {
+            ...options,
+            rateLimit: limit === "off"
+              ? { max: 0, windowMillis: 10_000 }
+              : { max: limit[0], windowMillis: limit[2], daily: 250_000 }
+          }
+          break
+        }
+        case "--faults":
+          options = { ...options, faults: yield* decodeFlag(Faults, flag, value) }
+          break
+        default:
+          return yield* new ArgumentError({ reason: "Unknown", flag, detail: "unknown flag" })
+      }
+    }
+    return options
+  })
+
+const program = Effect.gen(function*() {
+  const options = yield* parseArgs(process.argv.slice(2))
+  const sim = yield* Simulator.make(options)
+  yield* Effect.sync(() => process.stdout.write(`${sim.baseUrl}\n`))
+  return yield* Effect.never
+}).pipe(
+  Effect.scoped,
+  Effect.tapError((e) => Effect.sync(() => process.stderr.write(`simulator: ${e.message}\n`)))
+)
+
+NodeRuntime.runMain(program, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause) ? 0 : 2)
+})

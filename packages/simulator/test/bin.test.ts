@@ -1,0 +1,57 @@
+/**
+ * The simulator as a process, from the compiled output (`tsc -b` first, as `pnpm test` does).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { spawn } from "node:child_process"
+import { existsSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+
+const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
+
+const start = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+      let stderr = ""
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+      // "close" comes after the exit and the end of stdout and stderr.
+      const closed = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)))
+      return { child, closed, stderr: () => stderr }
+    }),
+    ({ child }) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+  )
+
+const firstLine = (child: ReturnType<typeof spawn>) =>
+  Effect.async<string>((resume) => {
+    let text = ""
+    child.stdout!.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8")
+      const end = text.indexOf("\n")
+      if (end >= 0) resume(Effect.succeed(text.slice(0, end)))
+    })
+  })
+
+
+describe("bin", () => {
+  it.scopedLive("prints its base URL, serves, and exits 0 on SIGTERM", () =>
+    Effect.gen(function*() {
+      assert.isTrue(existsSync(bin), "packages/simulator/dist/bin.js is missing: run `npx tsc -b` first")
+      const { child, closed } = yield* start(["--port", "0", "--seed", "4", "--objects", "30", "--token", "t"])
+      const url = yield* firstLine(child)
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+      const reply = yield* Effect.promise(() =>
+        fetch(`${url}/crm/v3/objects/contacts?limit=100`, { headers: { authorization: "Bearer t" } }).then((r) => r.json())
+      )
+      assert.strictEqual((reply as { results: ReadonlyArray<unknown> }).results.length, 30)
+      child.kill("SIGTERM")
+      assert.strictEqual(yield* Effect.promise(() => closed), 0)
+    }))
+
+  it.scopedLive("exits 2 on a bad flag, naming it", () =>
+    Effect.gen(function*() {
+      const { closed, stderr } = yield* start(["--port", "many"])
+      assert.strictEqual(yield* Effect.promise(() => closed), 2)
+      assert.include(stderr(), "--port")
+    }))
+})

@@ -570,9 +570,18 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
     const modifiedOrder = (type: string): ReadonlyArray<Modified> => {
       let order = byModified.get(type)
       if (order === undefined) {
-        order = dataset.ids(type).map((id) => ({ id, modified: dataset.lastModified(type, id) }))
-          .sort((a, b) => a.modified - b.modified || compareIds(a.id, b.id))
+        order = [...idOrder(type)].sort((a, b) => a.modified - b.modified || compareIds(a.id, b.id))
         byModified.set(type, order)
+      }
+      return order
+    }
+
+    const byId = new Map<string, ReadonlyArray<Modified>>()
+    const idOrder = (type: string): ReadonlyArray<Modified> => {
+      let order = byId.get(type)
+      if (order === undefined) {
+        order = dataset.ids(type).map((id) => ({ id, modified: dataset.lastModified(type, id) }))
+        byId.set(type, order)
       }
       return order
     }
@@ -661,7 +670,7 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
           ? asc
           : [...asc].sort((a, b) => b.modified - a.modified || compareIds(a.id, b.id))
       } else {
-        order = dataset.ids(type).map((id) => ({ id, modified: dataset.lastModified(type, id) }))
+        order = idOrder(type)
         if (sort?.direction === "DESCENDING") order = [...order].reverse()
       }
       const matches = predicates.length === 0

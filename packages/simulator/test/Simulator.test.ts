@@ -415,7 +415,7 @@ describe("Simulator faults", () => {
 
   it.scopedLive("adds latency and slow answers, counted, and measures requests in flight", () =>
     Effect.gen(function*() {
-      const sim = yield* Simulator.make({ latencyMillis: [20, 30], faults: { slow: { probability: 1, millis: 10 } }, ...noLimits })
+      const sim = yield* Simulator.make({ latencyMillis: [100, 120], faults: { slow: { probability: 1, millis: 10 } }, ...noLimits })
       const replies = yield* Effect.forEach(
         Array.from({ length: 4 }, (_, i) => i),
         (i) => call(sim, `/crm/v3/objects/contacts?limit=${i + 1}`),

@@ -1,1 +1,39 @@
-console.log("no benchmarks yet")
+/**
+ * The benchmark entry: `node bench/dist/main.js [name...]` runs every
+ * benchmark, or only the named ones, in the order listed here. A benchmark is
+ * a module with `run(): Promise<void>` that prints its own table.
+ */
+interface Bench {
+  readonly name: string
+  readonly description: string
+  readonly load: () => Promise<{ readonly run: () => Promise<void> }>
+}
+
+const benches: ReadonlyArray<Bench> = [
+  {
+    name: "sinks",
+    description: "flatten + NDJSON / Parquet part encoders to a file, against a plain Node NDJSON loop",
+    load: () => import("./sinks.js")
+  }
+]
+
+const main = async () => {
+  const names = process.argv.slice(2)
+  const unknown = names.filter((n) => !benches.some((b) => b.name === n))
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark(s): ${unknown.join(", ")}; known: ${benches.map((b) => b.name).join(", ")}`)
+    process.exit(2)
+  }
+  const selected = names.length === 0 ? benches : benches.filter((b) => names.includes(b.name))
+  for (const bench of selected) {
+    console.log(`\n== ${bench.name}: ${bench.description}`)
+    const started = performance.now()
+    await (await bench.load()).run()
+    console.log(`== ${bench.name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,1 +1,2 @@
 export * as ParquetEncoder from "./ParquetEncoder.js"
+export * as ParquetReader from "./ParquetReader.js"

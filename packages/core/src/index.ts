@@ -1,6 +1,7 @@
 export * as Api from "./Api.js"
 export * as AssociationRow from "./AssociationRow.js"
 export * as Checkpoint from "./Checkpoint.js"
+export * as Dataset from "./Dataset.js"
 export * as ErrorRow from "./ErrorRow.js"
 export * as IdSource from "./IdSource.js"
 export * as IntervalSet from "./IntervalSet.js"

@@ -1,1 +1,5 @@
-export {}
+export * as BatchRead from "./BatchRead.js"
+export * as HubSpotClient from "./HubSpotClient.js"
+export * as HubSpotError from "./HubSpotError.js"
+export * as RequestBudget from "./RequestBudget.js"
+export * as RetryPolicy from "./RetryPolicy.js"

@@ -1,0 +1,301 @@
+/**
+ * The batch-read stage: object ids in, pages of association rows out.
+ *
+ * - Ids are packed into requests of up to `batchSize` inputs. A batch is formed
+ *   at the moment a request may start (a concurrency slot is free and the
+ *   request budget admits it), so everything that arrived while it waited goes
+ *   into it; a partial batch goes out when the source is slow (`maxWait`) or
+ *   when nothing more can come.
+ * - An input whose answer has `paging.next.after` comes back as a continuation
+ *   and is packed into a later request beside fresh ids (continuations first).
+ *   The stage ends when the source is exhausted and no item is outstanding.
+ * - An id met earlier in the stream is asked once: the repeat is reported in a
+ *   page's `done` with no rows. The ids seen are kept in a `Set<string>`
+ *   (about 60-80 bytes an id: a few million ids are fine).
+ * - Up to `concurrency` requests are in flight, each retried by the client's
+ *   schedule; any failure that survives the retries (401, 403, the daily
+ *   limit, retries exhausted) fails the stream.
+ */
+import { Api, AssociationRow, ErrorRow, type ObjectId, type ObjectType } from "@assoc-etl/core"
+import { Cause, Chunk, Duration, Effect, Mailbox, STM, Stream, TRef } from "effect"
+import { HubSpotClient, type ClientStats } from "./HubSpotClient.js"
+import type { HubSpotError } from "./HubSpotError.js"
+import type { BudgetStats } from "./RequestBudget.js"
+
+export interface Item {
+  /** The caller's ordinal of the id (its position in the input), carried through to `done`/`next`. */
+  readonly key: number
+  readonly id: ObjectId.ObjectId
+  /** A cursor from an earlier answer: ask for the page after it. */
+  readonly after?: string
+}
+
+/** One answer (or one run of duplicate ids): one unit for the writer. */
+export interface Page {
+  /** Canonical order: request input order, then page order. */
+  readonly rows: ReadonlyArray<AssociationRow.AssociationRow>
+  /** Inputs the API refused (a 207's `errors[]`), one per id. */
+  readonly errors: ReadonlyArray<ErrorRow.ErrorRow>
+  /** Items finished by this answer: no more pages, refused, or duplicates of an earlier id. */
+  readonly done: ReadonlyArray<Item>
+  /** Items with more pages: the same key and id, `after` the new cursor. They come back in later pages. */
+  readonly next: ReadonlyArray<Item>
+}
+
+export interface ProgressSnapshot {
+  /** Items finished (done), duplicates and refused ones included. */
+  readonly idsDone: number
+  readonly rows: number
+  /** Error rows (refused inputs). */
+  readonly refused: number
+  readonly duplicates: number
+  /** Batch-read calls made by the stage (retries are in the client's stats). */
+  readonly batches: number
+  /** Inputs sent, continuations included. */
+  readonly inputs: number
+  /** Inputs sent with a cursor. */
+  readonly continuations: number
+  /** Length of the longest chain of pages of one id seen so far. */
+  readonly longestChain: number
+  readonly inFlight: number
+  readonly pending: number
+}
+
+/** Counters of a running stage, readable while it runs. */
+export class Progress {
+  idsDone = 0
+  rows = 0
+  refused = 0
+  duplicates = 0
+  batches = 0
+  inputs = 0
+  continuations = 0
+  longestChain = 0
+  inFlight = 0
+  pending = 0
+  readonly snapshot: Effect.Effect<ProgressSnapshot> = Effect.sync(() => ({
+    idsDone: this.idsDone,
+    rows: this.rows,
+    refused: this.refused,
+    duplicates: this.duplicates,
+    batches: this.batches,
+    inputs: this.inputs,
+    continuations: this.continuations,
+    longestChain: this.longestChain,
+    inFlight: this.inFlight,
+    pending: this.pending
+  }))
+}
+
+export const makeProgress: Effect.Effect<Progress> = Effect.sync(() => new Progress())
+
+export interface Stats extends ProgressSnapshot {
+  readonly client: ClientStats
+  readonly budget: BudgetStats
+}
+
+/** The stage's counters with the client's (requests, retries by cause, 429s) and the budget's (time waited). */
+export const stats = (progress: Progress): Effect.Effect<Stats, never, HubSpotClient> =>
+  Effect.gen(function*() {
+    const client = yield* HubSpotClient
+    return { ...(yield* progress.snapshot), client: yield* client.stats, budget: yield* client.budget.requests.stats }
+  })
+
+export interface BatchReadOptions {
+  readonly from: ObjectType.ObjectType
+  readonly to: ObjectType.ObjectType
+  /** Inputs a request; default and most 1000. */
+  readonly batchSize?: number
+  /** Requests in flight; default 6. */
+  readonly concurrency?: number
+  /** How long a partial batch waits for more ids before it goes out; default 200 ms. */
+  readonly maxWait?: Duration.DurationInput
+  /** Counters to update; make one with `makeProgress` to read them while the stage runs. */
+  readonly progress?: Progress
+}
+
+export const defaultConcurrency = 6
+export const defaultMaxWait = Duration.millis(200)
+
+/** A FIFO of items: an array with a moving head. */
+class Fifo {
+  private items: Array<Item> = []
+  private head = 0
+  get size(): number {
+    return this.items.length - this.head
+  }
+  push(item: Item): void {
+    this.items.push(item)
+  }
+  take(n: number, into: Array<Item>): void {
+    const end = Math.min(this.items.length, this.head + n)
+    for (let i = this.head; i < end; i++) into.push(this.items[i]!)
+    this.head = end
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+  }
+}
+
+/** The page of one answer to the inputs `batch`. */
+export const toPage = (
+  pair: AssociationRow.Pair,
+  batch: ReadonlyArray<Item>,
+  response: Api.BatchReadResponse
+): Page => {
+  const rows = AssociationRow.flatten(pair, response, batch.map((i) => i.id))
+  const errors = (response.errors ?? []).flatMap((e) => ErrorRow.fromError(pair, e))
+  const cursors = new Map<string, string>()
+  for (const r of response.results) {
+    const after = r.paging?.next?.after
+    if (after !== undefined && !cursors.has(r.from.id)) cursors.set(r.from.id, after)
+  }
+  const done: Array<Item> = []
+  const next: Array<Item> = []
+  for (const item of batch) {
+    const after = cursors.get(item.id)
+    if (after === undefined) done.push(item)
+    else next.push({ key: item.key, id: item.id, after })
+  }
+  return { rows, errors, done, next }
+}
+
+export const make = (options: BatchReadOptions) =>
+<E, R>(items: Stream.Stream<Item, E, R>): Stream.Stream<Page, E | HubSpotError, R | HubSpotClient> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const client = yield* HubSpotClient
+    const pair: AssociationRow.Pair = { fromType: options.from, toType: options.to }
+    const batchSize = Math.max(1, Math.min(Api.maxBatchInputs, Math.floor(options.batchSize ?? Api.maxBatchInputs)))
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultConcurrency))
+    const maxWait = Duration.decode(options.maxWait ?? defaultMaxWait)
+    const progress = options.progress ?? new Progress()
+    const highWater = batchSize * (concurrency + 2)
+
+    const mailbox = yield* Mailbox.make<Page, E | HubSpotError>(concurrency * 2 + 2)
+    const version = yield* TRef.make(0)
+    const changed = STM.commit(TRef.update(version, (n) => n + 1))
+    /** Waits until `cond` holds; it is checked again whenever the state changes. */
+    const waitUntil = (cond: () => boolean) => STM.commit(STM.zipRight(TRef.get(version), STM.check(cond)))
+
+    const continuations = new Fifo()
+    const fresh = new Fifo()
+    const seen = new Set<string>()
+    const pending = () => continuations.size + fresh.size
+    const chain = new Map<number, number>()
+    let sourceDone = false
+    let outstanding = 0
+    let inFlight = 0
+
+    const failWith = (cause: Cause.Cause<E | HubSpotError>) =>
+      Cause.isInterruptedOnly(cause) ? Effect.void : mailbox.failCause(cause)
+
+    // The source: ids into the pending FIFOs, duplicates straight out.
+    yield* items.pipe(
+      Stream.runForEachChunk((chunk) =>
+        Effect.gen(function*() {
+          yield* waitUntil(() => pending() < highWater)
+          const duplicates: Array<Item> = []
+          for (const item of chunk) {
+            if (seen.has(item.id)) {
+              duplicates.push(item)
+              continue
+            }
+            seen.add(item.id)
+            outstanding++
+            if (item.after === undefined) fresh.push(item)
+            else continuations.push(item)
+          }
+          progress.pending = pending()
+          yield* changed
+          if (duplicates.length > 0) {
+            progress.duplicates += duplicates.length
+            progress.idsDone += duplicates.length
+            yield* mailbox.offer({ rows: [], errors: [], done: duplicates, next: [] })
+          }
+        })
+      ),
+      Effect.zipRight(Effect.suspend(() => {
+        sourceDone = true
+        return changed
+      })),
+      Effect.catchAllCause(failWith),
+      Effect.forkScoped
+    )
+
+    const permits = yield* Effect.makeSemaphore(concurrency)
+
+    const send = (batch: ReadonlyArray<Item>) =>
+      client.batchRead(
+        options.from,
+        options.to,
+        batch.map((i) => (i.after === undefined ? { id: i.id } : { id: i.id, after: i.after })),
+        { admitted: true }
+      ).pipe(
+        Effect.flatMap((response) => {
+          const page = toPage(pair, batch, response)
+          progress.rows += page.rows.length
+          progress.refused += page.errors.length
+          progress.idsDone += page.done.length
+          // The page (with its cursors) goes out before any page of its continuations.
+          return Effect.zipRight(
+            mailbox.offer(page),
+            Effect.suspend(() => {
+              for (const item of page.done) chain.delete(item.key)
+              for (const item of page.next) {
+                const length = (chain.get(item.key) ?? 1) + 1
+                chain.set(item.key, length)
+                if (length > progress.longestChain) progress.longestChain = length
+                continuations.push(item)
+              }
+              outstanding -= page.done.length
+              inFlight--
+              progress.inFlight = inFlight
+              progress.pending = pending()
+              return changed
+            })
+          )
+        }),
+        Effect.ensuring(permits.release(1)),
+        Effect.catchAllCause(failWith)
+      )
+
+    // The dispatcher: one batch at a time, formed when a request may start.
+    const dispatch = Effect.gen(function*() {
+      for (;;) {
+        yield* waitUntil(() => pending() > 0 || (sourceDone && outstanding === 0))
+        if (pending() === 0) break
+        yield* permits.take(1)
+        yield* Effect.timeoutOption(
+          waitUntil(() => pending() >= batchSize || (sourceDone && inFlight === 0)),
+          maxWait
+        )
+        yield* client.budget.requests.acquire
+        const batch: Array<Item> = []
+        continuations.take(batchSize, batch)
+        fresh.take(batchSize - batch.length, batch)
+        let withCursor = 0
+        for (const item of batch) if (item.after !== undefined) withCursor++
+        inFlight++
+        progress.batches++
+        progress.inputs += batch.length
+        progress.continuations += withCursor
+        progress.inFlight = inFlight
+        progress.pending = pending()
+        yield* changed
+        yield* Effect.forkScoped(send(batch))
+      }
+      yield* mailbox.end
+    })
+    yield* dispatch.pipe(Effect.catchAllCause(failWith), Effect.forkScoped)
+
+    return Mailbox.toStream(mailbox)
+  }))
+
+/** `make` for plain ids: keys are the ids' positions in the stream, 0, 1, 2, ... */
+export const fromIds = (options: BatchReadOptions) =>
+<E, R>(ids: Stream.Stream<ObjectId.ObjectId, E, R>): Stream.Stream<Page, E | HubSpotError, R | HubSpotClient> =>
+  Stream.suspend(() => {
+    let key = 0
+    return ids.pipe(Stream.mapChunks((chunk) => Chunk.map(chunk, (id): Item => ({ key: key++, id }))))
+  }).pipe(make(options))

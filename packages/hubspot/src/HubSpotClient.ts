@@ -1,0 +1,341 @@
+/**
+ * The HubSpot client: one request path for every endpoint assoc-etl calls.
+ *
+ * Each attempt waits on the shared request budget, sends through the
+ * `HttpClient` it was handed, decodes the answer with the core schemas (ids
+ * beyond 2^53 quoted before `JSON.parse`) and classifies any failure into a
+ * `HubSpotError`; retryable failures are retried by `RetryPolicy.schedule`.
+ */
+import { Api, type ObjectType } from "@assoc-etl/core"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import type { HttpClientError, HttpClientResponse } from "@effect/platform"
+import type { ConfigError, Redacted } from "effect"
+import { Clock, Config, Context, Duration, Effect, Layer, Option, ParseResult, Schema } from "effect"
+import { BaseUrlError, HubSpotError, isRetryable, type Reason } from "./HubSpotError.js"
+import { type Budget, RequestBudget } from "./RequestBudget.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+
+export const defaultBaseUrl = "https://api.hubapi.com"
+
+export interface HubSpotClientOptions {
+  readonly token: Redacted.Redacted<string>
+  /** Default `https://api.hubapi.com`; plain `http://` only on loopback. */
+  readonly baseUrl?: string
+  /** The time one attempt may take, answer body included; default 30 s. */
+  readonly timeout?: Duration.DurationInput
+  /** Retries after the first attempt; default 8. */
+  readonly maxRetries?: number
+  readonly retryBase?: Duration.DurationInput
+  readonly retryCap?: Duration.DurationInput
+  /** Which path family to call: `"2026-03"` (default) or the older `"v4"`/`"v3"` paths. */
+  readonly apiVersion?: "2026-03" | "v4"
+}
+
+export interface ClientStats {
+  /** Attempts sent (first tries and retries). */
+  readonly requests: number
+  /** Retries, by the reason of the failure that caused them. */
+  readonly retries: { readonly [K in Reason]: number }
+  /** 429 answers of the rolling window. */
+  readonly status429: number
+  /** 429 answers of the daily limit. */
+  readonly status429Daily: number
+}
+
+export interface BatchReadCallOptions {
+  /**
+   * The caller already took a start from the request budget for the first
+   * attempt (BatchRead takes it before it forms a batch, so the batch holds
+   * everything that arrived while it waited). Retries always wait on the budget.
+   */
+  readonly admitted?: boolean
+}
+
+export interface ListObjectsOptions {
+  readonly after?: string
+  /** At most `Api.maxListLimit` (100). */
+  readonly limit: number
+  readonly properties?: ReadonlyArray<string>
+}
+
+export interface Service {
+  readonly baseUrl: string
+  readonly batchRead: (
+    from: ObjectType.ObjectType,
+    to: ObjectType.ObjectType,
+    inputs: ReadonlyArray<Api.BatchReadInput>,
+    options?: BatchReadCallOptions
+  ) => Effect.Effect<Api.BatchReadResponse, HubSpotError>
+  readonly listObjects: (
+    type: ObjectType.ObjectType,
+    options: ListObjectsOptions
+  ) => Effect.Effect<Api.ListObjectsResponse, HubSpotError>
+  readonly search: (
+    type: ObjectType.ObjectType,
+    request: Api.SearchRequest
+  ) => Effect.Effect<Api.SearchResponse, HubSpotError>
+  /** The budgets this client waits on (shared through the `RequestBudget` layer). */
+  readonly budget: RequestBudget["Type"]
+  readonly stats: Effect.Effect<ClientStats>
+}
+
+export class HubSpotClient extends Context.Tag("@assoc-etl/hubspot/HubSpotClient")<HubSpotClient, Service>() {}
+
+const loopbackHosts = new Set(["localhost", "[::1]", "::1"])
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export const isLoopbackHost = (hostname: string): boolean =>
+  loopbackHosts.has(hostname.toLowerCase()) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+
+/** The base URL without a trailing slash; refuses non-URLs and plain http to a host that is not loopback. */
+export const checkBaseUrl = (baseUrl: string): Effect.Effect<string, BaseUrlError> => {
+  let url: URL
+  try {
+    url = new URL(baseUrl)
+  } catch {
+    return Effect.fail(new BaseUrlError({ reason: "Invalid", baseUrl: baseUrl.slice(0, 200) }))
+  }
+  if (url.protocol === "https:") return Effect.succeed(`${url.origin}${url.pathname.replace(/\/+$/, "")}`)
+  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) {
+    return Effect.succeed(`${url.origin}${url.pathname.replace(/\/+$/, "")}`)
+  }
+  return Effect.fail(new BaseUrlError({ reason: url.protocol === "http:" ? "Insecure" : "Invalid", baseUrl: url.origin }))
+}
+
+const shorten = (s: string, n = 300): string => (s.length > n ? `${s.slice(0, n)}... (${s.length} chars)` : s)
+
+const decodeErrorBody = Schema.decodeUnknownOption(Api.ErrorBody)
+
+const parseErrorBody = (text: string): Option.Option<Api.ErrorBody> => {
+  try {
+    return decodeErrorBody(JSON.parse(text))
+  } catch {
+    return Option.none()
+  }
+}
+
+const headerNumber = (headers: Readonly<Record<string, string | undefined>>, name: string): number | undefined => {
+  const v = headers[name]
+  if (v === undefined) return undefined
+  const n = Number(v)
+  return Number.isFinite(n) ? n : undefined
+}
+
+interface Call<A> {
+  readonly method: "GET" | "POST"
+  readonly path: string
+  readonly urlParams?: Readonly<Record<string, string>>
+  readonly body?: unknown
+  /** What was asked, for messages: "1001 inputs". */
+  readonly shape: string
+  readonly decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
+  readonly budgets: ReadonlyArray<Budget>
+  readonly admitted: boolean
+}
+
+export const make = (
+  options: HubSpotClientOptions
+): Effect.Effect<Service, BaseUrlError, HttpClient.HttpClient | RequestBudget> =>
+  Effect.gen(function*() {
+    const baseUrl = yield* checkBaseUrl(options.baseUrl ?? defaultBaseUrl)
+    const http = yield* HttpClient.HttpClient
+    const budget = yield* RequestBudget
+    const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
+    const schedule = RetryPolicy.schedule({
+      ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
+      ...(options.retryBase === undefined ? {} : { base: options.retryBase }),
+      ...(options.retryCap === undefined ? {} : { cap: options.retryCap })
+    })
+    const v4 = options.apiVersion === "v4"
+    const stats = {
+      requests: 0,
+      retries: {
+        Unauthorized: 0,
+        Forbidden: 0,
+        RateLimited: 0,
+        DailyLimit: 0,
+        Server: 0,
+        Transport: 0,
+        Timeout: 0,
+        BadRequest: 0,
+        Decode: 0
+      } satisfies Record<Reason, number>,
+      status429: 0,
+      status429Daily: 0
+    }
+
+    const execute = <A>(call: Call<A>): Effect.Effect<A, HubSpotError> => {
+      const fail = (reason: Reason, fields: Partial<ConstructorParameters<typeof HubSpotError>[0]> = {}) =>
+        new HubSpotError({ reason, method: call.method, path: call.path, ...fields })
+
+      let request = (call.method === "GET" ? HttpClientRequest.get : HttpClientRequest.post)(
+        `${baseUrl}${call.path}`
+      ).pipe(
+        HttpClientRequest.bearerToken(options.token),
+        HttpClientRequest.acceptJson
+      )
+      if (call.urlParams !== undefined) request = HttpClientRequest.setUrlParams(request, call.urlParams)
+      if (call.body !== undefined) request = HttpClientRequest.bodyUnsafeJson(request, call.body)
+
+      const onTransport = (e: HttpClientError.HttpClientError) => {
+        const cause = e.cause as { code?: unknown; name?: unknown } | undefined
+        const code = typeof cause?.code === "string" ? cause.code : typeof cause?.name === "string" ? cause.name : e.reason
+        return e._tag === "ResponseError"
+          ? fail("Transport", { status: e.response.status, detail: `the answer body was cut short (${code})` })
+          : fail("Transport", { detail: String(code) })
+      }
+
+      const handle = (response: HttpClientResponse.HttpClientResponse, startedAt: number) =>
+        Effect.gen(function*() {
+          const status = response.status
+          const headers = response.headers
+          const max = headerNumber(headers, "x-hubspot-ratelimit-max")
+          const remaining = headerNumber(headers, "x-hubspot-ratelimit-remaining")
+          if (max !== undefined && remaining !== undefined) {
+            yield* budget.requests.observe({ startedAt, max, remaining })
+          }
+          const text = yield* Effect.mapError(response.text, onTransport)
+          if (status === 200 || status === 207) {
+            let json: unknown
+            try {
+              json = JSON.parse(Api.quoteBareIds(text))
+            } catch {
+              return yield* fail("Transport", {
+                status,
+                detail: `the answer body was cut short or is not JSON (${text.length} chars)`
+              })
+            }
+            return yield* Effect.mapError(call.decode(json), (e) =>
+              fail("Decode", {
+                status,
+                detail: `unexpected answer shape: ${shorten(ParseResult.TreeFormatter.formatErrorSync(e))}`
+              }))
+          }
+          const body = parseErrorBody(text)
+          const correlation = Option.match(body, {
+            onNone: () => ({}),
+            onSome: (b) => (b.correlationId === undefined ? {} : { correlationId: b.correlationId })
+          })
+          const message = Option.match(body, {
+            onNone: () => (text.trimStart().startsWith("<") ? "an HTML page" : shorten(text.trim(), 120)),
+            onSome: (b) => shorten(b.message, 300)
+          })
+          if (status === 401) return yield* fail("Unauthorized", { status, ...correlation })
+          if (status === 403) {
+            const scopes = Option.match(body, { onNone: () => [], onSome: Api.missingScopes })
+            return yield* fail("Forbidden", { status, scopes, detail: message, ...correlation })
+          }
+          if (status === 429) {
+            const daily = Option.exists(body, (b) => (b.policyName ?? "").toUpperCase().includes("DAILY"))
+            if (daily) {
+              stats.status429Daily++
+              return yield* fail("DailyLimit", { status, ...correlation })
+            }
+            stats.status429++
+            const seconds = headerNumber(headers, "retry-after")
+            const policy = Option.flatMap(body, (b) => Option.fromNullable(b.policyName))
+            const detail = Option.match(policy, { onNone: () => message, onSome: (p) => `policy ${p}` })
+            if (seconds !== undefined && seconds >= 0) {
+              const retryAfter = Math.round(seconds * 1000)
+              yield* budget.requests.pauseFor(retryAfter)
+              return yield* fail("RateLimited", { status, retryAfter, detail, ...correlation })
+            }
+            return yield* fail("RateLimited", { status, detail, ...correlation })
+          }
+          if (status >= 500) return yield* fail("Server", { status, detail: message, ...correlation })
+          return yield* fail("BadRequest", { status, detail: `${call.shape}; HubSpot says: ${message}`, ...correlation })
+        })
+
+      let first = true
+      const attempt = Effect.gen(function*() {
+        const skip = first && call.admitted
+        first = false
+        for (const b of call.budgets) {
+          if (!skip || b !== budget.requests) yield* b.acquire
+        }
+        const startedAt = yield* Clock.currentTimeMillis
+        stats.requests++
+        return yield* http.execute(request).pipe(
+          Effect.mapError(onTransport),
+          Effect.flatMap((response) => handle(response, startedAt)),
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () => fail("Timeout", { detail: `after ${Duration.format(timeout)}` })
+          })
+        )
+      })
+
+      return attempt.pipe(
+        Effect.tapError((e) => Effect.sync(() => {
+          if (isRetryable(e)) stats.retries[e.reason]++
+        })),
+        Effect.retry(schedule)
+      )
+    }
+
+    const batchRead: Service["batchRead"] = (from, to, inputs, callOptions) =>
+      execute({
+        method: "POST",
+        path: v4 ? `/crm/v4/associations/${from}/${to}/batch/read` : `/crm/associations/2026-03/${from}/${to}/batch/read`,
+        body: { inputs },
+        shape: `${inputs.length} inputs (${inputs.filter((i) => i.after !== undefined).length} with a cursor)`,
+        decode: Schema.decodeUnknown(Api.BatchReadResponse),
+        budgets: [budget.requests],
+        admitted: callOptions?.admitted === true
+      })
+
+    const listObjects: Service["listObjects"] = (type, listOptions) =>
+      execute({
+        method: "GET",
+        path: v4 ? `/crm/v3/objects/${type}` : `/crm/objects/2026-03/${type}`,
+        urlParams: {
+          limit: String(listOptions.limit),
+          ...(listOptions.after === undefined ? {} : { after: listOptions.after }),
+          ...(listOptions.properties === undefined ? {} : { properties: listOptions.properties.join(",") })
+        },
+        shape: `limit ${listOptions.limit}`,
+        decode: Schema.decodeUnknown(Api.ListObjectsResponse),
+        budgets: [budget.requests],
+        admitted: false
+      })
+
+    const search: Service["search"] = (type, request) =>
+      execute({
+        method: "POST",
+        path: `/crm/v3/objects/${type}/search`,
+        body: request,
+        shape: `limit ${request.limit ?? "default"}, after ${request.after ?? "none"}`,
+        decode: Schema.decodeUnknown(Api.SearchResponse),
+        budgets: [budget.search, budget.requests],
+        admitted: false
+      })
+
+    return {
+      baseUrl,
+      batchRead,
+      listObjects,
+      search,
+      budget,
+      stats: Effect.sync(() => ({ ...stats, retries: { ...stats.retries } }))
+    } satisfies Service
+  })
+
+export const layer = (
+  options: HubSpotClientOptions
+): Layer.Layer<HubSpotClient, BaseUrlError, HttpClient.HttpClient | RequestBudget> =>
+  Layer.effect(HubSpotClient, make(options))
+
+/** `HUBSPOT_ACCESS_TOKEN` (required, redacted) and `HUBSPOT_BASE_URL` (default https://api.hubapi.com). */
+export const config: Config.Config<{ readonly token: Redacted.Redacted<string>; readonly baseUrl: string }> = Config
+  .all({
+    token: Config.redacted("HUBSPOT_ACCESS_TOKEN"),
+    baseUrl: Config.string("HUBSPOT_BASE_URL").pipe(Config.withDefault(defaultBaseUrl))
+  })
+
+export const layerConfig = (
+  options: Omit<HubSpotClientOptions, "token" | "baseUrl"> = {}
+): Layer.Layer<HubSpotClient, BaseUrlError | ConfigError.ConfigError, HttpClient.HttpClient | RequestBudget> =>
+  Layer.effect(
+    HubSpotClient,
+    Effect.flatMap(config, (c) => make({ ...options, token: c.token, baseUrl: c.baseUrl }))
+  )

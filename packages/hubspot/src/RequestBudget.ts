@@ -1,0 +1,232 @@
+/**
+ * The request budget of the process: a sliding-window log of request start
+ * times on `Clock`, so that no rolling window of the limit's length holds more
+ * than `max` starts (HubSpot counts a rolling window at arrival; a token bucket
+ * or fixed window admits up to twice the limit in some rolling window).
+ *
+ * Besides its own starts it counts:
+ * - a global pause after a 429 that carries `Retry-After`;
+ * - "phantom" starts of other jobs sharing the app, inferred from
+ *   `X-HubSpot-RateLimit-Remaining`: what the server counted in the window
+ *   minus what this process started in it.
+ */
+import { Clock, Context, Duration, Effect, Either, Layer, ParseResult, Schema } from "effect"
+
+/** A limit of `max` requests in any rolling window of `windowMillis`. */
+export interface Limit {
+  readonly max: number
+  readonly windowMillis: number
+}
+
+const limitPattern = /^\s*(\d+)\s*\/\s*(\d+(?:\.\d+)?)?\s*(ms|s|m|min)\s*$/
+
+/** `"100/10s"`, `"20/2s"`, `"5/1s"`, `"500/1m"`, `"10/250ms"`: a limit, as flags and settings spell it. */
+export const Limit = Schema.transformOrFail(Schema.String, Schema.Struct({ max: Schema.Int, windowMillis: Schema.Int }), {
+  strict: true,
+  decode: (s, _, ast) => {
+    const m = limitPattern.exec(s)
+    const max = m === null ? NaN : Number(m[1])
+    const amount = m === null ? NaN : m[2] === undefined ? 1 : Number(m[2])
+    const unit = m?.[3] === "ms" ? 1 : m?.[3] === "s" ? 1000 : 60_000
+    const windowMillis = Math.round(amount * unit)
+    return m !== null && max >= 1 && windowMillis >= 1
+      ? ParseResult.succeed({ max, windowMillis })
+      : ParseResult.fail(
+        new ParseResult.Type(ast, s, `a rate limit is "N/duration" such as "100/10s" or "20/2s", got ${JSON.stringify(s)}`)
+      )
+  },
+  encode: (l) => ParseResult.succeed(`${l.max}/${l.windowMillis}ms`)
+})
+
+/** Parses a limit string; the error message says what is expected. */
+export const parseLimit = (s: string): Either.Either<Limit, string> =>
+  Either.mapLeft(Schema.decodeUnknownEither(Limit)(s), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
+
+/** HubSpot's smallest rolling limit for private apps: 100 requests in 10 s. */
+export const defaultLimit: Limit = { max: 100, windowMillis: 10_000 }
+/** The search endpoint's own limit: 5 requests a second. */
+export const defaultSearchLimit: Limit = { max: 5, windowMillis: 1000 }
+
+/** The default safety margin: 5% of the window, at least 50 ms, at most 500 ms. */
+export const defaultMargin = (limit: Limit): number =>
+  Math.min(500, Math.max(50, Math.round(limit.windowMillis * 0.05)))
+
+export interface BudgetOptions {
+  readonly limit: Limit
+  /** Added to the window when spacing starts, for differences between start and arrival. */
+  readonly margin?: Duration.DurationInput
+}
+
+export interface BudgetStats {
+  /** Starts admitted. */
+  readonly starts: number
+  /** Milliseconds spent waiting for admission, summed over all requests. */
+  readonly waitedMillis: number
+  /** Global pauses taken after a `Retry-After`. */
+  readonly pauses: number
+  /** Starts of other jobs inferred from `X-HubSpot-RateLimit-Remaining` and counted in the window. */
+  readonly phantoms: number
+}
+
+/** What an answer's rate-limit headers said, for the request that started at `startedAt` (Clock millis). */
+export interface Observation {
+  readonly startedAt: number
+  readonly max: number
+  readonly remaining: number
+}
+
+export interface Budget {
+  readonly limit: Limit
+  readonly marginMillis: number
+  /** Waits until one more start keeps every rolling window within the limit (and any pause is over), then records it. */
+  readonly acquire: Effect.Effect<void>
+  /** Waits until `acquire` would admit at once, without recording a start. */
+  readonly awaitFree: Effect.Effect<void>
+  /** No start before `millis` from now (a `Retry-After`). */
+  readonly pauseFor: (millis: number) => Effect.Effect<void>
+  /** Learns from an answer's `X-HubSpot-RateLimit-Max` and `-Remaining` how much other jobs used. */
+  readonly observe: (observation: Observation) => Effect.Effect<void>
+  readonly stats: Effect.Effect<BudgetStats>
+}
+
+/** Index of the first element of the ascending `xs` greater than `t`. */
+const upperBound = (xs: ReadonlyArray<number>, from: number, t: number): number => {
+  let lo = from
+  let hi = xs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (xs[mid]! <= t) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
+  Effect.gen(function*() {
+    const limit = options.limit
+    const marginMillis = options.margin === undefined
+      ? defaultMargin(limit)
+      : Duration.toMillis(Duration.decode(options.margin))
+    const span = limit.windowMillis + marginMillis
+    const lock = yield* Effect.makeSemaphore(1)
+    // Ascending start times; entries before `ownHead` are forgotten. Kept two spans so `observe` sees them.
+    const own: Array<number> = []
+    let ownHead = 0
+    let phantoms: Array<number> = []
+    let pausedUntil = 0
+    const stats = { starts: 0, waitedMillis: 0, pauses: 0, phantoms: 0 }
+
+    const prune = (now: number) => {
+      ownHead = upperBound(own, ownHead, now - 2 * span)
+      if (ownHead > 1024 && ownHead * 2 > own.length) {
+        own.splice(0, ownHead)
+        ownHead = 0
+      }
+      if (phantoms.length > 0 && phantoms[0]! <= now - span) phantoms = phantoms.filter((t) => t > now - span)
+    }
+
+    /** The time from which one more start is allowed (≤ now when allowed now). */
+    const freeAt = (now: number): number => {
+      prune(now)
+      const ownStart = upperBound(own, ownHead, now - span)
+      const count = own.length - ownStart + phantoms.length
+      let at = pausedUntil
+      if (count >= limit.max) {
+        // The (count - max + 1)-th oldest start in the window must leave it.
+        let k = count - limit.max + 1
+        let i = ownStart
+        let j = 0
+        let t = 0
+        while (k > 0) {
+          if (j >= phantoms.length || (i < own.length && own[i]! <= phantoms[j]!)) t = own[i++]!
+          else t = phantoms[j++]!
+          k--
+        }
+        at = Math.max(at, t + span)
+      }
+      return at
+    }
+
+    const waitFree: Effect.Effect<number> = Effect.gen(function*() {
+      for (;;) {
+        const now = yield* Clock.currentTimeMillis
+        const at = freeAt(now)
+        if (at <= now) return now
+        yield* Effect.sleep(Duration.millis(at - now))
+      }
+    })
+
+    const acquire = lock.withPermits(1)(
+      Effect.gen(function*() {
+        const t0 = yield* Clock.currentTimeMillis
+        const now = yield* waitFree
+        own.push(now)
+        stats.starts++
+        stats.waitedMillis += now - t0
+      })
+    )
+
+    const awaitFree = lock.withPermits(1)(Effect.asVoid(waitFree))
+
+    const pauseFor = (millis: number) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          if (now + millis > pausedUntil) {
+            pausedUntil = now + millis
+            stats.pauses++
+          }
+        }))
+
+    const observe = (o: Observation) =>
+      Effect.sync(() => {
+        if (!(o.max > 0) || !(o.remaining >= 0)) return
+        // What the server counted at the request's arrival, less our own starts it could have counted.
+        const used = o.max - o.remaining
+        const from = upperBound(own, ownHead, o.startedAt - span)
+        const to = upperBound(own, from, o.startedAt)
+        const others = used - (to - from)
+        if (others <= 0) return
+        let active = 0
+        for (const t of phantoms) if (t > o.startedAt - span && t <= o.startedAt) active++
+        if (others <= active) return
+        for (let n = active; n < others; n++) phantoms.push(o.startedAt)
+        phantoms.sort((a, b) => a - b)
+        stats.phantoms += others - active
+      })
+
+    return {
+      limit,
+      marginMillis,
+      acquire,
+      awaitFree,
+      pauseFor,
+      observe,
+      stats: Effect.sync(() => ({ ...stats }))
+    } satisfies Budget
+  })
+
+export interface RequestBudgetOptions {
+  /** The app's rolling limit; default 100/10s. */
+  readonly limit?: Limit
+  /** The search endpoint's limit; default 5/1s. */
+  readonly searchLimit?: Limit
+  readonly margin?: Duration.DurationInput
+}
+
+/** The budgets shared by every HubSpot request of the process: one for all requests, one more for search. */
+export class RequestBudget extends Context.Tag("@assoc-etl/hubspot/RequestBudget")<RequestBudget, {
+  readonly requests: Budget
+  readonly search: Budget
+}>() {}
+
+export const makeBudgets = (options: RequestBudgetOptions = {}): Effect.Effect<RequestBudget["Type"]> =>
+  Effect.all({
+    requests: make({
+      limit: options.limit ?? defaultLimit,
+      ...(options.margin === undefined ? {} : { margin: options.margin })
+    }),
+    search: make({ limit: options.searchLimit ?? defaultSearchLimit })
+  })
+
+export const layer = (options: RequestBudgetOptions = {}): Layer.Layer<RequestBudget> =>
+  Layer.effect(RequestBudget, makeBudgets(options))

@@ -1,0 +1,116 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Effect, Either, Fiber, TestClock } from "effect"
+import { RequestBudget } from "../src/index.js"
+
+/** Forks `n` acquires (concurrently or one after another), runs virtual time forward, returns the admission times. */
+const admissions = (budget: RequestBudget.Budget, n: number, concurrent: boolean, advance = "60 seconds" as const) =>
+  Effect.gen(function*() {
+    const times: Array<number> = []
+    const fiber = yield* Effect.fork(
+      Effect.forEach(
+        Array.from({ length: n }, (_, i) => i),
+        () => Effect.zipRight(budget.acquire, Effect.flatMap(Clock.currentTimeMillis, (t) => Effect.sync(() => times.push(t)))),
+        { concurrency: concurrent ? "unbounded" : 1, discard: true }
+      )
+    )
+    yield* TestClock.adjust(advance)
+    yield* Fiber.join(fiber)
+    return times.sort((a, b) => a - b)
+  })
+
+/** The most starts in any rolling window of `windowMillis` (a window [t, t + windowMillis)). */
+const maxInWindow = (times: ReadonlyArray<number>, windowMillis: number): number => {
+  let best = 0
+  let lo = 0
+  for (let hi = 0; hi < times.length; hi++) {
+    while (times[hi]! - times[lo]! >= windowMillis) lo++
+    best = Math.max(best, hi - lo + 1)
+  }
+  return best
+}
+
+describe("RequestBudget", () => {
+  it("parses limits", () => {
+    assert.deepStrictEqual(RequestBudget.parseLimit("100/10s"), Either.right({ max: 100, windowMillis: 10_000 }))
+    assert.deepStrictEqual(RequestBudget.parseLimit("20/2s"), Either.right({ max: 20, windowMillis: 2000 }))
+    assert.deepStrictEqual(RequestBudget.parseLimit("190/10s"), Either.right({ max: 190, windowMillis: 10_000 }))
+    assert.deepStrictEqual(RequestBudget.parseLimit("5/s"), Either.right({ max: 5, windowMillis: 1000 }))
+    assert.deepStrictEqual(RequestBudget.parseLimit("10/250ms"), Either.right({ max: 10, windowMillis: 250 }))
+    assert.deepStrictEqual(RequestBudget.parseLimit("500/1m"), Either.right({ max: 500, windowMillis: 60_000 }))
+    for (const bad of ["", "100", "0/10s", "100/0s", "ten/10s", "100/10h"]) {
+      const result = RequestBudget.parseLimit(bad)
+      assert.isTrue(Either.isLeft(result), bad)
+      if (Either.isLeft(result)) assert.include(result.left, "N/duration")
+    }
+  })
+
+  it("the default margin is 5% of the window within [50, 500] ms", () => {
+    assert.strictEqual(RequestBudget.defaultMargin({ max: 20, windowMillis: 2000 }), 100)
+    assert.strictEqual(RequestBudget.defaultMargin({ max: 100, windowMillis: 10_000 }), 500)
+    assert.strictEqual(RequestBudget.defaultMargin({ max: 5, windowMillis: 200 }), 50)
+    assert.strictEqual(RequestBudget.defaultMargin({ max: 100, windowMillis: 60_000 }), 500)
+  })
+
+  it.effect("never more than max starts in any rolling window (window + margin), one after another", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({ limit: { max: 5, windowMillis: 1000 }, margin: "100 millis" })
+      const times = yield* admissions(budget, 23, false)
+      assert.strictEqual(times.length, 23)
+      assert.strictEqual(maxInWindow(times, 1100), 5)
+      // The budget is used: bursts of 5 every 1.1 s.
+      assert.deepStrictEqual(times.slice(0, 6), [0, 0, 0, 0, 0, 1100])
+      assert.strictEqual(times[22], 4 * 1100)
+      assert.strictEqual((yield* budget.stats).starts, 23)
+    }))
+
+  it.effect("never more than max starts in any rolling window, with many concurrent waiters", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({ limit: { max: 20, windowMillis: 2000 } })
+      const times = yield* admissions(budget, 100, true)
+      assert.strictEqual(times.length, 100)
+      assert.strictEqual(maxInWindow(times, 2000 + budget.marginMillis), 20)
+      assert.strictEqual(times[99], 4 * 2100)
+      const stats = yield* budget.stats
+      assert.isAbove(stats.waitedMillis, 0)
+    }))
+
+  it.effect("a pause (Retry-After) holds every start until it ends", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({ limit: { max: 10, windowMillis: 1000 } })
+      yield* budget.pauseFor(3000)
+      const times = yield* admissions(budget, 3, true)
+      assert.deepStrictEqual(times, [3000, 3000, 3000])
+      assert.strictEqual((yield* budget.stats).pauses, 1)
+    }))
+
+  it.effect("X-HubSpot-RateLimit-Remaining of another job's use slows the budget down", () =>
+    Effect.gen(function*() {
+      const limit = { max: 10, windowMillis: 1000 }
+      const shared = yield* RequestBudget.make({ limit, margin: "100 millis" })
+      yield* shared.acquire
+      // The server counted 8 in the window at our request's arrival; we started 1: 7 are another job's.
+      yield* shared.observe({ startedAt: 0, max: 10, remaining: 2 })
+      const times = yield* admissions(shared, 4, false)
+      assert.deepStrictEqual(times, [0, 0, 1100, 1100])
+      assert.strictEqual((yield* shared.stats).phantoms, 7)
+
+      // Alone (remaining matches our own starts), nothing changes.
+      const alone = yield* RequestBudget.make({ limit, margin: "100 millis" })
+      const now = yield* Clock.currentTimeMillis
+      yield* alone.acquire
+      yield* alone.observe({ startedAt: now, max: 10, remaining: 9 })
+      const aloneTimes = yield* admissions(alone, 9, false)
+      assert.deepStrictEqual(aloneTimes, Array.from({ length: 9 }, () => now))
+      assert.strictEqual((yield* alone.stats).phantoms, 0)
+    }))
+
+  it.effect("awaitFree waits for room without taking it", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({ limit: { max: 1, windowMillis: 1000 }, margin: "0 millis" })
+      yield* budget.acquire
+      const fiber = yield* Effect.fork(Effect.zipRight(budget.awaitFree, Clock.currentTimeMillis))
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual(yield* Fiber.join(fiber), 1000)
+      assert.strictEqual((yield* budget.stats).starts, 1)
+    }))
+})

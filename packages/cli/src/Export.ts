@@ -1,0 +1,348 @@
+/**
+ * The export program: ids → batch read → dataset directory, resumable.
+ *
+ * Commit order, the reason a finished export holds every association exactly
+ * once:
+ * 1. each answer's rows and refused inputs are appended to the open part's
+ *    journal (and errors.ndjson), and the ledger notes which ordinals it
+ *    finished and which continue from a new cursor;
+ * 2. now and then (group commit) the dataset writer syncs those files and
+ *    then writes the checkpoint, whose payload is the ledger at that moment;
+ * 3. on a rerun, the dataset is cut back to the checkpoint (journal and
+ *    errors truncated, uncommitted parts removed) and the ledger read back:
+ *    done ordinals are skipped, pending ones continue from their cursor,
+ *    every other id is asked again. Rows of uncommitted answers were cut away
+ *    with the journal, so nothing is written twice; rows of committed answers
+ *    are in the journal or a part, so nothing is lost.
+ */
+import type { Checkpoint as CheckpointNs } from "@assoc-etl/core"
+import { Api, Checkpoint, Dataset, ErrorRow, IdSource, type ObjectType, type PartEncoder } from "@assoc-etl/core"
+import { BatchRead, HubSpotClient, type HubSpotError } from "@assoc-etl/hubspot"
+import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
+import { ParquetEncoder } from "@assoc-etl/sink-parquet"
+import { type FileSystem, Path } from "@effect/platform"
+import { Chunk, Duration, Effect, Option, Schema, Stream } from "effect"
+
+export type Format = "ndjson" | "ndjson.gz" | "parquet"
+
+export type Input =
+  | { readonly kind: "file"; readonly path: string }
+  | { readonly kind: "stdin"; readonly bytes: Stream.Stream<Uint8Array, IdSource.IdSourceError> }
+  | { readonly kind: "list" }
+
+export interface ExportOptions {
+  readonly from: ObjectType.ObjectType
+  readonly to: ObjectType.ObjectType
+  readonly out: string
+  readonly format: Format
+  readonly input: Input
+  readonly skipBadLines?: boolean
+  readonly batchSize?: number
+  readonly concurrency?: number
+  readonly partMaxRows?: number
+  /** How long answers may gather before a commit; shorter loses less on a crash, longer syncs less often. */
+  readonly commitEvery?: Duration.DurationInput
+}
+
+export class ExportError extends Schema.TaggedError<ExportError>()("ExportError", {
+  reason: Schema.Literal("ArgumentsDiffer", "BadCheckpoint"),
+  directory: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.reason === "ArgumentsDiffer"
+      ? `${this.directory} holds another export: ${this.detail}. It was not touched. To start over, remove ${this.directory} or choose another --out.`
+      : `${this.directory}: the checkpoint cannot be read (${this.detail}). Remove ${this.directory} to start over.`
+  }
+}
+
+/** Live counters of a run, updated as answers are committed; read by the progress output. */
+export interface Progress {
+  idsDone: number
+  idsTotal: number | undefined
+  /** Rows and refused inputs in the dataset, this run and earlier ones. */
+  rows: number
+  refused: number
+  /** Requests, retries, 429s and limiter waits of this run. */
+  requests: number
+  retries: number
+  retriesByCause: Record<string, number>
+  rateLimited: number
+  waitedMillis: number
+  elapsedMillis: number
+}
+
+export const emptyProgress = (): Progress => ({
+  idsDone: 0,
+  idsTotal: undefined,
+  rows: 0,
+  refused: 0,
+  requests: 0,
+  retries: 0,
+  retriesByCause: {},
+  rateLimited: 0,
+  waitedMillis: 0,
+  elapsedMillis: 0
+})
+
+export interface Summary {
+  readonly status: "complete" | "already-complete"
+  readonly directory: string
+  readonly extension: string
+  readonly resumed: boolean
+  readonly rows: number
+  readonly refused: number
+  readonly parts: number
+  readonly progress: Progress
+}
+
+export const encoderFor = (format: Format): PartEncoder.PartEncoder =>
+  format === "parquet"
+    ? ParquetEncoder.make()
+    : NdjsonEncoder.make({ gzip: format === "ndjson.gz" })
+
+
+/** The ids of one run: where they come from, and the stream of those not yet started. */
+interface Source {
+  readonly input: CheckpointNs.Input
+  readonly idsTotal: number | undefined
+  readonly badLines: ReadonlyArray<IdSource.BadLine>
+  readonly label: string
+  /** Ids with their ordinals, from the start or from a list position. */
+  readonly ids: (list: CheckpointNs.ListPosition | undefined) => Stream.Stream<IdSource.IdLine, IdSource.IdSourceError | HubSpotError.HubSpotError, HubSpotClient.HubSpotClient | FileSystem.FileSystem>
+  /** Where to list again from so that every ordinal from `lowestOpen` on comes back (list sources only). */
+  readonly position: (lowestOpen: number) => CheckpointNs.ListPosition | undefined
+}
+
+const fileSource = (file: string, scan: IdSource.Scan, input: CheckpointNs.Input, label: string): Source => ({
+  input,
+  idsTotal: scan.ids,
+  badLines: scan.badLines,
+  label,
+  ids: () => IdSource.readFile(file),
+  position: () => undefined
+})
+
+/** Every object of a type, listed a page at a time; remembers where each page started. */
+const listSource = (type: ObjectType.ObjectType): Source => {
+  const pageStarts: Array<CheckpointNs.ListPosition> = []
+  return {
+    input: { kind: "list" },
+    idsTotal: undefined,
+    badLines: [],
+    label: `the ${type} listed through the API`,
+    ids: (from) =>
+      Stream.unwrap(Effect.map(HubSpotClient.HubSpotClient, (client) =>
+        Stream.paginateChunkEffect(from ?? { after: null, firstKey: 0 }, (page) =>
+          client.listObjects(type, { limit: Api.maxListLimit, ...(page.after === null ? {} : { after: page.after }) }).pipe(
+            Effect.map((answer) => {
+              pageStarts.push(page)
+              const lines = answer.results.map((r, i): IdSource.IdLine => ({ ordinal: page.firstKey + i, line: 0, id: r.id }))
+              const after = answer.paging?.next?.after
+              return [
+                Chunk.unsafeFromArray(lines),
+                after === undefined || answer.results.length === 0
+                  ? Option.none()
+                  : Option.some({ after, firstKey: page.firstKey + answer.results.length })
+              ] as const
+            })
+          )
+        )
+      )),
+    position: (lowestOpen) => {
+      let found: CheckpointNs.ListPosition | undefined
+      let keep = 0
+      for (let i = 0; i < pageStarts.length; i++) {
+        if (pageStarts[i]!.firstKey <= lowestOpen) {
+          found = pageStarts[i]
+          keep = i
+        }
+      }
+      pageStarts.splice(0, keep)
+      return found
+    }
+  }
+}
+
+const stdinSpool = ".stdin-ids"
+
+/** Makes file and stdin inputs a file that can be scanned before any request and read again. */
+const prepareSource = (options: ExportOptions) =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const skipBadLines = options.skipBadLines ?? false
+    switch (options.input.kind) {
+      case "list":
+        return listSource(options.from)
+      case "file": {
+        const file = path.resolve(options.input.path)
+        const scan = yield* IdSource.scanFile(file, { skipBadLines })
+        return fileSource(file, scan, { kind: "file", path: file, digest: scan.digest }, file)
+      }
+      case "stdin": {
+        const file = path.join(options.out, stdinSpool)
+        yield* IdSource.spool(options.input.bytes, file)
+        const scan = yield* IdSource.scanFile(file, { skipBadLines })
+        return fileSource(file, scan, { kind: "stdin", digest: scan.digest }, "stdin")
+      }
+    }
+  })
+
+export const run = (options: ExportOptions, progress: Progress = emptyProgress()) =>
+  Effect.scoped(Effect.gen(function*() {
+    const pair = { fromType: options.from, toType: options.to }
+    const encoder = encoderFor(options.format)
+    const opened = yield* Dataset.open({
+      directory: options.out,
+      encoder,
+      ...(options.partMaxRows !== undefined ? { partMaxRows: options.partMaxRows } : {})
+    })
+    if (opened.complete) {
+      return {
+        status: "already-complete",
+        directory: options.out,
+        extension: encoder.extension,
+        resumed: false,
+        rows: 0,
+        refused: 0,
+        parts: 0,
+        progress
+      } satisfies Summary
+    }
+    const source = yield* prepareSource(options)
+    const args: CheckpointNs.Args = { from: options.from, to: options.to, format: options.format, input: source.input }
+
+    const previous = yield* Option.match(opened.resumed, {
+      onNone: () => Effect.succeed(Option.none<CheckpointNs.Checkpoint>()),
+      onSome: (payload) =>
+        Checkpoint.decode(payload).pipe(
+          Effect.mapError((e) => new ExportError({ reason: "BadCheckpoint", directory: options.out, detail: e.message })),
+          Effect.map(Option.some)
+        )
+    })
+    if (Option.isSome(previous)) {
+      const diffs = Checkpoint.differences(previous.value.args, args)
+      if (diffs.length > 0) {
+        return yield* new ExportError({ reason: "ArgumentsDiffer", directory: options.out, detail: diffs.join("; ") })
+      }
+    }
+
+    const ledger = Option.match(previous, {
+      onNone: () => Checkpoint.Ledger.empty(),
+      onSome: (c) => Checkpoint.Ledger.fromCheckpoint(c)
+    })
+    const startedAt = Option.match(previous, { onNone: () => new Date().toISOString(), onSome: (c) => c.startedAt })
+    const counters = { ...Option.match(previous, {
+      onNone: () => ({ rows: 0, refused: 0, requests: 0, retries: 0 }),
+      onSome: (c) => c.counters
+    }) }
+    let badLinesRecorded = Option.match(previous, { onNone: () => false, onSome: (c) => c.badLinesRecorded })
+    const listFrom = Option.flatMap(previous, (c) => Option.fromNullable(c.list))
+    let list = Option.getOrUndefined(listFrom)
+    const payload = (): CheckpointNs.Checkpoint => {
+      if (options.input.kind === "list") list = source.position(ledger.lowestOpen()) ?? list
+      return {
+        version: Checkpoint.version,
+        args,
+        startedAt,
+        ...ledger.snapshot(),
+        badLinesRecorded,
+        ...(list !== undefined ? { list } : {}),
+        counters: { ...counters }
+      }
+    }
+    const writer = opened.writer
+
+    if (!badLinesRecorded && source.badLines.length > 0) {
+      const rows = source.badLines.map((b) => ErrorRow.invalidInput(pair, null, `${source.label}, line ${b.line}: ${b.reason}`))
+      yield* writer.append([], rows)
+      counters.refused += rows.length
+    }
+    badLinesRecorded = true
+    // The arguments are recorded before any request: a rerun with others is refused even if this one fails at once.
+    yield* writer.commit(payload())
+    progress.idsTotal = source.idsTotal
+    progress.rows = counters.rows
+    progress.refused = counters.refused
+    progress.idsDone = ledger.done.size
+
+    // Continuations first, then every id not yet started; an id met before is done at once, with no request.
+    const seen = new Set<string>()
+    const continued: ReadonlyArray<BatchRead.Item> = [...ledger.pending].map(([key, p]) => ({
+      key,
+      id: p.id,
+      after: p.after
+    }))
+    const dedupe = options.input.kind !== "list"
+    const fresh = source.ids(Option.getOrUndefined(listFrom)).pipe(
+      Stream.mapChunks((lines) => {
+        const out: Array<BatchRead.Item> = []
+        for (const line of lines) {
+          const first = !dedupe || !seen.has(line.id)
+          if (dedupe && first) seen.add(line.id)
+          if (ledger.isStarted(line.ordinal)) continue
+          if (first) out.push({ key: line.ordinal, id: line.id })
+          else ledger.finish(line.ordinal)
+        }
+        return Chunk.unsafeFromArray(out)
+      })
+    )
+    const items = Stream.concat(Stream.fromIterable(continued), fresh)
+
+    const stage = new BatchRead.Progress()
+    const refresh = Effect.gen(function*() {
+      const stats = yield* BatchRead.stats(stage)
+      progress.idsDone = ledger.done.size
+      progress.rows = counters.rows
+      progress.refused = counters.refused
+      progress.requests = stats.client.requests
+      progress.rateLimited = stats.client.status429
+      progress.retriesByCause = Object.fromEntries(Object.entries(stats.client.retries).filter(([, n]) => n > 0))
+      progress.retries = Object.values(stats.client.retries).reduce((a, b) => a + b, 0)
+      progress.waitedMillis = stats.budget.waitedMillis
+    })
+    yield* BatchRead.make({
+      from: options.from,
+      to: options.to,
+      progress: stage,
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {})
+    })(items).pipe(
+      Stream.groupedWithin(1024, options.commitEvery ?? Duration.millis(250)),
+      Stream.runForEach((pages) =>
+        Effect.gen(function*() {
+          for (const page of pages) {
+            yield* writer.append(page.rows, page.errors)
+            for (const item of page.done) ledger.finish(item.key)
+            for (const item of page.next) {
+              if (item.after === undefined) ledger.finish(item.key)
+              else ledger.continueAt(item.key, item.id, item.after)
+            }
+            counters.rows += page.rows.length
+            counters.refused += page.errors.length
+          }
+          yield* refresh
+          counters.requests = progress.requests
+          counters.retries = progress.retries
+          yield* writer.commit(payload())
+        })
+      )
+    )
+
+    yield* refresh
+    const manifest = yield* writer.finish(payload(), {
+      startedAt,
+      export: { from: options.from, to: options.to, input: source.input }
+    })
+    return {
+      status: "complete",
+      directory: options.out,
+      extension: encoder.extension,
+      resumed: Option.isSome(previous),
+      rows: counters.rows,
+      refused: counters.refused,
+      parts: manifest.parts.length,
+      progress
+    } satisfies Summary
+  }))
+

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/**
+ * The `assoc-etl` executable: wiring only. Exit codes are decided in
+ * ExitCode.ts; errors are printed by their own messages, which never hold the
+ * token.
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Cause, Console, Effect, Option } from "effect"
+import * as Cli from "./Cli.js"
+import * as ExitCode from "./ExitCode.js"
+
+const program = Effect.suspend(() => Cli.run(process.argv)).pipe(
+  Effect.tapErrorCause((cause) => {
+    if (Cause.isInterruptedOnly(cause)) {
+      return Console.error("\nstopped: what was committed is kept; run the same command again to resume.")
+    }
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure)) {
+      const error = failure.value as { readonly _tag?: string; readonly message?: string }
+      // @effect/cli has printed its own help for bad flags.
+      if (error._tag === "ValidationError" || error._tag === "DoneWithRefusals") return Effect.void
+      const resumable = ExitCode.forFailure(error) === ExitCode.ExitCode.Failed
+      return Console.error(
+        `error: ${error.message ?? String(error)}${
+          resumable ? "\nNothing committed is lost: run the same command again to resume." : ""
+        }`
+      )
+    }
+    return Console.error(`unexpected failure (a bug): ${Cause.pretty(cause)}`)
+  }),
+  Effect.provide(NodeContext.layer)
+)
+
+NodeRuntime.runMain(program, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => onExit(ExitCode.forExit(exit))
+})
+

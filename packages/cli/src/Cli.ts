@@ -24,7 +24,7 @@ const from = objectType("from", "Object type the associations start from: a name
 const to = objectType("to", "Object type the associations point to.")
 const out = Options.directory("out", { exists: "either" }).pipe(
   Options.withDescription(
-    "The dataset directory of this export. It will hold part-NNNNN.ndjson|.parquet (each whole), errors.ndjson "
+    "The dataset directory of this export. It will hold part-NNNNN.ndjson|.parquet (each whole), _errors/errors.ndjson "
       + "(inputs HubSpot refused), manifest.json, and _SUCCESS once complete, plus a hidden checkpoint. "
       + "Run the same command again on the same --out to resume after any failure."
   )
@@ -111,7 +111,7 @@ const exportCommand = Command.make(
     "Export the associations of --from objects to --to objects into a dataset directory. The token comes from "
       + "HUBSPOT_ACCESS_TOKEN (a private app's access token, Settings > Integrations > Private apps, with the "
       + "crm.objects.<type>.read scopes); it is never logged or written. Exit status: 0 done, 1 failed (rerun to "
-      + "resume), 2 bad arguments or input, 3 done but some inputs were refused (see errors.ndjson)."
+      + "resume), 2 bad arguments or input, 3 done but some inputs were refused (see _errors/errors.ndjson)."
   )
 )
 

@@ -6,8 +6,9 @@
  * 1. each answer's rows and refused inputs are appended to the open part's
  *    journal (and errors.ndjson), and the ledger notes which ordinals it
  *    finished and which continue from a new cursor;
- * 2. now and then (group commit) the dataset writer syncs those files and
- *    then writes the checkpoint, whose payload is the ledger at that moment;
+ * 2. after each answer, or after all the answers that arrived while the
+ *    previous commit ran (group commit), the dataset writer syncs those files
+ *    and then writes the checkpoint, whose payload is the ledger at that moment;
  * 3. on a rerun, the dataset is cut back to the checkpoint (journal and
  *    errors truncated, uncommitted parts removed) and the ledger read back:
  *    done ordinals are skipped, pending ones continue from their cursor,
@@ -21,7 +22,7 @@ import { BatchRead, HubSpotClient, type HubSpotError } from "@assoc-etl/hubspot"
 import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
 import { ParquetEncoder } from "@assoc-etl/sink-parquet"
 import { type FileSystem, Path } from "@effect/platform"
-import { Chunk, Duration, Effect, Option, Schema, Stream } from "effect"
+import { Chunk, Effect, Option, Schema, Sink, Stream } from "effect"
 
 export type Format = "ndjson" | "ndjson.gz" | "parquet"
 
@@ -40,8 +41,6 @@ export interface ExportOptions {
   readonly batchSize?: number
   readonly concurrency?: number
   readonly partMaxRows?: number
-  /** How long answers may gather before a commit; shorter loses less on a crash, longer syncs less often. */
-  readonly commitEvery?: Duration.DurationInput
 }
 
 export class ExportError extends Schema.TaggedError<ExportError>()("ExportError", {
@@ -232,10 +231,11 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
       onSome: (c) => Checkpoint.Ledger.fromCheckpoint(c)
     })
     const startedAt = Option.match(previous, { onNone: () => new Date().toISOString(), onSome: (c) => c.startedAt })
-    const counters = { ...Option.match(previous, {
+    const earlier = Option.match(previous, {
       onNone: () => ({ rows: 0, refused: 0, requests: 0, retries: 0 }),
       onSome: (c) => c.counters
-    }) }
+    })
+    const counters = { ...earlier }
     let badLinesRecorded = Option.match(previous, { onNone: () => false, onSome: (c) => c.badLinesRecorded })
     const listFrom = Option.flatMap(previous, (c) => Option.fromNullable(c.list))
     let list = Option.getOrUndefined(listFrom)
@@ -308,7 +308,8 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {})
     })(items).pipe(
-      Stream.groupedWithin(1024, options.commitEvery ?? Duration.millis(250)),
+      // Group commit: answers gather while the previous commit runs, then are committed together.
+      Stream.aggregate(Sink.collectAllN<BatchRead.Page>(1024)),
       Stream.runForEach((pages) =>
         Effect.gen(function*() {
           for (const page of pages) {
@@ -322,8 +323,8 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
             counters.refused += page.errors.length
           }
           yield* refresh
-          counters.requests = progress.requests
-          counters.retries = progress.retries
+          counters.requests = earlier.requests + progress.requests
+          counters.retries = earlier.retries + progress.retries
           yield* writer.commit(payload())
         })
       )

@@ -83,12 +83,12 @@ export const summaryText = (s: Export.Summary): string => {
   return [
     `export ${s.resumed ? "resumed and " : ""}complete: ${s.directory}`,
     `  rows            ${s.rows} in ${s.parts} part${s.parts === 1 ? "" : "s"}`,
-    `  refused inputs  ${s.refused}${s.refused > 0 ? ` (see ${s.directory}/errors.ndjson)` : ""}`,
+    `  refused inputs  ${s.refused}${s.refused > 0 ? ` (see ${s.directory}/_errors/errors.ndjson)` : ""}`,
     `  ids             ${p.idsDone}`,
     `  requests        ${p.requests} (this run), 429s ${p.rateLimited}, waited ${Math.round(p.waitedMillis / 100) / 10}s on the rate limit`,
     `  retries         ${p.retries}${causes.length > 0 ? ` (${causes})` : ""}`,
     `  time            ${Math.round(p.elapsedMillis / 100) / 10}s`,
-    `  files           ${s.directory}/part-*${s.extension}, manifest.json, errors.ndjson, _SUCCESS`
+    `  files           ${s.directory}/part-*${s.extension}, manifest.json, _errors/errors.ndjson, _SUCCESS`
   ].join("\n")
 }
 

@@ -3,7 +3,7 @@
  * manifest.json and `_SUCCESS`, written so that an export can stop at any
  * moment and resume.
  *
- * Readers see `part-NNNNN<ext>`, `errors.ndjson`, `manifest.json`, `_SUCCESS`.
+ * Readers see `part-NNNNN<ext>`, `_errors/errors.ndjson`, `manifest.json`, `_SUCCESS`.
  * Working files start with a dot, so Spark, Hadoop and DuckDB globs skip them:
  * `.part-NNNNN.journal` (the rows of the open part as NDJSON: a write-ahead
  * log that makes frequent commits cheap whatever the part format),
@@ -75,7 +75,7 @@ export interface Manifest {
   readonly schema: ReadonlyArray<{ readonly name: string; readonly type: string; readonly nullable: boolean }>
   readonly parts: ReadonlyArray<PartInfo>
   readonly totals: { readonly rows: number; readonly bytes: number; readonly parts: number }
-  readonly errors: { readonly file: "errors.ndjson"; readonly rows: number }
+  readonly errors: { readonly file: typeof errorsName; readonly rows: number }
   readonly startedAt: string
   readonly finishedAt: string
   readonly [extra: string]: unknown
@@ -114,7 +114,13 @@ export interface Opened {
 export const checkpointName = ".checkpoint.json"
 export const successName = "_SUCCESS"
 export const manifestName = "manifest.json"
-export const errorsName = "errors.ndjson"
+/**
+ * In a folder of its own: at the top it would match `DIR/*.ndjson`, the glob
+ * that reads the parts, and Spark reads every file of DIR not starting with
+ * `_` or `.`.
+ */
+export const errorsDirectory = "_errors"
+export const errorsName = "_errors/errors.ndjson"
 
 export const partName = (index: number, extension: string) => `part-${String(index).padStart(5, "0")}${extension}`
 const journalName = (index: number) => `.part-${String(index).padStart(5, "0")}.journal`
@@ -235,6 +241,7 @@ export const open = (
         open: { index: 0, rows: 0, journalBytes: 0 },
         errors: { rows: 0, bytes: 0 }
       }
+      yield* fs.makeDirectory(at(errorsDirectory), { recursive: true }).pipe(Effect.mapError(fail(at(errorsDirectory))))
       yield* fs.writeFile(at(errorsName), new Uint8Array()).pipe(Effect.mapError(fail(at(errorsName))))
     } else {
       state = checkpoint.value.dataset

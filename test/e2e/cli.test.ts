@@ -1,0 +1,141 @@
+import { Dataset, Simulator } from "@assoc-etl/simulator"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { readNdjson, rowKey } from "../support/DuckDb.js"
+import { tempDir } from "../support/Parts.js"
+import { cli, filesOf, writeIds } from "./support.js"
+
+const token = "e2e-secret-token-4f9a"
+const simulator = (options: Simulator.SimulatorOptions = {}) =>
+  Simulator.make({ objects: 400, pageSize: 50, token, rateLimit: { max: 200, windowMillis: 1000 }, ...options })
+
+const exportArgs = (baseUrl: string, out: string, ...more: ReadonlyArray<string>) => [
+  "export",
+  "--from",
+  "contacts",
+  "--to",
+  "companies",
+  "--out",
+  out,
+  "--base-url",
+  baseUrl,
+  "--rate-limit",
+  "150/1s",
+  ...more
+]
+const env = { HUBSPOT_ACCESS_TOKEN: token, HUBSPOT_BASE_URL: undefined }
+
+const sortedKeys = (rows: Iterable<Parameters<typeof rowKey>[0]>) => [...rows].map(rowKey).sort()
+
+describe("assoc-etl (built CLI as a child process)", () => {
+  it.live("--help answers a newcomer's questions", () =>
+    Effect.gen(function*() {
+      const ran = yield* cli(["export", "--help"])
+      assert.strictEqual(ran.code, 0)
+      for (const s of ["HUBSPOT_ACCESS_TOKEN", "--out", "resume", "errors.ndjson", "--ids", "--rate-limit", "stdin"]) {
+        assert.include(ran.stdout, s)
+      }
+      const version = yield* cli(["--version"])
+      assert.match(version.stdout, /\d+\.\d+\.\d+/)
+    }))
+
+  it.scopedLive("exports an id file exactly, then says it is complete without a request", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator()
+      const dir = yield* tempDir
+      const ids = sim.dataset.ids("contacts").slice(0, 300)
+      const file = writeIds(dir, ["id", ...ids])
+      const out = path.join(dir, "out")
+      const ran = yield* cli([...exportArgs(sim.baseUrl, out, "--ids", file)], { env })
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      assert.include(ran.stderr, "complete")
+      const truth = Dataset.groundTruth(sim.dataset, "contacts", "companies", ids)
+      const rows = yield* readNdjson(path.join(out, "*.ndjson"))
+      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(truth.rows))
+      assert.isTrue(fs.existsSync(path.join(out, "_SUCCESS")))
+      const manifest = JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"))
+      assert.strictEqual(manifest.totals.rows, truth.rows.length)
+
+      const before = (yield* sim.counters).requests
+      const again = yield* cli([...exportArgs(sim.baseUrl, out, "--ids", file)], { env })
+      assert.strictEqual(again.code, 0)
+      assert.include(again.stderr, "already complete")
+      assert.strictEqual((yield* sim.counters).requests, before)
+    }))
+
+  it.scopedLive("a bad id line stops the run before any request, naming the line (exit 2)", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator()
+      const dir = yield* tempDir
+      const file = writeIds(dir, ["1", "2", "x3", "4"])
+      const ran = yield* cli(exportArgs(sim.baseUrl, path.join(dir, "out"), "--ids", file), { env })
+      assert.strictEqual(ran.code, 2)
+      assert.include(ran.stderr, "line 3")
+      assert.strictEqual((yield* sim.counters).requests, 0)
+    }))
+
+  it.scopedLive("--skip-bad-lines writes them to errors.ndjson; refused ids exit 3", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator()
+      const dir = yield* tempDir
+      const known = sim.dataset.ids("contacts").slice(0, 20)
+      const file = writeIds(dir, [...known, "oops", "999999999999"])
+      const out = path.join(dir, "out")
+      const ran = yield* cli(exportArgs(sim.baseUrl, out, "--ids", file, "--skip-bad-lines"), { env })
+      assert.strictEqual(ran.code, 3, ran.stderr)
+      const errors = fs.readFileSync(path.join(out, "_errors", "errors.ndjson"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      assert.deepStrictEqual(errors.map((e) => e.category).sort(), ["INVALID_INPUT", "OBJECT_NOT_FOUND"])
+      assert.isTrue(errors.some((e) => e.object_id === "999999999999"))
+    }))
+
+  it.scopedLive("reads ids from stdin, and refuses to resume with a different stdin", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator()
+      const dir = yield* tempDir
+      const ids = sim.dataset.ids("contacts").slice(0, 50)
+      const out = path.join(dir, "out")
+      const ran = yield* cli(exportArgs(sim.baseUrl, out, "--ids", "-"), { env, stdin: ids.join("\n") })
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      const rows = yield* readNdjson(path.join(out, "*.ndjson"))
+      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows))
+    }))
+
+  it.scopedLive("a resume with other arguments is refused, saying what differs and how to start over", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator({ rateLimit: { max: 200, windowMillis: 1000 } })
+      const dir = yield* tempDir
+      const ids = sim.dataset.ids("contacts").slice(0, 30)
+      const out = path.join(dir, "out")
+      fs.mkdirSync(out)
+      // An unfinished export: a 401 stops it after its checkpoint exists.
+      const first = yield* cli(exportArgs(sim.baseUrl, out, "--ids", writeIds(dir, ids)), {
+        env: { HUBSPOT_ACCESS_TOKEN: "wrong" }
+      })
+      assert.strictEqual(first.code, 1)
+      const other = yield* cli([...exportArgs(sim.baseUrl, out, "--ids", writeIds(dir, ids.slice(1), "other.txt"))], { env })
+      assert.strictEqual(other.code, 2, other.stderr)
+      assert.include(other.stderr, "holds another export")
+      assert.include(other.stderr, "To start over")
+    }))
+
+  it.scopedLive("a wrong token fails at once (exit 1), and no token reaches an output or a file", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator()
+      const dir = yield* tempDir
+      const ids = sim.dataset.ids("contacts").slice(0, 30)
+      const out = path.join(dir, "out")
+      const bad = yield* cli(exportArgs(sim.baseUrl, out, "--ids", writeIds(dir, ids)), {
+        env: { HUBSPOT_ACCESS_TOKEN: "not-the-token-1234" }
+      })
+      assert.strictEqual(bad.code, 1)
+      assert.include(bad.stderr, "401")
+      assert.strictEqual((yield* sim.counters).requests, 1, "401 is not retried")
+      assert.notInclude(bad.stdout + bad.stderr, "not-the-token-1234")
+      const good = yield* cli(exportArgs(sim.baseUrl, path.join(dir, "out2"), "--ids", writeIds(dir, ids, "b.txt")), { env })
+      assert.strictEqual(good.code, 0, good.stderr)
+      assert.notInclude(good.stdout + good.stderr, token)
+      for (const { file, text } of filesOf(dir)) assert.notInclude(text, token, file)
+    }))
+})

@@ -1,0 +1,57 @@
+/**
+ * Running the built CLI as a child process, the way a user or cron does.
+ */
+import { Effect } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+export const bin = path.join(root, "packages/cli/dist/bin.js")
+
+export interface Ran {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface RunOptions {
+  readonly env?: Record<string, string | undefined>
+  readonly stdin?: string
+  /** Called once the child started: to kill it, say. */
+  readonly onSpawn?: (child: ChildProcess) => void
+}
+
+/** Runs `assoc-etl <args>` to its end; never fails (the exit code is the result). */
+export const cli = (args: ReadonlyArray<string>, options: RunOptions = {}): Effect.Effect<Ran> =>
+  Effect.async<Ran>((resume) => {
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ["pipe", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (d: string) => stdout += d)
+    child.stderr.setEncoding("utf8").on("data", (d: string) => stderr += d)
+    child.stdin.on("error", () => undefined)
+    child.stdin.end(options.stdin ?? "")
+    child.on("close", (code, signal) => resume(Effect.succeed({ code, signal, stdout, stderr })))
+    options.onSpawn?.(child)
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+/** Every file under `dir`, recursively, with its text. */
+export const filesOf = (dir: string): ReadonlyArray<{ readonly file: string; readonly text: string }> =>
+  fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => {
+      const file = path.join(d.parentPath, d.name)
+      return { file, text: fs.readFileSync(file).toString("latin1") }
+    })
+
+export const writeIds = (dir: string, ids: ReadonlyArray<string>, name = "ids.txt"): string => {
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, ids.map((id) => `${id}\n`).join(""))
+  return file
+}

@@ -266,10 +266,17 @@ export const make = (options: BatchReadOptions) =>
         yield* waitUntil(() => pending() > 0 || (sourceDone && outstanding === 0))
         if (pending() === 0) break
         yield* permits.take(1)
-        yield* Effect.timeoutOption(
-          waitUntil(() => pending() >= batchSize || (sourceDone && inFlight === 0)),
-          maxWait
-        )
+        if (sourceDone) {
+          // The tail: only continuations can come, from requests in flight; wait for them all
+          // (bounded by their latency) so each round of pages goes out in as few requests as possible.
+          yield* waitUntil(() => pending() >= batchSize || inFlight === 0)
+        } else {
+          // A slow source: flush a partial batch after `maxWait`.
+          yield* Effect.timeoutOption(
+            waitUntil(() => pending() >= batchSize || sourceDone),
+            maxWait
+          )
+        }
         yield* client.budget.requests.acquire
         const batch: Array<Item> = []
         continuations.take(batchSize, batch)

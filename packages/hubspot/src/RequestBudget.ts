@@ -178,12 +178,15 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
         }))
 
     const observe = (o: Observation) =>
-      Effect.sync(() => {
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => {
         if (!(o.max > 0) || !(o.remaining >= 0)) return
-        // What the server counted at the request's arrival, less our own starts it could have counted.
+        // What the server counted at the request's arrival, less our own starts of the window before it.
+        // Requests that overtake an earlier one on the way make a few false phantoms (they expire with the
+        // window); counting every start up to the answer instead would miss other jobs' use by up to the
+        // concurrency and bring 429s (measured both ways, see the report).
         const used = o.max - o.remaining
         const from = upperBound(own, ownHead, o.startedAt - span)
-        const to = upperBound(own, from, o.startedAt)
+        const to = upperBound(own, from, Math.min(now, o.startedAt))
         const others = used - (to - from)
         if (others <= 0) return
         let active = 0
@@ -192,7 +195,7 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
         for (let n = active; n < others; n++) phantoms.push(o.startedAt)
         phantoms.sort((a, b) => a - b)
         stats.phantoms += others - active
-      })
+      }))
 
     return {
       limit,

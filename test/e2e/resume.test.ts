@@ -23,7 +23,7 @@ describe("resume after kill -9", () => {
       Effect.gen(function*() {
         const sim = yield* Simulator.make({
           seed: format === "ndjson" ? 11 : 12,
-          objects: 2500,
+          objects: 4000,
           pageSize: 100,
           token,
           rateLimit: { max: 400, windowMillis: 1000 },
@@ -37,7 +37,7 @@ describe("resume after kill -9", () => {
         const file = writeIds(dir, ids)
         const args = (out: string) => [
           "export", "--from", "contacts", "--to", "companies", "--out", out, "--ids", file, "--format", format,
-          "--base-url", sim.baseUrl, "--rate-limit", "400/1s", "--batch-size", "100",
+          "--base-url", sim.baseUrl, "--rate-limit", "30/1s", "--batch-size", "50",
           "--concurrency", String(concurrency), "--part-rows", "20000"
         ]
         const env = { HUBSPOT_ACCESS_TOKEN: token }
@@ -45,7 +45,9 @@ describe("resume after kill -9", () => {
 
         // The uninterrupted run, for the request count.
         const before = yield* requests
+        const cleanStarted = Date.now()
         const clean = yield* cli(args(path.join(dir, "clean")), { env })
+        const cleanMillis = Date.now() - cleanStarted
         assert.strictEqual(clean.code, 3, clean.stderr)
         const uninterrupted = (yield* requests) - before
 
@@ -53,23 +55,28 @@ describe("resume after kill -9", () => {
         const out = path.join(dir, "killed")
         const start = yield* requests
         let killed = 0
+        let late = 0
         let finished = false
         for (let attempt = 0; attempt < 60 && !finished; attempt++) {
           let child: ChildProcess | undefined
-          const threshold = (yield* requests) + 2 + Math.floor(Math.random() * 12)
-          const killer = yield* Effect.fork(
-            Effect.repeat(
-              Effect.flatMap(requests, (n) =>
-                Effect.sync(() => {
-                  if (killed < kills && n >= threshold && child !== undefined) child.kill("SIGKILL")
-                })),
-              Schedule.spaced("5 millis")
-            )
-          )
+          let triggeredAt: number | undefined
+          // A moment drawn at random in the run's work: once its first request arrived, a random delay.
+          const spawnAt = yield* requests
+          const delay = Math.floor(Math.random() * cleanMillis * 0.1)
+          const killer = yield* Effect.fork(Effect.gen(function*() {
+            yield* Effect.repeat(requests, { until: (n) => n > spawnAt, schedule: Schedule.spaced("2 millis") })
+            yield* Effect.sleep(delay)
+            if (killed < kills && child !== undefined) {
+              triggeredAt = yield* requests
+              child.kill("SIGKILL")
+            }
+          }))
           const ran = yield* cli(args(out), { env, onSpawn: (c) => child = c })
           yield* Fiber.interrupt(killer)
-          if (ran.signal === "SIGKILL") killed++
-          else {
+          if (ran.signal === "SIGKILL") {
+            killed++
+            late += (yield* requests) - (triggeredAt ?? 0)
+          } else {
             assert.strictEqual(ran.code, 3, ran.stderr)
             finished = true
           }
@@ -90,10 +97,11 @@ describe("resume after kill -9", () => {
         const manifest = JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"))
         assert.strictEqual(manifest.totals.rows, truth.rows.length)
         assert.deepStrictEqual(fs.readdirSync(out).filter((n) => n.startsWith(".part-")), [])
-        // A kill loses the requests in flight (up to `concurrency`), and the test's kill lands some milliseconds
-        // after its trigger, time in which each freed slot starts one more: up to 2 × concurrency a kill.
-        const allowed = Math.ceil(uninterrupted * 1.1) + killed * 2 * concurrency
-        assert.isAtMost(total, allowed, `${total} requests with ${killed} kills, ${uninterrupted} without`)
+        // A kill loses the requests in flight, those answered but not yet committed, and those waiting out a
+        // retry backoff: each at most `concurrency`. Requests that arrived between the test's trigger and the
+        // process's death (many milliseconds on a loaded machine) are counted apart.
+        const allowed = Math.ceil(uninterrupted * 1.1) + killed * 3 * concurrency + late
+        assert.isAtMost(total, allowed, `${total} requests with ${killed} kills (${late} after a trigger), ${uninterrupted} without`)
       }), { timeout: 240_000 })
   }
 })

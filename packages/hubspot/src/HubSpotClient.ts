@@ -191,8 +191,14 @@ export const make = (
           const headers = response.headers
           const max = headerNumber(headers, "x-hubspot-ratelimit-max")
           const remaining = headerNumber(headers, "x-hubspot-ratelimit-remaining")
+          const intervalMillis = headerNumber(headers, "x-hubspot-ratelimit-interval-milliseconds")
           if (max !== undefined && remaining !== undefined) {
-            yield* budget.requests.observe({ startedAt, max, remaining })
+            yield* budget.requests.observe({
+              startedAt,
+              max,
+              remaining,
+              ...(intervalMillis !== undefined ? { intervalMillis } : {})
+            })
           }
           const text = yield* Effect.mapError(response.text, onTransport)
           if (status === 200 || status === 207) {

@@ -73,6 +73,8 @@ export interface Observation {
   readonly startedAt: number
   readonly max: number
   readonly remaining: number
+  /** The server's window (`X-HubSpot-RateLimit-Interval-Milliseconds`); ours when absent. */
+  readonly intervalMillis?: number
 }
 
 export interface Budget {
@@ -114,10 +116,12 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
     let ownHead = 0
     let phantoms: Array<number> = []
     let pausedUntil = 0
+    /** How long own starts are remembered: two spans, or the server's window when it is longer. */
+    let keepMillis = 2 * span
     const stats = { starts: 0, waitedMillis: 0, pauses: 0, phantoms: 0 }
 
     const prune = (now: number) => {
-      ownHead = upperBound(own, ownHead, now - 2 * span)
+      ownHead = upperBound(own, ownHead, now - keepMillis)
       if (ownHead > 1024 && ownHead * 2 > own.length) {
         own.splice(0, ownHead)
         ownHead = 0
@@ -184,10 +188,14 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
         // Requests that overtake an earlier one on the way make a few false phantoms (they expire with the
         // window); counting every start up to the answer instead would miss other jobs' use by up to the
         // concurrency and bring 429s (measured both ways, see the report).
+        // The server counts in its own window, which need not be ours (a limit set lower than the app's, say):
+        // our starts are counted in its window, and others' use is scaled to ours.
+        const serverSpan = o.intervalMillis !== undefined && o.intervalMillis > 0 ? o.intervalMillis : span
+        keepMillis = Math.max(keepMillis, serverSpan + span)
         const used = o.max - o.remaining
-        const from = upperBound(own, ownHead, o.startedAt - span)
+        const from = upperBound(own, ownHead, o.startedAt - serverSpan)
         const to = upperBound(own, from, Math.min(now, o.startedAt))
-        const others = used - (to - from)
+        const others = Math.ceil((used - (to - from)) * Math.min(1, span / serverSpan))
         if (others <= 0) return
         let active = 0
         for (const t of phantoms) if (t > o.startedAt - span && t <= o.startedAt) active++

@@ -14,6 +14,11 @@ const benches: ReadonlyArray<Bench> = [
     name: "sinks",
     description: "flatten + NDJSON / Parquet part encoders to a file, against a plain Node NDJSON loop",
     load: () => import("./sinks.js")
+  },
+  {
+    name: "batchRead",
+    description: "the batch-read stage against the simulator: requests, rolling-window use, wall time vs the ideal",
+    load: () => import("./batchRead.js").then((m) => ({ run: () => m.run() }))
   }
 ]
 

@@ -13,15 +13,20 @@
  * The checkpoint is the commit record. `commit` syncs the journal and
  * errors.ndjson, finishes and syncs the part if it is due to roll over, then
  * writes the checkpoint (temp, sync, rename, sync the directory), and only
- * then renames the finished part into place. A part is committed once a
- * checkpoint lists it, even before its rename: reopening completes the rename
- * (roll forward), cuts the journal and errors.ndjson back to their committed
- * length, removes every part the checkpoint does not list, and rebuilds the
- * open part from its journal.
+ * then renames the finished part into place, syncs the directory and deletes
+ * the part's journal. A part is committed once a checkpoint lists it, even
+ * before its rename: reopening completes the rename (roll forward), cuts the
+ * journal and errors.ndjson back to their committed length, removes every part
+ * the checkpoint does not list, and rebuilds the open part from its journal.
+ *
+ * A writer serves one caller at a time (its operations are serialized). After
+ * an operation fails or is interrupted it refuses every further one: its files
+ * may hold bytes past what it counted, and only reopening (which cuts them
+ * back to the checkpoint) makes the directory consistent again.
  */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Chunk, Effect, Exit, Option, Schema, Scope, Stream } from "effect"
+import { Chunk, Effect, ExecutionStrategy, Exit, Option, Schema, Scope, Stream } from "effect"
 import * as AssociationRow from "./AssociationRow.js"
 import type { ErrorRow } from "./ErrorRow.js"
 import type { PartEncoder, PartWriter } from "./PartEncoder.js"
@@ -129,9 +134,10 @@ const tempName = (index: number, extension: string) => `.${partName(index, exten
 /** For plain NDJSON the journal's bytes are the part's: the journal is the part's temp file. */
 const journalIsPart = (encoder: PartEncoder) => encoder.format === "ndjson" && encoder.extension === ".ndjson"
 
+/** A full disk or an exhausted quota: the run stops, what was committed stays readable and resumable. */
 const isNoSpace = (e: PlatformError): boolean => {
   const cause = "cause" in e ? (e.cause as { code?: unknown } | undefined) : undefined
-  return cause?.code === "ENOSPC" || e.message.includes("ENOSPC")
+  return cause?.code === "ENOSPC" || cause?.code === "EDQUOT" || /\b(ENOSPC|EDQUOT)\b/.test(e.message)
 }
 
 const fail = (path: string) => (e: PlatformError) =>
@@ -159,7 +165,9 @@ const errorsText = (errors: ReadonlyArray<ErrorRow>): string => {
 const decodeCheckpoint = Schema.decodeUnknown(Schema.parseJson(CheckpointFile))
 
 /** The last checkpoint of a dataset directory, if it has one. */
-export const readCheckpoint = (directory: string) =>
+export const readCheckpoint = (
+  directory: string
+): Effect.Effect<Option.Option<CheckpointFile>, DatasetError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -207,24 +215,47 @@ const sizeOf = (file: string) =>
     return Option.some(Number(info.size))
   })
 
-/** Opens a dataset directory: a new export, or the resumption of the one its checkpoint describes. */
+const emptyState = (enc: PartEncoder): DatasetState => ({
+  format: enc.format,
+  extension: enc.extension,
+  parts: [],
+  open: { index: 0, rows: 0, journalBytes: 0 },
+  errors: { rows: 0, bytes: 0 }
+})
+
+/**
+ * Opens a dataset directory: a new export, or the resumption of the one its
+ * checkpoint describes (see the module's comment). A finished export
+ * (`_SUCCESS` beside a checkpoint) is reported as `complete` and left as it is.
+ * The writer's files stay open until the scope closes; closing it without
+ * `finish` is a crash the next `open` recovers from.
+ */
 export const open = (
   options: DatasetOptions
 ): Effect.Effect<Opened, DatasetError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
+    const outer = yield* Effect.scope
     const dir = options.directory
     const enc = options.encoder
     const partMaxRows = options.partMaxRows ?? 1_000_000
     const partMaxBytes = options.partMaxBytes ?? 256 * 1024 * 1024
     const at = (name: string) => path.join(dir, name)
+    const exists = (name: string) => fs.exists(at(name)).pipe(Effect.mapError(fail(at(name))))
+
+    // Finished: report it without touching anything. `_SUCCESS` alone (Spark's, say) is another tool's output.
+    if ((yield* exists(successName)) && (yield* exists(checkpointName))) {
+      const last = Option.flatten(yield* Effect.option(readCheckpoint(dir)))
+      const state = Option.match(last, { onNone: () => emptyState(enc), onSome: (c) => c.dataset })
+      return { writer: completed(dir, state), resumed: Option.map(last, (c) => c.payload), complete: true }
+    }
 
     yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(fail(dir)))
     const checkpoint = yield* readCheckpoint(dir)
-    const complete = yield* fs.exists(at(successName)).pipe(Effect.mapError(fail(dir)))
     const names = yield* fs.readDirectory(dir).pipe(Effect.mapError(fail(dir)))
     const remove = (name: string) => fs.remove(at(name), { force: true }).pipe(Effect.mapError(fail(at(name))))
+    yield* fs.makeDirectory(at(errorsDirectory), { recursive: true }).pipe(Effect.mapError(fail(at(errorsDirectory))))
 
     let state: DatasetState
     if (Option.isNone(checkpoint)) {
@@ -234,20 +265,10 @@ export const open = (
       }
       // Leftovers of a run that stopped before its first checkpoint hold nothing committed.
       for (const n of names) if (n.startsWith(".part-") || n.startsWith(".checkpoint")) yield* remove(n)
-      state = {
-        format: enc.format,
-        extension: enc.extension,
-        parts: [],
-        open: { index: 0, rows: 0, journalBytes: 0 },
-        errors: { rows: 0, bytes: 0 }
-      }
-      yield* fs.makeDirectory(at(errorsDirectory), { recursive: true }).pipe(Effect.mapError(fail(at(errorsDirectory))))
+      state = emptyState(enc)
       yield* fs.writeFile(at(errorsName), new Uint8Array()).pipe(Effect.mapError(fail(at(errorsName))))
     } else {
       state = checkpoint.value.dataset
-      if (complete) {
-        return { writer: unusable(dir), resumed: Option.some(checkpoint.value.payload), complete: true }
-      }
       if (state.format !== enc.format || state.extension !== enc.extension) {
         return yield* new DatasetError({
           reason: "Corrupt",
@@ -260,12 +281,15 @@ export const open = (
 
     // The open part: its journal, appended to; its temp file, rebuilt from the journal unless it is the journal.
     const errorsFile = yield* fs.open(at(errorsName), { flag: "a" }).pipe(Effect.mapError(fail(at(errorsName))))
-    let part = yield* openPart(dir, enc, state.open.index, state.open.journalBytes)
+    let part = yield* openPart(outer, dir, enc, state.open.index, state.open.journalBytes)
     let parts = [...state.parts]
     let rows = state.open.rows
     let journalBytes = state.open.journalBytes
     let errorRows = state.errors.rows
     let errorBytes = state.errors.bytes
+    /** Set once the writer takes no more operations: after a failure or an interruption, or after `finish`. */
+    let closed: DatasetError | undefined
+    const lock = yield* Effect.makeSemaphore(1)
 
     const current = (): DatasetState => ({
       format: enc.format,
@@ -275,18 +299,18 @@ export const open = (
       errors: { rows: errorRows, bytes: errorBytes }
     })
 
-    const append: DatasetWriter["append"] = (newRows, errors) =>
+    const append = (newRows: ReadonlyArray<AssociationRow.AssociationRow>, errors: ReadonlyArray<ErrorRow>) =>
       Effect.gen(function*() {
         if (newRows.length > 0) {
           const bytes = encoder.encode(AssociationRow.encodeNdjson(newRows))
           yield* part.journal.writeAll(bytes).pipe(Effect.mapError(fail(part.journalPath)))
-          journalBytes += bytes.length
-          rows += newRows.length
           if (part.writer !== undefined && part.temp !== undefined) {
             for (const chunk of yield* part.writer.write(newRows)) {
               yield* part.temp.writeAll(chunk).pipe(Effect.mapError(fail(part.tempPath)))
             }
           }
+          journalBytes += bytes.length
+          rows += newRows.length
         }
         if (errors.length > 0) {
           const bytes = encoder.encode(errorsText(errors))
@@ -298,8 +322,10 @@ export const open = (
 
     const commitWith = (payload: unknown, final: boolean) =>
       Effect.gen(function*() {
+        // 1. What was appended is durable.
         yield* part.journal.sync.pipe(Effect.mapError(fail(part.journalPath)))
         yield* errorsFile.sync.pipe(Effect.mapError(fail(at(errorsName))))
+        // 2. A part due to roll over is finished and durable under its temp name.
         const roll = rows > 0 && (final || rows >= partMaxRows || journalBytes >= partMaxBytes)
         let finished: PartInfo | undefined
         if (roll) {
@@ -313,6 +339,7 @@ export const open = (
           }
           finished = { name: partName(part.index, enc.extension), rows, bytes }
         }
+        // 3. The checkpoint, atomically: from here on the finished part is committed.
         const next: DatasetState = finished === undefined ? current() : {
           ...current(),
           parts: [...parts, finished],
@@ -323,16 +350,17 @@ export const open = (
           checkpointName,
           encoder.encode(JSON.stringify({ version: 1, dataset: next, payload } satisfies CheckpointFile))
         )
+        // 4. Roll forward: the part into place, then its journal away, then the next part.
         if (finished !== undefined) {
           const done = part
           yield* Scope.close(done.scope, Exit.void)
           yield* fs.rename(done.tempPath, at(finished.name)).pipe(Effect.mapError(fail(at(finished.name))))
-          if (done.journalPath !== done.tempPath) yield* remove(journalName(done.index))
           yield* syncDirectory(dir)
+          if (done.journalPath !== done.tempPath) yield* remove(journalName(done.index))
           parts = [...parts, finished]
           rows = 0
           journalBytes = 0
-          part = yield* openPart(dir, enc, done.index + 1, 0)
+          part = yield* openPart(outer, dir, enc, done.index + 1, 0)
         }
       })
 
@@ -355,45 +383,64 @@ export const open = (
           finishedAt: new Date().toISOString(),
           ...manifestExtra
         }
+        // The part opened after the last roll is empty: its files go.
         yield* Scope.close(part.scope, Exit.void)
         yield* remove(journalName(part.index))
         yield* remove(tempName(part.index, enc.extension))
         yield* writeAtomically(dir, manifestName, encoder.encode(`${JSON.stringify(manifest, null, 2)}\n`))
         yield* writeAtomically(dir, successName, new Uint8Array())
+        closed = new DatasetError({ reason: "Corrupt", path: dir, detail: finishedDetail })
         return manifest
       })
 
-    const withServices = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | Path.Path>) =>
-      effect.pipe(Effect.provideService(FileSystem.FileSystem, fs), Effect.provideService(Path.Path, path))
+    // One operation at a time; the first that fails or is interrupted closes the writer (see the module's comment).
+    const guarded = <A>(effect: Effect.Effect<A, DatasetError, FileSystem.FileSystem | Path.Path>) =>
+      Effect.suspend(() => closed === undefined ? effect : Effect.fail(closed)).pipe(
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            if (Exit.isFailure(exit) && closed === undefined) {
+              closed = new DatasetError({ reason: "Io", path: dir, detail: brokenDetail })
+            }
+          })
+        ),
+        Effect.provideService(FileSystem.FileSystem, fs),
+        Effect.provideService(Path.Path, path),
+        lock.withPermits(1)
+      )
     const writer: DatasetWriter = {
-      append,
-      commit: (payload) => withServices(commitWith(payload, false)),
-      finish: (payload, extra) => withServices(finish(payload, extra)),
+      append: (newRows, errors) => guarded(append(newRows, errors)),
+      commit: (payload) => guarded(commitWith(payload, false)),
+      finish: (payload, extra) => guarded(finish(payload, extra)),
       state: Effect.sync(current)
     }
     return { writer, resumed: Option.map(checkpoint, (c) => c.payload), complete: false }
   })
 
+const brokenDetail = "an earlier append or commit failed or was interrupted, so this writer takes no more rows. "
+  + "What was committed is safe: open the directory again to resume from the last commit"
+const finishedDetail = "the export is complete (_SUCCESS); nothing may be added"
+
 interface OpenPart {
   readonly index: number
   readonly scope: Scope.CloseableScope
   readonly journal: FileSystem.File
-  readonly journalName: string
   readonly journalPath: string
   readonly temp: FileSystem.File | undefined
   readonly tempPath: string
   readonly writer: PartWriter | undefined
 }
 
-/** Opens part `index` for appending, its journal cut to `journalBytes`; rebuilds its temp file from the journal. */
-const openPart = (dir: string, enc: PartEncoder, index: number, journalBytes: number) =>
+/**
+ * Opens part `index` for appending, its journal cut to `journalBytes`, and rebuilds its temp file from the journal.
+ * Its files live in a scope of their own, closed when the part rolls over or, at the latest, with `outer`.
+ */
+const openPart = (outer: Scope.Scope, dir: string, enc: PartEncoder, index: number, journalBytes: number) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const scope = yield* Scope.make()
+    const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential)
     const sameFile = journalIsPart(enc)
-    const jName = sameFile ? tempName(index, enc.extension) : journalName(index)
-    const journalPath = path.join(dir, jName)
+    const journalPath = path.join(dir, sameFile ? tempName(index, enc.extension) : journalName(index))
     const tempPath = path.join(dir, tempName(index, enc.extension))
     const opened = yield* Effect.gen(function*() {
       const existing = yield* sizeOf(journalPath)
@@ -409,10 +456,13 @@ const openPart = (dir: string, enc: PartEncoder, index: number, journalBytes: nu
         return yield* new DatasetError({
           reason: "Corrupt",
           path: journalPath,
-          detail: `the journal holds ${existing.value} bytes, fewer than the ${journalBytes} the checkpoint committed`
+          detail: `the journal holds ${existing.value} bytes, fewer than the ${journalBytes} the checkpoint committed: `
+            + "synced data was lost"
         })
+      } else if (existing.value > journalBytes) {
+        // Rows appended after the last commit: not committed, so never written to a part.
+        yield* fs.truncate(journalPath, journalBytes).pipe(Effect.mapError(fail(journalPath)))
       }
-      if (Option.isSome(existing)) yield* fs.truncate(journalPath, journalBytes).pipe(Effect.mapError(fail(journalPath)))
       const journal = yield* fs.open(journalPath, { flag: "a" }).pipe(Effect.mapError(fail(journalPath)))
       if (sameFile) return { journal, temp: undefined, writer: undefined }
       const temp = yield* fs.open(tempPath, { flag: "w" }).pipe(Effect.mapError(fail(tempPath)))
@@ -439,16 +489,7 @@ const openPart = (dir: string, enc: PartEncoder, index: number, journalBytes: nu
       }
       return { journal, temp, writer }
     }).pipe(Scope.extend(scope), Effect.onError(() => Scope.close(scope, Exit.void)))
-    return {
-      index,
-      scope,
-      journal: opened.journal,
-      journalName: jName,
-      journalPath,
-      temp: opened.temp,
-      tempPath,
-      writer: opened.writer
-    } satisfies OpenPart
+    return { index, scope, journalPath, tempPath, ...opened } satisfies OpenPart
   })
 
 /** Brings the directory back to the state of its checkpoint (see the module's comment). */
@@ -459,46 +500,55 @@ const recover = (dir: string, state: DatasetState, enc: PartEncoder, names: Read
     const at = (name: string) => path.join(dir, name)
     const remove = (name: string) => fs.remove(at(name), { force: true }).pipe(Effect.mapError(fail(at(name))))
     const committed = new Set(state.parts.map((p) => p.name))
+    let renamed = false
     for (const [index, p] of state.parts.entries()) {
       const final = yield* sizeOf(at(p.name))
       if (Option.isSome(final) && final.value === p.bytes) continue
       const temp = at(tempName(index, enc.extension))
       const tempSize = yield* sizeOf(temp)
-      if (Option.isSome(tempSize) && tempSize.value >= p.bytes) {
+      if (Option.isSome(tempSize) && tempSize.value === p.bytes) {
         // Finished and committed, not yet renamed: roll forward.
-        if (tempSize.value > p.bytes) yield* fs.truncate(temp, p.bytes).pipe(Effect.mapError(fail(temp)))
         yield* fs.rename(temp, at(p.name)).pipe(Effect.mapError(fail(at(p.name))))
+        renamed = true
         continue
       }
+      const found = [
+        Option.match(final, { onNone: () => "no such file", onSome: (n) => `${n} bytes` }),
+        Option.match(tempSize, { onNone: () => "no temporary file", onSome: (n) => `a temporary file of ${n} bytes` })
+      ]
       return yield* new DatasetError({
         reason: "Corrupt",
         path: at(p.name),
-        detail: `the committed part ${p.name} (${p.bytes} bytes) is missing or has another size; remove the directory `
-          + "to export again"
+        detail: `the committed part ${p.name} (${p.rows} rows, ${p.bytes} bytes) is lost: found ${found.join(" and ")}; `
+          + "remove the directory to export again"
       })
     }
+    if (renamed) yield* syncDirectory(dir)
     const openJournal = journalIsPart(enc) ? tempName(state.open.index, enc.extension) : journalName(state.open.index)
     for (const n of names) {
-      if (n.startsWith("part-") && !committed.has(n)) yield* remove(n)
-      else if (n.startsWith(".part-") && n !== openJournal) yield* remove(n)
-      else if (n.endsWith(".tmp") && n.startsWith(".checkpoint")) yield* remove(n)
+      if (n.startsWith("part-") && !committed.has(n)) yield* remove(n) // renamed, never committed
+      else if (n.startsWith(".part-") && n !== openJournal) yield* remove(n) // temp parts, committed parts' journals
+      else if (n.startsWith(".checkpoint") && n !== checkpointName) yield* remove(n) // a torn or uncommitted temp
     }
     const errorsPath = at(errorsName)
     const errorsSize = yield* sizeOf(errorsPath)
+    if (Option.isNone(errorsSize) && state.errors.bytes === 0) return yield* syncDirectory(dir)
     if (Option.isNone(errorsSize) || errorsSize.value < state.errors.bytes) {
       return yield* new DatasetError({
         reason: "Corrupt",
         path: errorsPath,
-        detail: `errors.ndjson is shorter than the ${state.errors.bytes} bytes the checkpoint committed`
+        detail: `errors.ndjson holds ${Option.getOrElse(errorsSize, () => 0)} bytes, fewer than the `
+          + `${state.errors.bytes} the checkpoint committed: synced data was lost`
       })
     }
-    yield* fs.truncate(errorsPath, state.errors.bytes).pipe(Effect.mapError(fail(errorsPath)))
+    if (errorsSize.value > state.errors.bytes) {
+      yield* fs.truncate(errorsPath, state.errors.bytes).pipe(Effect.mapError(fail(errorsPath)))
+    }
     yield* syncDirectory(dir)
   })
 
-const unusable = (dir: string): DatasetWriter => {
-  const refuse = Effect.fail(
-    new DatasetError({ reason: "Corrupt", path: dir, detail: "the export is complete (_SUCCESS); nothing may be added" })
-  )
-  return { append: () => refuse, commit: () => refuse, finish: () => refuse, state: Effect.die("complete dataset") }
+/** The writer of a finished export: it reports the last state and refuses to add anything. */
+const completed = (dir: string, state: DatasetState): DatasetWriter => {
+  const refuse = Effect.fail(new DatasetError({ reason: "Corrupt", path: dir, detail: finishedDetail }))
+  return { append: () => refuse, commit: () => refuse, finish: () => refuse, state: Effect.succeed(state) }
 }

@@ -51,7 +51,8 @@ export const run = (flags: { readonly out: string; readonly objects: number; rea
       Layer.provide(RequestBudget.layer({ limit: rate })),
       Layer.provide(NodeHttpClient.layerUndici)
     )
-    for (const pair of pairs) {
+    // One client, so one request budget, for both exports: together they stay inside the app's limit.
+    yield* Effect.forEach(pairs, (pair) => Effect.gen(function*() {
       const out = path.resolve(flags.out, `${pair.from}-${pair.to}`)
       yield* fs.remove(out, { recursive: true, force: true })
       yield* Console.error(`export ${pair.from} → ${pair.to} as ${pair.format}, every ${pair.from} listed through the API`)
@@ -65,14 +66,14 @@ export const run = (flags: { readonly out: string; readonly objects: number; rea
             input: { kind: "list" }
           }, progress),
         { logFormat: "logfmt", out }
-      ).pipe(Effect.provide(client))
+      )
       yield* Report.outcome(summary)
       const first = path.join(out, `part-00000${summary.extension}`)
       const peek = pair.format === "parquet"
         ? (yield* ParquetReader.readRows(first, { limit: 3 })).map((r) => JSON.stringify(r))
         : (yield* fs.readFileString(first)).split("\n").slice(0, 3)
       yield* Console.log(`\nfirst rows of ${path.relative(process.cwd(), first)}, read back:\n${peek.join("\n")}\n`)
-    }
+    }), { discard: true }).pipe(Effect.provide(client))
     const counters = yield* sim.counters
     yield* Console.error(
       `the simulator answered ${counters.requests} requests (${counters.status429} over the limit); `

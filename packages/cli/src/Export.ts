@@ -290,16 +290,21 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
     const items = Stream.concat(Stream.fromIterable(continued), fresh)
 
     const stage = new BatchRead.Progress()
+    // The client may serve other exports of the process: this run's figures are what it adds from now on.
+    const base = yield* BatchRead.stats(stage)
     const refresh = Effect.gen(function*() {
       const stats = yield* BatchRead.stats(stage)
       progress.idsDone = ledger.done.size
       progress.rows = counters.rows
       progress.refused = counters.refused
-      progress.requests = stats.client.requests
-      progress.rateLimited = stats.client.status429
-      progress.retriesByCause = Object.fromEntries(Object.entries(stats.client.retries).filter(([, n]) => n > 0))
-      progress.retries = Object.values(stats.client.retries).reduce((a, b) => a + b, 0)
-      progress.waitedMillis = stats.budget.waitedMillis
+      progress.requests = stats.client.requests - base.client.requests
+      progress.rateLimited = stats.client.status429 - base.client.status429
+      const retries = Object.entries(stats.client.retries).map(([cause, n]) =>
+        [cause, n - (base.client.retries[cause as keyof typeof base.client.retries] ?? 0)] as const
+      ).filter(([, n]) => n > 0)
+      progress.retriesByCause = Object.fromEntries(retries)
+      progress.retries = retries.reduce((a, [, n]) => a + n, 0)
+      progress.waitedMillis = stats.budget.waitedMillis - base.budget.waitedMillis
     })
     yield* BatchRead.make({
       from: options.from,

@@ -131,6 +131,11 @@ export const partName = (index: number, extension: string) => `part-${String(ind
 const journalName = (index: number) => `.part-${String(index).padStart(5, "0")}.journal`
 const tempName = (index: number, extension: string) => `.${partName(index, extension)}.tmp`
 
+/** The files this module works with under a dotted name: temp parts, journals, the checkpoint and atomic temps. */
+const isWorkingFile = (name: string) =>
+  name.startsWith(".part-") || name.startsWith(".checkpoint.json")
+  || name === atomicTempName(manifestName) || name === atomicTempName(successName)
+
 /** For plain NDJSON the journal's bytes are the part's: the journal is the part's temp file. */
 const journalIsPart = (encoder: PartEncoder) => encoder.format === "ndjson" && encoder.extension === ".ndjson"
 
@@ -183,13 +188,16 @@ export const readCheckpoint = (
     )
   })
 
+/** The temporary name of a file written atomically: dotted, so no reader of DIR meets it. */
+const atomicTempName = (name: string) => `${name.startsWith(".") ? "" : "."}${name}.tmp`
+
 /** Writes a file so that it is either absent or whole: temp, sync, rename, sync the directory. */
 const writeAtomically = (directory: string, name: string, data: Uint8Array) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const target = path.join(directory, name)
-    const temp = path.join(directory, `${name}.tmp`)
+    const temp = path.join(directory, atomicTempName(name))
     yield* Effect.scoped(Effect.gen(function*() {
       const file = yield* fs.open(temp, { flag: "w" })
       if (data.length > 0) yield* file.writeAll(data)
@@ -255,7 +263,6 @@ export const open = (
     const checkpoint = yield* readCheckpoint(dir)
     const names = yield* fs.readDirectory(dir).pipe(Effect.mapError(fail(dir)))
     const remove = (name: string) => fs.remove(at(name), { force: true }).pipe(Effect.mapError(fail(at(name))))
-    yield* fs.makeDirectory(at(errorsDirectory), { recursive: true }).pipe(Effect.mapError(fail(at(errorsDirectory))))
 
     let state: DatasetState
     if (Option.isNone(checkpoint)) {
@@ -264,8 +271,9 @@ export const open = (
         return yield* new DatasetError({ reason: "NotEmpty", path: dir, detail: foreign.slice(0, 3).join(", ") })
       }
       // Leftovers of a run that stopped before its first checkpoint hold nothing committed.
-      for (const n of names) if (n.startsWith(".part-") || n.startsWith(".checkpoint")) yield* remove(n)
+      for (const n of names) if (isWorkingFile(n)) yield* remove(n)
       state = emptyState(enc)
+      yield* fs.makeDirectory(at(errorsDirectory), { recursive: true }).pipe(Effect.mapError(fail(at(errorsDirectory))))
       yield* fs.writeFile(at(errorsName), new Uint8Array()).pipe(Effect.mapError(fail(at(errorsName))))
     } else {
       state = checkpoint.value.dataset
@@ -526,10 +534,11 @@ const recover = (dir: string, state: DatasetState, enc: PartEncoder, names: Read
     if (renamed) yield* syncDirectory(dir)
     const openJournal = journalIsPart(enc) ? tempName(state.open.index, enc.extension) : journalName(state.open.index)
     for (const n of names) {
-      if (n.startsWith("part-") && !committed.has(n)) yield* remove(n) // renamed, never committed
-      else if (n.startsWith(".part-") && n !== openJournal) yield* remove(n) // temp parts, committed parts' journals
-      else if (n.startsWith(".checkpoint") && n !== checkpointName) yield* remove(n) // a torn or uncommitted temp
+      // A part renamed but never committed; temp parts and journals of other parts; torn or uncommitted temps.
+      const stale = n.startsWith("part-") ? !committed.has(n) : isWorkingFile(n)
+      if (stale && n !== openJournal && n !== checkpointName) yield* remove(n)
     }
+    yield* fs.makeDirectory(at(errorsDirectory), { recursive: true }).pipe(Effect.mapError(fail(at(errorsDirectory))))
     const errorsPath = at(errorsName)
     const errorsSize = yield* sizeOf(errorsPath)
     if (Option.isNone(errorsSize) && state.errors.bytes === 0) return yield* syncDirectory(dir)

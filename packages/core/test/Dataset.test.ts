@@ -1,9 +1,10 @@
 import { FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
 import { SystemError } from "@effect/platform/Error"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Option, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -23,6 +24,15 @@ const row = (n: number, label: string | null = n % 3 === 0 ? null : `label ${n},
 })
 const rows = (from: number, count: number) => Array.from({ length: count }, (_, i) => row(from + i))
 
+const refusal = (id: number): ErrorRow.ErrorRow => ({
+  from_object_type: "contacts",
+  to_object_type: "companies",
+  object_id: String(id),
+  category: "OBJECT_NOT_FOUND",
+  sub_category: null,
+  message: `object ${id} not found, "quoted"`
+})
+
 /** Plain NDJSON: its bytes are the journal's, so the journal is the part. */
 const ndjson: PartEncoder.PartEncoder = {
   format: "ndjson",
@@ -33,13 +43,12 @@ const ndjson: PartEncoder.PartEncoder = {
   })
 }
 
-/** A format with a header and a trailer, like Parquet: the part is built beside the journal. */
+/** A format with a trailer, like Parquet: the part is built beside the journal, and is whole only with `END`. */
 const framed: PartEncoder.PartEncoder = {
   format: "framed",
   extension: ".framed",
   open: Effect.succeed({
-    write: (rs) =>
-      Effect.succeed(rs.length === 0 ? [] : [new TextEncoder().encode(AssociationRow.encodeNdjson(rs))]),
+    write: (rs) => Effect.succeed(rs.length === 0 ? [] : [new TextEncoder().encode(AssociationRow.encodeNdjson(rs))]),
     finish: Effect.succeed([new TextEncoder().encode("END\n")])
   })
 }
@@ -48,38 +57,71 @@ const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "dataset-"))),
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
+const outDir = Effect.map(tempDir, (dir) => path.join(dir, "out"))
 
 const base = Layer.merge(NodeFileSystem.layer, NodePath.layer)
 
-/** A file system whose writes fail with ENOSPC once `budget` bytes were written, and whose rename can fail. */
-const faulty = (control: { budget: number; failRename?: (to: string) => boolean }) =>
+type Op = "writeAll" | "sync" | "rename" | "remove" | "truncate" | "writeFile"
+
+interface Hooks {
+  /** Runs before each operation that changes a file; failing (or never ending) stops the operation. */
+  readonly before?: (op: Op, target: string) => Effect.Effect<void, PlatformError>
+  /** Replaces a file's `writeAll`; `write` is the real one, so a hook can write part of the bytes, then fail. */
+  readonly writeAll?: (
+    target: string,
+    bytes: Uint8Array,
+    write: (bytes: Uint8Array) => Effect.Effect<void, PlatformError>
+  ) => Effect.Effect<void, PlatformError>
+}
+
+const systemError = (method: string, code: string, text: string) =>
+  new SystemError({ reason: "Unknown", module: "FileSystem", method, description: `${code}: ${text}`, cause: { code } })
+
+/** The real Node file system, with hooks around the operations that change files. */
+const instrumented = (hooks: Hooks) =>
   Layer.effect(
     FileSystem.FileSystem,
     Effect.map(FileSystem.FileSystem, (real) => {
-      const noSpace = (method: string) =>
-        new SystemError({
-          reason: "Unknown",
-          module: "FileSystem",
-          method,
-          description: "ENOSPC: no space left on device",
-          cause: { code: "ENOSPC" }
-        })
+      const before = (op: Op, target: string) => Effect.suspend(() => hooks.before?.(op, target) ?? Effect.void)
       return {
         ...real,
-        rename: (from: string, to: string) =>
-          control.failRename?.(to) === true ? Effect.fail(noSpace("rename")) : real.rename(from, to),
+        rename: (from: string, to: string) => Effect.zipRight(before("rename", to), real.rename(from, to)),
+        remove: (p: string, o?: FileSystem.RemoveOptions) => Effect.zipRight(before("remove", p), real.remove(p, o)),
+        truncate: (p: string, n?: FileSystem.SizeInput) => Effect.zipRight(before("truncate", p), real.truncate(p, n)),
+        writeFile: (p: string, data: Uint8Array, o?: FileSystem.WriteFileOptions) =>
+          Effect.zipRight(before("writeFile", p), real.writeFile(p, data, o)),
         open: (p: string, o?: FileSystem.OpenFileOptions) =>
-          Effect.map(real.open(p, o), (file): FileSystem.File =>
-            // The file's other members are getters on its prototype: keep them, replace writeAll.
-            Object.assign(Object.create(file) as FileSystem.File, {
-              writeAll: (bytes: Uint8Array) => {
-                control.budget -= bytes.length
-                return control.budget < 0 ? Effect.fail(noSpace("writeAll")) : file.writeAll(bytes)
-              }
-            }))
+          Effect.map(real.open(p, o), (file): FileSystem.File => {
+            // `sync` and `stat` are getters on the file's prototype: define, do not assign.
+            const wrapped = Object.create(file) as FileSystem.File
+            Object.defineProperty(wrapped, "writeAll", {
+              value: (bytes: Uint8Array) =>
+                Effect.zipRight(
+                  before("writeAll", p),
+                  hooks.writeAll?.(p, bytes, (b) => file.writeAll(b)) ?? file.writeAll(bytes)
+                )
+            })
+            Object.defineProperty(wrapped, "sync", { get: () => Effect.zipRight(before("sync", p), file.sync) })
+            return wrapped
+          })
       } satisfies FileSystem.FileSystem
     })
   ).pipe(Layer.provide(NodeFileSystem.layer), Layer.merge(NodePath.layer))
+
+/** A disk that fills after `budget` bytes: the write that crosses it writes what fits, then fails with ENOSPC. */
+const fullDisk = (control: { budget: number }) =>
+  instrumented({
+    writeAll: (_target, bytes, write) => {
+      if (bytes.length <= control.budget) {
+        control.budget -= bytes.length
+        return write(bytes)
+      }
+      const fits = bytes.subarray(0, control.budget)
+      control.budget = 0
+      const noSpace = Effect.fail(systemError("writeAll", "ENOSPC", "no space left on device"))
+      return fits.length === 0 ? noSpace : Effect.zipRight(write(fits), noSpace)
+    }
+  })
 
 /** Opens a dataset in a scope of its own, so a test can drop it like a killed process would. */
 const openScoped = (options: Dataset.DatasetOptions) =>
@@ -89,130 +131,422 @@ const openScoped = (options: Dataset.DatasetOptions) =>
     return { ...opened, drop: Scope.close(scope, Exit.void) }
   })
 
-const readNdjsonParts = (dir: string, ext = ".ndjson") =>
-  fs.readdirSync(dir).filter((n) => n.startsWith("part-") && n.endsWith(ext)).sort().flatMap((n) =>
-    AssociationRow.decodeNdjson(fs.readFileSync(path.join(dir, n), "utf8").replace(/END\n$/, ""))
+/** Reads the parts back the way a reader would: every `part-*` file, in name order, parsed line by line. */
+const readParts = (dir: string, ext: string) =>
+  fs.readdirSync(dir).filter((n) => n.startsWith("part-") && n.endsWith(ext)).sort().flatMap((n) => {
+    const text = fs.readFileSync(path.join(dir, n), "utf8")
+    if (ext === framed.extension) assert.isTrue(text.endsWith("END\n"), `${n} is whole`)
+    return text.replace(/END\n$/, "").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as unknown)
+  })
+
+const readErrors = (dir: string) =>
+  fs.readFileSync(path.join(dir, Dataset.errorsName), "utf8").split("\n").filter((l) => l.length > 0).map((l) =>
+    JSON.parse(l) as Record<string, unknown>
   )
 
 const readersSee = (dir: string) => fs.readdirSync(dir).filter((n) => !n.startsWith(".")).sort()
 
+/** Every `part-*` present is listed by the checkpoint on disk, at its size: a reader never meets a part being built. */
+const assertPartsWhole = (dir: string, ext: string, context: string) => {
+  const checkpointPath = path.join(dir, Dataset.checkpointName)
+  const listed = fs.existsSync(checkpointPath)
+    ? (JSON.parse(fs.readFileSync(checkpointPath, "utf8")) as Dataset.CheckpointFile).dataset.parts
+    : []
+  for (const name of fs.readdirSync(dir)) {
+    if (name.startsWith(".")) continue
+    assert.include(["_errors", "manifest.json", "_SUCCESS"].concat(listed.map((p) => p.name)), name, context)
+    const entry = listed.find((p) => p.name === name)
+    if (entry !== undefined) {
+      assert.strictEqual(fs.statSync(path.join(dir, name)).size, entry.bytes, `${context}: ${name} size`)
+      if (ext === framed.extension) {
+        assert.isTrue(fs.readFileSync(path.join(dir, name), "utf8").endsWith("END\n"), `${context}: ${name} whole`)
+      }
+    }
+  }
+}
+
+/** Units of work of the step tests: unit i has 1 to 3 rows; every third unit also has a refused input. */
+const unitCount = 8
+const unitStart = (i: number) => i * 3
+const unitRows = (i: number) => rows(unitStart(i), 1 + (i % 3))
+const unitErrors = (i: number) => (i % 3 === 0 ? [refusal(i)] : [])
+const allRows = (units: number) => Array.from({ length: units }, (_, i) => unitRows(i)).flat()
+const allErrors = (units: number) => Array.from({ length: units }, (_, i) => unitErrors(i)).flat()
+
 describe("Dataset", () => {
-  it.scoped("writes whole parts, errors.ndjson, the manifest, then _SUCCESS", () =>
+  it.scoped("writes whole parts, errors.ndjson, the manifest, then _SUCCESS last", () =>
     Effect.gen(function*() {
-      const dir = path.join(yield* tempDir, "out")
-      const { writer } = yield* Dataset.open({ directory: dir, encoder: ndjson, partMaxRows: 5 })
-      const refused = ErrorRow.fromError({ fromType: "contacts" as never, toType: "companies" as never }, {
-        category: "OBJECT_NOT_FOUND",
-        message: "not found",
-        context: { fromObjectId: ["42"] }
+      const dir = yield* outDir
+      const renamed: Array<string> = []
+      const layer = instrumented({
+        before: (op, target) => Effect.sync(() => op === "rename" && renamed.push(path.relative(dir, target)))
       })
+      const { writer } = yield* Dataset.open({ directory: dir, encoder: ndjson, partMaxRows: 5 }).pipe(
+        Effect.provide(layer)
+      )
       yield* writer.append(rows(0, 3), [])
       yield* writer.commit({ step: 1 })
-      yield* writer.append(rows(3, 3), refused)
+      yield* writer.append(rows(3, 3), [refusal(42)])
       yield* writer.commit({ step: 2 })
-      yield* writer.append(rows(6, 2), [])
-      const manifest = yield* writer.finish({ step: 3 }, { export: { from: "contacts" } })
+      yield* writer.append(rows(6, 2), [refusal(43)])
+      const manifest = yield* writer.finish({ step: 3 }, { startedAt: "2026-01-01T00:00:00.000Z", export: { a: 1 } })
+
       assert.deepStrictEqual(readersSee(dir), ["_SUCCESS", "_errors", "manifest.json", "part-00000.ndjson", "part-00001.ndjson"])
-      assert.deepStrictEqual(readNdjsonParts(dir), rows(0, 8))
-      assert.deepStrictEqual(manifest.parts.map((p) => p.rows), [6, 2], "a unit is never split across parts")
-      assert.strictEqual(manifest.totals.rows, 8)
-      assert.strictEqual(manifest.errors.rows, 1)
-      assert.deepStrictEqual(manifest.schema.map((c) => c.name), AssociationRow.columns.map((c) => c.name))
+      assert.deepStrictEqual(readParts(dir, ".ndjson"), rows(0, 8))
+      const intoPlace = renamed.filter((n) => !n.startsWith("."))
+      assert.deepStrictEqual(intoPlace.slice(-2), ["manifest.json", "_SUCCESS"], "_SUCCESS is renamed into place last")
+
       const onDisk = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"))
-      assert.deepStrictEqual(onDisk.export, { from: "contacts" })
-      for (const p of manifest.parts) assert.strictEqual(fs.statSync(path.join(dir, p.name)).size, p.bytes)
-      const errors = fs.readFileSync(path.join(dir, "_errors", "errors.ndjson"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
-      assert.deepStrictEqual(errors.map((e) => e.object_id), ["42"])
-      const again = yield* Dataset.open({ directory: dir, encoder: ndjson })
-      assert.isTrue(again.complete)
+      assert.deepStrictEqual(onDisk, JSON.parse(JSON.stringify(manifest)))
+      const sizes = ["part-00000.ndjson", "part-00001.ndjson"].map((n) => fs.statSync(path.join(dir, n)).size)
+      assert.deepStrictEqual(onDisk, {
+        version: 1,
+        tool: { name: "assoc-etl", version: Dataset.toolVersion },
+        format: "ndjson",
+        schema: AssociationRow.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
+        parts: [
+          { name: "part-00000.ndjson", rows: 6, bytes: sizes[0] },
+          { name: "part-00001.ndjson", rows: 2, bytes: sizes[1] }
+        ],
+        totals: { rows: 8, bytes: sizes[0]! + sizes[1]!, parts: 2 },
+        errors: { file: "_errors/errors.ndjson", rows: 2 },
+        startedAt: "2026-01-01T00:00:00.000Z",
+        finishedAt: manifest.finishedAt,
+        export: { a: 1 }
+      })
+      assert.isFalse(Number.isNaN(Date.parse(manifest.finishedAt)))
+      assert.deepStrictEqual(onDisk.schema.map((c: { name: string }) => c.name), [
+        "from_object_type",
+        "from_object_id",
+        "to_object_type",
+        "to_object_id",
+        "association_category",
+        "association_type_id",
+        "association_label"
+      ])
+      const errors = readErrors(dir)
+      assert.deepStrictEqual(errors, [refusal(42), refusal(43)])
+      assert.deepStrictEqual(Object.keys(errors[0]!), Object.keys(ErrorRow.ErrorRow.fields), "ErrorRow field order")
+      assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith(".") && n !== ".checkpoint.json"), [])
+      const refused = yield* Effect.flip(writer.append(rows(9, 1), []))
+      assert.include(refused.message, "complete")
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("a dataset with no rows has no parts and an empty errors.ndjson", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const { writer } = yield* Dataset.open({ directory: dir, encoder: framed })
+      yield* writer.commit({ step: 1 })
+      const manifest = yield* writer.finish({ step: 2 }, {})
+      assert.deepStrictEqual(readersSee(dir), ["_SUCCESS", "_errors", "manifest.json"])
+      assert.deepStrictEqual(manifest.parts, [])
+      assert.deepStrictEqual(manifest.totals, { rows: 0, bytes: 0, parts: 0 })
+      assert.strictEqual(fs.readFileSync(path.join(dir, Dataset.errorsName), "utf8"), "")
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("parts roll over by rows only inside commit and never split one append", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const { writer } = yield* Dataset.open({ directory: dir, encoder: framed, partMaxRows: 5 })
+      const partRows = Effect.map(writer.state, (s) => s.parts.map((p) => p.rows))
+      yield* writer.append(rows(0, 7), []) // one unit larger than a part
+      assert.deepStrictEqual(yield* partRows, [], "append alone never rolls")
+      yield* writer.commit({})
+      assert.deepStrictEqual(yield* partRows, [7])
+      for (let i = 0; i < 6; i++) yield* writer.append(rows(7 + i, 1), []) // 6 units, no commit between them
+      assert.deepStrictEqual(readersSee(dir), ["_errors", "part-00000.framed"])
+      yield* writer.commit({})
+      assert.deepStrictEqual(yield* partRows, [7, 6], "the units between two commits stay together")
+      yield* writer.append(rows(13, 2), [])
+      yield* writer.commit({})
+      yield* writer.append(rows(15, 2), [])
+      yield* writer.commit({})
+      assert.deepStrictEqual(yield* partRows, [7, 6], "4 rows are below the limit")
+      yield* writer.append(rows(17, 2), [])
+      yield* writer.commit({})
+      assert.deepStrictEqual(yield* partRows, [7, 6, 6])
+      yield* writer.append(rows(19, 1), [])
+      const manifest = yield* writer.finish({}, {})
+      assert.deepStrictEqual(manifest.parts.map((p) => p.rows), [7, 6, 6, 1])
+      assert.deepStrictEqual(manifest.parts.map((p) => p.name), [0, 1, 2, 3].map((i) => Dataset.partName(i, ".framed")))
+      assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 20))
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("parts roll over by journal bytes", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const same = (n: number) => row(n, "same length")
+      const unitBytes = new TextEncoder().encode(AssociationRow.encodeNdjson([same(0), same(1)])).length
+      const { writer } = yield* Dataset.open({
+        directory: dir,
+        encoder: ndjson,
+        partMaxBytes: Math.floor(unitBytes * 2.5)
+      })
+      for (let i = 0; i < 8; i++) {
+        yield* writer.append([same(2 * i), same(2 * i + 1)], [])
+        yield* writer.commit({ units: i + 1 })
+      }
+      const manifest = yield* writer.finish({}, {})
+      assert.deepStrictEqual(manifest.parts.map((p) => p.rows), [6, 6, 4])
+      assert.deepStrictEqual(manifest.parts.map((p) => p.bytes), [3 * unitBytes, 3 * unitBytes, 2 * unitBytes])
+      assert.deepStrictEqual(readParts(dir, ".ndjson"), Array.from({ length: 16 }, (_, n) => same(n)))
     }).pipe(Effect.provide(base)))
 
   for (const encoder of [ndjson, framed]) {
-    it.scoped(`${encoder.format}: a crash loses only what was not committed, and the resumed export holds each row once`, () =>
+    it.scoped(`${encoder.format}: a crash loses only what was not committed; the resumed export holds each row once`, () =>
       Effect.gen(function*() {
-        const dir = path.join(yield* tempDir, "out")
+        const dir = yield* outDir
         const first = yield* openScoped({ directory: dir, encoder, partMaxRows: 4 })
-        yield* first.writer.append(rows(0, 3), [])
+        yield* first.writer.append(rows(0, 3), [refusal(1)])
         yield* first.writer.commit({ done: 3 })
         yield* first.writer.append(rows(3, 3), []) // rolls over at the next commit
         yield* first.writer.commit({ done: 6 })
-        yield* first.writer.append(rows(6, 2), [])
+        yield* first.writer.append(rows(6, 2), [refusal(2)])
         yield* first.writer.commit({ done: 8 })
-        yield* first.writer.append(rows(100, 5), []) // never committed
+        yield* first.writer.append(rows(100, 5), [refusal(100)]) // never committed
         yield* first.drop
         // A torn checkpoint temp and stray bytes after the committed journal, as a kill can leave.
         fs.writeFileSync(path.join(dir, ".checkpoint.json.tmp"), "{\"version\":1,\"dat")
         const journal = fs.readdirSync(dir).find((n) => n.startsWith(".part-00001"))!
         fs.appendFileSync(path.join(dir, journal), "{\"torn\":")
-        assert.isFalse(readersSee(dir).some((n) => n.endsWith(".tmp") || n.endsWith(".journal")))
+        assert.deepStrictEqual(readersSee(dir), ["_errors", `part-00000${encoder.extension}`], "working files are dotted")
 
         const second = yield* openScoped({ directory: dir, encoder, partMaxRows: 4 })
+        assert.isFalse(second.complete)
         assert.deepStrictEqual(second.resumed, Option.some({ done: 8 }))
-        yield* second.writer.append(rows(8, 3), [])
-        yield* second.writer.finish({ done: 11 }, {})
-        assert.deepStrictEqual(readNdjsonParts(dir, encoder.extension), rows(0, 11))
-        assert.isFalse(fs.existsSync(path.join(dir, ".checkpoint.json.tmp")))
+        assert.deepStrictEqual((yield* second.writer.state).open, {
+          index: 1,
+          rows: 2,
+          journalBytes: new TextEncoder().encode(AssociationRow.encodeNdjson(rows(6, 2))).length
+        })
+        assert.isFalse(fs.existsSync(path.join(dir, ".checkpoint.json.tmp")), "the torn temp is deleted")
+        yield* second.writer.append(rows(8, 3), [refusal(3)])
+        const manifest = yield* second.writer.finish({ done: 11 }, {})
+        assert.deepStrictEqual(readParts(dir, encoder.extension), rows(0, 11))
+        assert.deepStrictEqual(manifest.parts.map((p) => p.rows), [6, 5])
+        assert.deepStrictEqual(readErrors(dir), [refusal(1), refusal(2), refusal(3)])
+        assert.strictEqual(manifest.errors.rows, 3)
         assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith(".part-")), [])
+        yield* second.drop
+      }).pipe(Effect.provide(base)))
+
+    it.scoped(`${encoder.format}: a part committed but not yet renamed is renamed on reopen (roll forward)`, () =>
+      Effect.gen(function*() {
+        const dir = yield* outDir
+        const layer = instrumented({
+          before: (op, target) =>
+            op === "rename" && path.basename(target).startsWith("part-")
+              ? Effect.fail(systemError("rename", "EIO", "i/o error"))
+              : Effect.void
+        })
+        const first = yield* openScoped({ directory: dir, encoder, partMaxRows: 2 }).pipe(Effect.provide(layer))
+        yield* first.writer.append(rows(0, 3), [])
+        const failed = yield* Effect.flip(first.writer.commit({ done: 3 }).pipe(Effect.provide(layer)))
+        assert.strictEqual(failed.reason, "Io")
+        assert.include(failed.message, `part-00000${encoder.extension}`)
+        const closed = yield* Effect.flip(first.writer.append(rows(3, 1), []))
+        assert.include(closed.message, "open the directory again to resume")
+        yield* first.drop
+        assert.deepStrictEqual(readersSee(dir), ["_errors"])
+        assert.isTrue(fs.existsSync(path.join(dir, `.part-00000${encoder.extension}.tmp`)))
+
+        const second = yield* openScoped({ directory: dir, encoder, partMaxRows: 2 })
+        assert.deepStrictEqual(second.resumed, Option.some({ done: 3 }))
+        assert.deepStrictEqual(readersSee(dir), ["_errors", `part-00000${encoder.extension}`])
+        assert.deepStrictEqual(readParts(dir, encoder.extension), rows(0, 3))
+        yield* second.writer.append(rows(3, 1), [])
+        yield* second.writer.finish({ done: 4 }, {})
+        assert.deepStrictEqual(readParts(dir, encoder.extension), rows(0, 4))
+        yield* second.drop
       }).pipe(Effect.provide(base)))
   }
 
-  it.scoped("a part committed but not yet renamed is renamed on reopen; an uncommitted part is removed", () =>
+  it.scoped("a part renamed into place but never committed is removed on reopen, and its rows come from the journal", () =>
     Effect.gen(function*() {
-      const dir = path.join(yield* tempDir, "out")
-      const control = { budget: Infinity, failRename: (to: string) => path.basename(to).startsWith("part-") }
-      const first = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 2 }).pipe(
-        Effect.provide(faulty(control))
-      )
+      const dir = yield* outDir
+      const first = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 100 })
       yield* first.writer.append(rows(0, 3), [])
-      const failed = yield* Effect.flip(first.writer.commit({ done: 3 }).pipe(Effect.provide(faulty(control))))
-      assert.strictEqual(failed.reason, "NoSpace")
+      yield* first.writer.commit({ done: 3 })
       yield* first.drop
-      assert.isFalse(fs.existsSync(path.join(dir, "part-00000.framed")))
+      // As if a roll had renamed part 0 but its checkpoint never reached the disk; and a stray from further on.
+      fs.writeFileSync(path.join(dir, "part-00000.framed"), AssociationRow.encodeNdjson(rows(0, 3)) + "END\n")
       fs.writeFileSync(path.join(dir, "part-00007.framed"), "left by a run that never committed it")
 
-      const second = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 2 })
+      const second = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 100 })
       assert.deepStrictEqual(second.resumed, Option.some({ done: 3 }))
-      assert.isTrue(fs.existsSync(path.join(dir, "part-00000.framed")))
-      assert.isFalse(fs.existsSync(path.join(dir, "part-00007.framed")))
-      yield* second.writer.finish({ done: 3 }, {})
-      assert.deepStrictEqual(readNdjsonParts(dir, ".framed"), rows(0, 3))
+      assert.deepStrictEqual(readersSee(dir), ["_errors"])
+      yield* second.writer.append(rows(3, 2), [])
+      yield* second.writer.finish({ done: 5 }, {})
+      assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 5))
+      yield* second.drop
     }).pipe(Effect.provide(base)))
 
-  it.scoped("a full disk fails with a clear message and the directory resumes to the exact rows", () =>
-    Effect.gen(function*() {
-      const dir = path.join(yield* tempDir, "out")
-      const control = { budget: 3000 }
-      const layer = faulty(control)
-      const first = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 10 }).pipe(Effect.provide(layer))
-      let committed = 0
-      const error = yield* Effect.flip(Effect.gen(function*() {
-        for (let i = 0; i < 100; i++) {
-          yield* first.writer.append(rows(i * 2, 2), [])
-          yield* first.writer.commit({ done: (i + 1) * 2 })
-          committed = (i + 1) * 2
-        }
-      }).pipe(Effect.provide(layer)))
-      yield* first.drop
-      assert.strictEqual(error.reason, "NoSpace")
-      assert.include(error.message, "no space left on the device")
-      assert.include(error.message, "run the same command again to resume")
-      assert.isAbove(committed, 0)
+  for (const encoder of [ndjson, framed]) {
+    it.scoped(`${encoder.format}: a full disk fails with NoSpace and the directory resumes to the exact rows`, () =>
+      Effect.gen(function*() {
+        const dir = yield* outDir
+        const control = { budget: 6000 }
+        const layer = fullDisk(control)
+        const first = yield* openScoped({ directory: dir, encoder, partMaxRows: 10 }).pipe(Effect.provide(layer))
+        let committed = 0
+        const error = yield* Effect.flip(Effect.gen(function*() {
+          for (let i = 0; i < 100; i++) {
+            yield* first.writer.append(rows(i * 2, 2), i % 4 === 0 ? [refusal(i)] : [])
+            yield* first.writer.commit({ done: i + 1 })
+            committed = i + 1
+          }
+        }).pipe(Effect.provide(layer)))
+        assert.strictEqual(error.reason, "NoSpace")
+        assert.include(error.message, "no space left on the device while writing " + dir)
+        assert.include(error.message, "What was committed is safe")
+        assert.include(error.message, "run the same command again to resume")
+        assert.isAbove(committed, 2)
+        const refused = yield* Effect.flip(first.writer.commit({ done: -1 }))
+        assert.strictEqual(refused.reason, "Io", "a writer that failed takes nothing more")
+        assert.include(refused.message, "open the directory again to resume")
+        yield* first.drop
+        assertPartsWhole(dir, encoder.extension, "after ENOSPC")
 
-      const second = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 10 })
-      const resumedAt = (Option.getOrThrow(second.resumed) as { done: number }).done
-      assert.strictEqual(resumedAt, committed)
-      yield* second.writer.append(rows(resumedAt, 200 - resumedAt), [])
-      yield* second.writer.finish({ done: 200 }, {})
-      assert.deepStrictEqual(readNdjsonParts(dir, ".framed"), rows(0, 200))
+        const second = yield* openScoped({ directory: dir, encoder, partMaxRows: 10 })
+        assert.deepStrictEqual(second.resumed, Option.some({ done: committed }))
+        for (let i = committed; i < 100; i++) {
+          yield* second.writer.append(rows(i * 2, 2), i % 4 === 0 ? [refusal(i)] : [])
+        }
+        yield* second.writer.finish({ done: 100 }, {})
+        assert.deepStrictEqual(readParts(dir, encoder.extension), rows(0, 200))
+        assert.deepStrictEqual(readErrors(dir), Array.from({ length: 25 }, (_, k) => refusal(k * 4)))
+        yield* second.drop
+      }).pipe(Effect.provide(base)))
+  }
+
+  // Stops the writer at every file operation in turn, by interruption (a kill) or by a failure that writes half its
+  // bytes, then checks what a reader sees and that a reopen finishes the export with every row and refusal once.
+  for (const encoder of [ndjson, framed]) {
+    for (const mode of ["interrupted", "failing"] as const) {
+      it.scoped(`${encoder.format}: a writer ${mode} at any file operation leaves only whole parts and resumes`, () =>
+        Effect.gen(function*() {
+          let step = 0
+          for (;; step++) {
+            const dir = yield* outDir
+            const context = `${mode} at operation ${step}`
+            const gate = { armed: false, count: 0, stopAt: step }
+            const reached = yield* Deferred.make<void>()
+            const stop = (op: Op): Effect.Effect<boolean, PlatformError> =>
+              Effect.suspend(() => {
+                if (!gate.armed || gate.count++ !== gate.stopAt) return Effect.succeed(false)
+                if (mode === "interrupted") return Effect.zipRight(Deferred.succeed(reached, undefined), Effect.never)
+                return op === "writeAll" ? Effect.succeed(true) : Effect.fail(systemError(op, "EIO", "i/o error"))
+              })
+            const layer = instrumented({
+              before: (op) => op === "writeAll" ? Effect.void : Effect.asVoid(stop(op)),
+              writeAll: (_target, bytes, write) =>
+                Effect.flatMap(stop("writeAll"), (half) =>
+                  half
+                    ? Effect.zipRight(
+                      write(bytes.subarray(0, bytes.length >> 1)),
+                      Effect.fail(systemError("writeAll", "EIO", "i/o error"))
+                    )
+                    : write(bytes))
+            })
+            const first = yield* openScoped({ directory: dir, encoder, partMaxRows: 4 }).pipe(Effect.provide(layer))
+            gate.armed = true
+            let committed = 0
+            const run = Effect.gen(function*() {
+              for (let i = 0; i < unitCount; i++) {
+                yield* first.writer.append(unitRows(i), unitErrors(i))
+                yield* first.writer.commit({ units: i + 1 })
+                committed = i + 1
+              }
+              yield* first.writer.finish({ units: unitCount }, {})
+            }).pipe(Effect.provide(layer))
+            const fiber = yield* Effect.fork(run)
+            const outcome = yield* Effect.raceFirst(
+              Effect.as(Deferred.await(reached), "stopped" as const),
+              Effect.as(Effect.exit(Fiber.join(fiber)), "ended" as const)
+            )
+            const exit = yield* Fiber.interrupt(fiber)
+            gate.armed = false
+            if (outcome === "ended" && Exit.isSuccess(exit)) {
+              assert.isAbove(step, 20, "the loop went through many operations")
+              assert.deepStrictEqual(readParts(dir, encoder.extension), allRows(unitCount))
+              yield* first.drop
+              break
+            }
+            yield* first.drop
+            assertPartsWhole(dir, encoder.extension, context)
+
+            const second = yield* openScoped({ directory: dir, encoder, partMaxRows: 4 })
+            if (second.complete) {
+              assert.strictEqual(committed, unitCount, context)
+            } else {
+              const done = Option.match(second.resumed, {
+                onNone: () => 0,
+                onSome: (p) => (p as { units: number }).units
+              })
+              assert.isAtLeast(done, committed, context)
+              assert.isAtMost(done, committed + 1, context)
+              assertPartsWhole(dir, encoder.extension, `${context}, reopened`)
+              for (let i = done; i < unitCount; i++) yield* second.writer.append(unitRows(i), unitErrors(i))
+              yield* second.writer.finish({ units: unitCount }, {})
+            }
+            assert.deepStrictEqual(readParts(dir, encoder.extension), allRows(unitCount), context)
+            assert.deepStrictEqual(readErrors(dir), allErrors(unitCount), context)
+            assert.isTrue(fs.existsSync(path.join(dir, Dataset.successName)), context)
+            yield* second.drop
+          }
+        }).pipe(Effect.provide(base)))
+    }
+  }
+
+  it.scoped("rebuilds a large open part from its journal in chunks", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const first = yield* openScoped({ directory: dir, encoder: framed })
+      for (let i = 0; i < 10; i++) yield* first.writer.append(rows(i * 2000, 2000), [])
+      yield* first.writer.commit({ done: 20_000 })
+      yield* first.drop
+      const second = yield* openScoped({ directory: dir, encoder: framed })
+      assert.strictEqual((yield* second.writer.state).open.rows, 20_000)
+      yield* second.writer.append(rows(20_000, 5), [])
+      yield* second.writer.finish({}, {})
+      assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 20_005))
+      yield* second.drop
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("a finished export (_SUCCESS) is reported complete and left untouched", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const first = yield* openScoped({ directory: dir, encoder: ndjson })
+      yield* first.writer.append(rows(0, 3), [refusal(1)])
+      yield* first.writer.finish({ done: 3 }, {})
+      yield* first.drop
+      const snapshot = () =>
+        fs.readdirSync(dir, { recursive: true }).map(String).sort().map((n) => {
+          const s = fs.statSync(path.join(dir, n))
+          return `${n} ${s.size} ${s.mtimeMs}`
+        })
+      const before = snapshot()
+      const again = yield* openScoped({ directory: dir, encoder: ndjson })
+      assert.isTrue(again.complete)
+      assert.deepStrictEqual(again.resumed, Option.some({ done: 3 }))
+      assert.deepStrictEqual((yield* again.writer.state).parts.map((p) => p.rows), [3])
+      const refused = yield* Effect.flip(again.writer.append(rows(3, 1), []))
+      assert.include(refused.message, "the export is complete")
+      yield* again.drop
+      assert.deepStrictEqual(snapshot(), before)
     }).pipe(Effect.provide(base)))
 
   it.scoped("refuses a directory that holds another export's files without a checkpoint", () =>
     Effect.gen(function*() {
-      const dir = yield* tempDir
-      fs.writeFileSync(path.join(dir, "part-00000.ndjson"), "{}\n")
-      const error = yield* Effect.flip(Dataset.open({ directory: dir, encoder: ndjson }))
-      assert.strictEqual(error.reason, "NotEmpty")
-      assert.include(error.message, "choose an empty --out")
+      for (const foreign of ["part-00000.ndjson", "manifest.json", "_SUCCESS"]) {
+        const dir = yield* tempDir
+        fs.writeFileSync(path.join(dir, foreign), "{}\n")
+        const error = yield* Effect.flip(Dataset.open({ directory: dir, encoder: ndjson }))
+        assert.strictEqual(error.reason, "NotEmpty")
+        assert.include(error.message, dir)
+        assert.include(error.message, "choose an empty --out")
+        assert.deepStrictEqual(fs.readdirSync(dir), [foreign], "nothing was written")
+      }
     }).pipe(Effect.provide(base)))
 
   it.scoped("an unreadable checkpoint is a clear error, not a fresh start", () =>
@@ -221,7 +555,60 @@ describe("Dataset", () => {
       fs.writeFileSync(path.join(dir, ".checkpoint.json"), "{not json")
       const error = yield* Effect.flip(Dataset.open({ directory: dir, encoder: ndjson }))
       assert.strictEqual(error.reason, "Corrupt")
+      assert.include(error.message, ".checkpoint.json")
       assert.include(error.message, "checkpoint cannot be read")
+      assert.isTrue(Option.isNone(yield* Effect.option(Dataset.readCheckpoint(dir))))
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("readCheckpoint returns the committed state and payload, or none", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      assert.isTrue(Option.isNone(yield* Dataset.readCheckpoint(dir)))
+      const { writer } = yield* Dataset.open({ directory: dir, encoder: ndjson, partMaxRows: 2 })
+      yield* writer.append(rows(0, 2), [refusal(1)])
+      yield* writer.commit({ cursor: "abc%3D" })
+      yield* writer.append(rows(2, 1), [])
+      const read = Option.getOrThrow(yield* Dataset.readCheckpoint(dir))
+      assert.deepStrictEqual(read.payload, { cursor: "abc%3D" })
+      assert.deepStrictEqual(read.dataset.parts.map((p) => [p.name, p.rows]), [["part-00000.ndjson", 2]])
+      assert.deepStrictEqual(read.dataset.open, { index: 1, rows: 0, journalBytes: 0 }, "appends are not commits")
+      assert.strictEqual(read.dataset.errors.rows, 1)
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("a reopen that finds committed data lost names what is missing", () =>
+    Effect.gen(function*() {
+      const make = (encoder: PartEncoder.PartEncoder) =>
+        Effect.gen(function*() {
+          const dir = yield* outDir
+          const first = yield* openScoped({ directory: dir, encoder, partMaxRows: 2 })
+          yield* first.writer.append(rows(0, 2), [])
+          yield* first.writer.commit({})
+          yield* first.writer.append(rows(2, 1), [refusal(1)])
+          yield* first.writer.commit({})
+          yield* first.drop
+          return dir
+        })
+      const lostPart = yield* make(framed)
+      fs.rmSync(path.join(lostPart, "part-00000.framed"))
+      const e1 = yield* Effect.flip(Dataset.open({ directory: lostPart, encoder: framed, partMaxRows: 2 }))
+      assert.strictEqual(e1.reason, "Corrupt")
+      assert.include(e1.message, "the committed part part-00000.framed (2 rows")
+
+      const shortJournal = yield* make(framed)
+      fs.truncateSync(path.join(shortJournal, ".part-00001.journal"), 10)
+      const e2 = yield* Effect.flip(Dataset.open({ directory: shortJournal, encoder: framed, partMaxRows: 2 }))
+      assert.strictEqual(e2.reason, "Corrupt")
+      assert.include(e2.message, ".part-00001.journal")
+      assert.include(e2.message, "synced data was lost")
+
+      const shortErrors = yield* make(ndjson)
+      fs.truncateSync(path.join(shortErrors, Dataset.errorsName), 3)
+      const e3 = yield* Effect.flip(Dataset.open({ directory: shortErrors, encoder: ndjson, partMaxRows: 2 }))
+      assert.strictEqual(e3.reason, "Corrupt")
+      assert.include(e3.message, "errors.ndjson")
+
+      const otherFormat = yield* make(ndjson)
+      const e4 = yield* Effect.flip(Dataset.open({ directory: otherFormat, encoder: framed }))
+      assert.include(e4.message, "this export writes .ndjson parts, not .framed")
     }).pipe(Effect.provide(base)))
 })
-

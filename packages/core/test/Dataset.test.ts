@@ -513,6 +513,22 @@ describe("Dataset", () => {
       yield* second.drop
     }).pipe(Effect.provide(base)))
 
+  it.scoped("dropping a writer without finish closes every file it opened", () =>
+    Effect.gen(function*() {
+      const openFiles = () => fs.readdirSync("/proc/self/fd").length
+      const before = openFiles()
+      for (const encoder of [ndjson, framed]) {
+        const dir = yield* outDir
+        const opened = yield* openScoped({ directory: dir, encoder, partMaxRows: 2 })
+        yield* opened.writer.append(rows(0, 3), [refusal(1)])
+        yield* opened.writer.commit({}) // rolls over: the next part's files are opened
+        yield* opened.writer.append(rows(3, 1), [])
+        assert.isAbove(openFiles(), before)
+        yield* opened.drop
+        assert.strictEqual(openFiles(), before, encoder.format)
+      }
+    }).pipe(Effect.provide(base)))
+
   it.scoped("a finished export (_SUCCESS) is reported complete and left untouched", () =>
     Effect.gen(function*() {
       const dir = yield* outDir

@@ -138,4 +138,37 @@ describe("assoc-etl (built CLI as a child process)", () => {
       assert.notInclude(good.stdout + good.stderr, token)
       for (const { file, text } of filesOf(dir)) assert.notInclude(text, token, file)
     }))
+
+  it.scopedLive("Ctrl-C stops cleanly (exit 130), keeps what is committed and says how to resume", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator({ latencyMillis: [50, 50] })
+      const dir = yield* tempDir
+      const ids = sim.dataset.ids("contacts")
+      const out = path.join(dir, "out")
+      const file = writeIds(dir, ids)
+      const args = [
+        ...exportArgs(sim.baseUrl, out, "--ids", file, "--batch-size", "20").filter((a) => a !== "150/1s" && a !== "--rate-limit"),
+        "--rate-limit",
+        "5/1s"
+      ]
+      const ran = yield* cli(args, {
+        env,
+        onSpawn: (child) => {
+          const timer = setInterval(() => {
+            if (fs.existsSync(path.join(out, ".checkpoint.json")) && Effect.runSync(sim.counters).requests >= 3) {
+              clearInterval(timer)
+              child.kill("SIGINT")
+            }
+          }, 20)
+        }
+      })
+      assert.strictEqual(ran.code, 130, JSON.stringify(ran))
+      assert.include(ran.stderr, "run the same command again to resume")
+      assert.isFalse(fs.existsSync(path.join(out, "_SUCCESS")))
+      const resumed = yield* cli(exportArgs(sim.baseUrl, out, "--ids", file), { env })
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      assert.include(resumed.stderr, "resumed")
+      const rows = yield* readNdjson(path.join(out, "*.ndjson"))
+      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows))
+    }))
 })

@@ -6,12 +6,15 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Console, Effect, Option } from "effect"
+import { Cause, Console, Effect, Exit, Option } from "effect"
 import * as Cli from "./Cli.js"
 import * as ExitCode from "./ExitCode.js"
 
 const program = Effect.suspend(() => Cli.run(process.argv)).pipe(
-  Effect.tapErrorCause((cause) => {
+  // A finalizer, so it runs when Ctrl-C or SIGTERM interrupts the program too.
+  Effect.onExit((exit) => {
+    if (Exit.isSuccess(exit)) return Effect.void
+    const cause = exit.cause
     if (Cause.isInterruptedOnly(cause)) {
       return Console.error("\nstopped: what was committed is kept; run the same command again to resume.")
     }

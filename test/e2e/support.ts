@@ -26,10 +26,14 @@ export interface RunOptions {
 
 /** Runs `assoc-etl <args>` to its end; never fails (the exit code is the result). */
 export const cli = (args: ReadonlyArray<string>, options: RunOptions = {}): Effect.Effect<Ran> =>
+  run(process.execPath, [bin, ...args], options)
+
+/** Runs a command to its end without blocking this process (the simulator may be serving in it). */
+export const run = (command: string, args: ReadonlyArray<string>, options: RunOptions = {}): Effect.Effect<Ran> =>
   Effect.async<Ran>((resume) => {
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ["pipe", "pipe", "pipe"] })
+    const child = spawn(command, args, { cwd: root, env, stdio: ["pipe", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (d: string) => stdout += d)

@@ -19,6 +19,11 @@ const benches: ReadonlyArray<Bench> = [
     name: "batchRead",
     description: "the batch-read stage against the simulator: requests, rolling-window use, wall time vs the ideal",
     load: () => import("./batchRead.js").then((m) => ({ run: () => m.run() }))
+  },
+  {
+    name: "versus",
+    description: "assoc-etl's CLI export vs a script on @hubspot/api-client, same simulator and rate limit; scaling run",
+    load: () => import("./versus.js")
   }
 ]
 

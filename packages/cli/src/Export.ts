@@ -314,7 +314,7 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {})
     })(items).pipe(
       // Group commit: answers gather while the previous commit runs, then are committed together.
-      Stream.aggregate(Sink.collectAllN<BatchRead.Page>(1024)),
+      Stream.aggregate(Sink.collectAllN<BatchRead.Page>(16)),
       Stream.runForEach((pages) =>
         Effect.gen(function*() {
           for (const page of pages) {

@@ -22,7 +22,7 @@ import { BatchRead, HubSpotClient, type HubSpotError } from "@assoc-etl/hubspot"
 import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
 import { ParquetEncoder } from "@assoc-etl/sink-parquet"
 import { type FileSystem, Path } from "@effect/platform"
-import { Chunk, Effect, Option, Schema, Sink, Stream } from "effect"
+import { Chunk, Effect, Either, Option, Schema, Sink, Stream } from "effect"
 
 export type Format = "ndjson" | "ndjson.gz" | "parquet"
 
@@ -30,6 +30,8 @@ export type Input =
   | { readonly kind: "file"; readonly path: string }
   | { readonly kind: "stdin"; readonly bytes: Stream.Stream<Uint8Array, IdSource.IdSourceError> }
   | { readonly kind: "list" }
+  /** Objects modified from `since` (an ISO date-time) to the run's start, through the search API. */
+  | { readonly kind: "search"; readonly since: string }
 
 export interface ExportOptions {
   readonly from: ObjectType.ObjectType
@@ -44,14 +46,19 @@ export interface ExportOptions {
 }
 
 export class ExportError extends Schema.TaggedError<ExportError>()("ExportError", {
-  reason: Schema.Literal("ArgumentsDiffer", "BadCheckpoint"),
+  reason: Schema.Literal("ArgumentsDiffer", "BadCheckpoint", "SearchTooDense"),
   directory: Schema.String,
   detail: Schema.String
 }) {
   override get message(): string {
-    return this.reason === "ArgumentsDiffer"
-      ? `${this.directory} holds another export: ${this.detail}. It was not touched. To start over, remove ${this.directory} or choose another --out.`
-      : `${this.directory}: the checkpoint cannot be read (${this.detail}). Remove ${this.directory} to start over.`
+    switch (this.reason) {
+      case "ArgumentsDiffer":
+        return `${this.directory} holds another export: ${this.detail}. It was not touched. To start over, remove ${this.directory} or choose another --out.`
+      case "BadCheckpoint":
+        return `${this.directory}: the checkpoint cannot be read (${this.detail}). Remove ${this.directory} to start over.`
+      case "SearchTooDense":
+        return `${this.directory}: ${this.detail}`
+    }
   }
 }
 
@@ -108,7 +115,7 @@ interface Source {
   readonly badLines: ReadonlyArray<IdSource.BadLine>
   readonly label: string
   /** Ids with their ordinals, from the start or from a list position. */
-  readonly ids: (list: CheckpointNs.ListPosition | undefined) => Stream.Stream<IdSource.IdLine, IdSource.IdSourceError | HubSpotError.HubSpotError, HubSpotClient.HubSpotClient | FileSystem.FileSystem>
+  readonly ids: (list: CheckpointNs.ListPosition | undefined) => Stream.Stream<IdSource.IdLine, IdSource.IdSourceError | HubSpotError.HubSpotError | ExportError, HubSpotClient.HubSpotClient | FileSystem.FileSystem>
   /** Where to list again from so that every ordinal from `lowestOpen` on comes back (list sources only). */
   readonly position: (lowestOpen: number) => CheckpointNs.ListPosition | undefined
 }
@@ -121,6 +128,23 @@ const fileSource = (file: string, scan: IdSource.Scan, input: CheckpointNs.Input
   ids: () => IdSource.readFile(file),
   position: () => undefined
 })
+
+/**
+ * The start of the last page whose first ordinal is at most `lowestOpen`: listing again from there brings back
+ * every ordinal not yet started. Pages before it are forgotten.
+ */
+const positionIn = (pageStarts: Array<CheckpointNs.ListPosition>, lowestOpen: number) => {
+  let found: CheckpointNs.ListPosition | undefined
+  let keep = 0
+  for (let i = 0; i < pageStarts.length; i++) {
+    if (pageStarts[i]!.firstKey <= lowestOpen) {
+      found = pageStarts[i]
+      keep = i
+    }
+  }
+  pageStarts.splice(0, keep)
+  return found
+}
 
 /** Every object of a type, listed a page at a time; remembers where each page started. */
 const listSource = (type: ObjectType.ObjectType): Source => {
@@ -148,31 +172,114 @@ const listSource = (type: ObjectType.ObjectType): Source => {
           )
         )
       )),
-    position: (lowestOpen) => {
-      let found: CheckpointNs.ListPosition | undefined
-      let keep = 0
-      for (let i = 0; i < pageStarts.length; i++) {
-        if (pageStarts[i]!.firstKey <= lowestOpen) {
-          found = pageStarts[i]
-          keep = i
-        }
-      }
-      pageStarts.splice(0, keep)
-      return found
-    }
+    position: (lowestOpen) => positionIn(pageStarts, lowestOpen)
+  }
+}
+
+/**
+ * A search page's place: the time window [lo, hi) in epoch millis being paged, and the offset in it. The windows
+ * after it are always [hi, until), so this is all a resume needs.
+ */
+interface SearchPage {
+  readonly lo: number
+  readonly hi: number
+  readonly offset: number
+  readonly firstKey: number
+}
+
+const SearchCursor = Schema.parseJson(Schema.Struct({ lo: Schema.Int, hi: Schema.Int, offset: Schema.Int }))
+const encodeCursor = Schema.encodeSync(SearchCursor)
+const decodeCursor = Schema.decodeUnknownEither(SearchCursor)
+
+const searchQuery = (page: SearchPage): Api.SearchRequest => ({
+  filterGroups: [{
+    filters: [
+      { propertyName: "hs_lastmodifieddate", operator: "GTE", value: String(page.lo) },
+      { propertyName: "hs_lastmodifieddate", operator: "LT", value: String(page.hi) }
+    ]
+  }],
+  sorts: [{ propertyName: "hs_lastmodifieddate", direction: "ASCENDING" }],
+  properties: ["hs_lastmodifieddate"],
+  limit: Api.maxSearchLimit,
+  ...(page.offset === 0 ? {} : { after: String(page.offset) })
+})
+
+/**
+ * The objects of a type modified in [since, until), through the search API, 200 a page, oldest first. A window
+ * holding more than the 10,000 results one query can page through is split in halves by time, recursively, and
+ * the halves walked in order. Each page's start is remembered as a `ListPosition` whose `after` is the JSON of
+ * (lo, hi, offset).
+ */
+const searchSource = (type: ObjectType.ObjectType, since: string, until: string, directory: string): Source => {
+  const pageStarts: Array<CheckpointNs.ListPosition> = []
+  const end = Date.parse(until)
+  const start: SearchPage = { lo: Date.parse(since), hi: end, offset: 0, firstKey: 0 }
+  const resumeAt = (from: CheckpointNs.ListPosition | undefined): Effect.Effect<SearchPage, ExportError> => {
+    if (from === undefined || from.after === null) return Effect.succeed({ ...start, firstKey: from?.firstKey ?? 0 })
+    return Either.match(decodeCursor(from.after), {
+      onLeft: () =>
+        Effect.fail(new ExportError({ reason: "BadCheckpoint", directory, detail: `bad search position ${from.after}` })),
+      onRight: (c) => Effect.succeed({ ...c, firstKey: from.firstKey })
+    })
+  }
+  return {
+    input: { kind: "search", since, until },
+    idsTotal: undefined,
+    badLines: [],
+    label: `the ${type} modified from ${since} to ${until}`,
+    ids: (from) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const client = yield* HubSpotClient.HubSpotClient
+        const first = yield* resumeAt(from)
+        return Stream.paginateChunkEffect(first, (page) => {
+          if (page.lo >= page.hi) return Effect.succeed([Chunk.empty<IdSource.IdLine>(), Option.none<SearchPage>()] as const)
+          return client.search(type, searchQuery(page)).pipe(
+            Effect.flatMap((answer) => {
+              if (page.offset === 0 && answer.total > Api.maxSearchResults) {
+                if (page.hi - page.lo <= 1) {
+                  return Effect.fail(
+                    new ExportError({
+                      reason: "SearchTooDense",
+                      directory,
+                      detail: `${answer.total} ${type} were modified in the same millisecond (${
+                        new Date(page.lo).toISOString()
+                      }), more than the search API can page through`
+                    })
+                  )
+                }
+                const mid = page.lo + Math.floor((page.hi - page.lo) / 2)
+                return Effect.succeed([Chunk.empty<IdSource.IdLine>(), Option.some<SearchPage>({ ...page, hi: mid })] as const)
+              }
+              pageStarts.push({ after: encodeCursor({ lo: page.lo, hi: page.hi, offset: page.offset }), firstKey: page.firstKey })
+              const lines = answer.results.map((r, i): IdSource.IdLine => ({ ordinal: page.firstKey + i, line: 0, id: r.id }))
+              const firstKey = page.firstKey + answer.results.length
+              const after = answer.paging?.next?.after
+              const next: SearchPage | undefined = after !== undefined && answer.results.length > 0
+                ? { lo: page.lo, hi: page.hi, offset: Number(after), firstKey }
+                : page.hi < end
+                ? { lo: page.hi, hi: end, offset: 0, firstKey }
+                : undefined
+              return Effect.succeed([Chunk.unsafeFromArray(lines), Option.fromNullable(next)] as const)
+            })
+          )
+        })
+      })),
+    position: (lowestOpen) => positionIn(pageStarts, lowestOpen)
   }
 }
 
 const stdinSpool = ".stdin-ids"
 
 /** Makes file and stdin inputs a file that can be scanned before any request and read again. */
-const prepareSource = (options: ExportOptions) =>
+const prepareSource = (options: ExportOptions, startedAt: string) =>
   Effect.gen(function*() {
     const path = yield* Path.Path
     const skipBadLines = options.skipBadLines ?? false
     switch (options.input.kind) {
       case "list":
         return listSource(options.from)
+      case "search":
+        return searchSource(options.from, options.input.since, startedAt, options.out)
       case "file": {
         const file = path.resolve(options.input.path)
         const scan = yield* IdSource.scanFile(file, { skipBadLines })
@@ -208,9 +315,6 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
         progress
       } satisfies Summary
     }
-    const source = yield* prepareSource(options)
-    const args: CheckpointNs.Args = { from: options.from, to: options.to, format: options.format, input: source.input }
-
     const previous = yield* Option.match(opened.resumed, {
       onNone: () => Effect.succeed(Option.none<CheckpointNs.Checkpoint>()),
       onSome: (payload) =>
@@ -219,6 +323,10 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
           Effect.map(Option.some)
         )
     })
+    // A resume keeps the first run's start, and so a search's window: [since, startedAt).
+    const startedAt = Option.match(previous, { onNone: () => new Date().toISOString(), onSome: (c) => c.startedAt })
+    const source = yield* prepareSource(options, startedAt)
+    const args: CheckpointNs.Args = { from: options.from, to: options.to, format: options.format, input: source.input }
     if (Option.isSome(previous)) {
       const diffs = Checkpoint.differences(previous.value.args, args)
       if (diffs.length > 0) {
@@ -230,7 +338,6 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
       onNone: () => Checkpoint.Ledger.empty(),
       onSome: (c) => Checkpoint.Ledger.fromCheckpoint(c)
     })
-    const startedAt = Option.match(previous, { onNone: () => new Date().toISOString(), onSome: (c) => c.startedAt })
     const earlier = Option.match(previous, {
       onNone: () => ({ rows: 0, refused: 0, requests: 0, retries: 0 }),
       onSome: (c) => c.counters
@@ -240,7 +347,7 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
     const listFrom = Option.flatMap(previous, (c) => Option.fromNullable(c.list))
     let list = Option.getOrUndefined(listFrom)
     const payload = (): CheckpointNs.Checkpoint => {
-      if (options.input.kind === "list") list = source.position(ledger.lowestOpen()) ?? list
+      if (options.input.kind === "list" || options.input.kind === "search") list = source.position(ledger.lowestOpen()) ?? list
       return {
         version: Checkpoint.version,
         args,

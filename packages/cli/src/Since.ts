@@ -1,0 +1,64 @@
+/**
+ * The value of `--since`: an ISO date-time, or the directory of an earlier
+ * export, whose manifest says when that run's window ended (`export.input.until`
+ * of a search run) or when it started (any other run). Objects modified at or
+ * after that moment are taken, so nightly runs chained this way miss nothing.
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { Effect } from "effect"
+import { InvalidArgument } from "./Wiring.js"
+
+const isoPattern = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/
+
+const bad = (detail: string) => new InvalidArgument({ flag: "--since", detail })
+
+/** The moment as a normalised ISO string, when `text` is an ISO date or date-time. */
+export const parseIso = (text: string): string | undefined => {
+  if (!isoPattern.test(text.trim())) return undefined
+  const millis = Date.parse(text.trim())
+  return Number.isNaN(millis) ? undefined : new Date(millis).toISOString()
+}
+
+/** The moment a finished export's manifest says the next incremental run starts from. */
+export const fromManifest = (json: unknown): string | undefined => {
+  if (typeof json !== "object" || json === null) return undefined
+  const manifest = json as { readonly export?: { readonly input?: { readonly kind?: unknown; readonly until?: unknown } }; readonly startedAt?: unknown }
+  const input = manifest.export?.input
+  const moment = input?.kind === "search" ? input.until : manifest.startedAt
+  return typeof moment === "string" ? parseIso(moment) : undefined
+}
+
+/** Resolves `--since` to an ISO date-time; fails with `InvalidArgument` (exit 2) naming what is wrong. */
+export const resolve = (value: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const isDirectory = yield* fs.stat(value).pipe(
+      Effect.map((info) => info.type === "Directory"),
+      Effect.orElseSucceed(() => false)
+    )
+    if (!isDirectory) {
+      const iso = parseIso(value)
+      if (iso === undefined) {
+        return yield* bad(
+          `${JSON.stringify(value)} is neither an ISO date-time (2025-06-30T00:00:00Z) nor the directory of an earlier export`
+        )
+      }
+      return iso
+    }
+    const manifestPath = path.join(value, "manifest.json")
+    const text = yield* fs.readFileString(manifestPath).pipe(
+      Effect.mapError(() => bad(`${value} holds no manifest.json: it is not the directory of a finished export`))
+    )
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      return yield* bad(`${manifestPath} is not JSON`)
+    }
+    const moment = fromManifest(json)
+    if (moment === undefined) {
+      return yield* bad(`${manifestPath} has neither export.input.until nor startedAt as an ISO date-time`)
+    }
+    return moment
+  })

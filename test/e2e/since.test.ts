@@ -1,0 +1,144 @@
+/**
+ * Incremental runs: `--since` takes only the --from objects modified in
+ * [since, run start) through the search API, splits windows beyond the
+ * search API's 10,000 results, and chains from an earlier run's directory.
+ */
+import { Dataset, Simulator } from "@assoc-etl/simulator"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { readNdjson, rowKey } from "../support/DuckDb.js"
+import { tempDir } from "../support/Parts.js"
+import { cli, writeIds } from "./support.js"
+
+const token = "since-test-token"
+const simulator = (options: Simulator.SimulatorOptions = {}) =>
+  Simulator.make({ objects: 400, pageSize: 50, token, rateLimit: { max: 400, windowMillis: 1000 }, ...options })
+
+const exportArgs = (baseUrl: string, out: string, ...more: ReadonlyArray<string>) => [
+  "export",
+  "--from",
+  "contacts",
+  "--to",
+  "companies",
+  "--out",
+  out,
+  "--base-url",
+  baseUrl,
+  "--rate-limit",
+  "300/1s",
+  ...more
+]
+const env = { HUBSPOT_ACCESS_TOKEN: token, HUBSPOT_BASE_URL: undefined }
+
+const sortedKeys = (rows: Iterable<Parameters<typeof rowKey>[0]>) => [...rows].map(rowKey).sort()
+const modifiedSince = (dataset: Dataset.Dataset, since: string) =>
+  dataset.ids("contacts").filter((id) => dataset.lastModified("contacts", id) >= Date.parse(since))
+const manifestOf = (out: string) => JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"))
+
+describe("assoc-etl export --since (built CLI as a child process)", () => {
+  it.scopedLive("takes exactly the objects modified since the date, and records the window", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator()
+      const dir = yield* tempDir
+      const out = path.join(dir, "out")
+      const since = "2025-07-01T00:00:00Z"
+      const before = Date.now()
+      const ran = yield* cli(exportArgs(sim.baseUrl, out, "--since", since), { env })
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      const ids = modifiedSince(sim.dataset, since)
+      assert.isAbove(ids.length, 50)
+      assert.isBelow(ids.length, 400)
+      const rows = yield* readNdjson(path.join(out, "*.ndjson"))
+      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows))
+      const input = manifestOf(out).export.input
+      assert.strictEqual(input.kind, "search")
+      assert.strictEqual(input.since, "2025-07-01T00:00:00.000Z")
+      assert.isAtLeast(Date.parse(input.until), before - 1000)
+      const counters = yield* sim.counters
+      assert.isAbove(counters.searchRequests, 0)
+      assert.strictEqual(counters.listRequests, 0)
+    }))
+
+  it.scopedLive("a window of more than 10,000 results is split and still exact", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator({ objects: 14_000, pageSize: 100 })
+      const dir = yield* tempDir
+      const out = path.join(dir, "out")
+      const since = "2025-01-10T00:00:00Z"
+      const ids = modifiedSince(sim.dataset, since)
+      assert.isAbove(ids.length, 10_000)
+      const ran = yield* cli(exportArgs(sim.baseUrl, out, "--since", since, "--concurrency", "8"), { env })
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      const rows = yield* readNdjson(path.join(out, "*.ndjson"))
+      const truth = Dataset.groundTruth(sim.dataset, "contacts", "companies", ids)
+      assert.strictEqual(rows.length, truth.rows.length)
+      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(truth.rows))
+    }), 120_000)
+
+  it.scopedLive("--since DIR starts where the earlier run's window ended (or when a non-search run started)", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator()
+      const dir = yield* tempDir
+      // A real chain: the second run's since is the first run's until.
+      const first = path.join(dir, "first")
+      assert.strictEqual((yield* cli(exportArgs(sim.baseUrl, first, "--since", "2025-10-01T00:00:00Z"), { env })).code, 0)
+      const second = path.join(dir, "second")
+      const chained = yield* cli(exportArgs(sim.baseUrl, second, "--since", first), { env })
+      assert.strictEqual(chained.code, 0, chained.stderr)
+      assert.strictEqual(manifestOf(second).export.input.since, manifestOf(first).export.input.until)
+
+      // Earlier runs whose times fall inside the dataset's year, so rows prove the moment taken.
+      const searchRun = path.join(dir, "search-run")
+      fs.mkdirSync(searchRun)
+      fs.writeFileSync(
+        path.join(searchRun, "manifest.json"),
+        JSON.stringify({
+          startedAt: "2025-03-01T00:00:00.000Z",
+          export: { input: { kind: "search", since: "2025-01-01T00:00:00.000Z", until: "2025-09-15T00:00:00.000Z" } }
+        })
+      )
+      const listRun = path.join(dir, "list-run")
+      fs.mkdirSync(listRun)
+      fs.writeFileSync(
+        path.join(listRun, "manifest.json"),
+        JSON.stringify({ startedAt: "2025-11-20T12:00:00.000Z", export: { input: { kind: "list" } } })
+      )
+      for (const [previous, moment] of [[searchRun, "2025-09-15T00:00:00.000Z"], [listRun, "2025-11-20T12:00:00.000Z"]]) {
+        const out = path.join(dir, `after-${path.basename(previous!)}`)
+        const ran = yield* cli(exportArgs(sim.baseUrl, out, "--since", previous!), { env })
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.strictEqual(manifestOf(out).export.input.since, moment)
+        const ids = modifiedSince(sim.dataset, moment!)
+        assert.isAbove(ids.length, 0)
+        const rows = yield* readNdjson(path.join(out, "*.ndjson"))
+        assert.deepStrictEqual(
+          sortedKeys(rows),
+          sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows)
+        )
+      }
+    }))
+
+  it.scopedLive("a bad --since, or --since with --ids, exits 2 before any request", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator()
+      const dir = yield* tempDir
+      const notADate = yield* cli(exportArgs(sim.baseUrl, path.join(dir, "a"), "--since", "yesterday"), { env })
+      assert.strictEqual(notADate.code, 2, notADate.stderr)
+      assert.include(notADate.stderr, "--since")
+      assert.include(notADate.stderr, "ISO date-time")
+      const empty = path.join(dir, "empty")
+      fs.mkdirSync(empty)
+      const noManifest = yield* cli(exportArgs(sim.baseUrl, path.join(dir, "b"), "--since", empty), { env })
+      assert.strictEqual(noManifest.code, 2, noManifest.stderr)
+      assert.include(noManifest.stderr, "manifest.json")
+      const withIds = yield* cli(
+        exportArgs(sim.baseUrl, path.join(dir, "c"), "--since", "2025-07-01", "--ids", writeIds(dir, ["1"])),
+        { env }
+      )
+      assert.strictEqual(withIds.code, 2, withIds.stderr)
+      assert.include(withIds.stderr, "--ids")
+      assert.strictEqual((yield* sim.counters).requests, 0)
+    }))
+})

@@ -35,6 +35,16 @@ const env = { HUBSPOT_ACCESS_TOKEN: token, HUBSPOT_BASE_URL: undefined }
 const sortedKeys = (rows: Iterable<Parameters<typeof rowKey>[0]>) => [...rows].map(rowKey).sort()
 const modifiedSince = (dataset: Dataset.Dataset, since: string) =>
   dataset.ids("contacts").filter((id) => dataset.lastModified("contacts", id) >= Date.parse(since))
+/** True once the checkpoint says ordinals beyond `n` are done (a torn read of it says false). */
+const committedPast = (out: string, n: number) => {
+  try {
+    const done: ReadonlyArray<[number, number]> =
+      JSON.parse(fs.readFileSync(path.join(out, ".checkpoint.json"), "utf8")).payload.done
+    return done.some(([, end]) => end > n)
+  } catch {
+    return false
+  }
+}
 const manifestOf = (out: string) => JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"))
 
 describe("assoc-etl export --since (built CLI as a child process)", () => {
@@ -118,6 +128,43 @@ describe("assoc-etl export --since (built CLI as a child process)", () => {
           sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows)
         )
       }
+    }))
+
+  it.scopedLive("an interrupted incremental run resumes in the same window and ends exact", () =>
+    Effect.gen(function*() {
+      const sim = yield* simulator({ objects: 3000, pageSize: 100 })
+      const dir = yield* tempDir
+      const out = path.join(dir, "out")
+      const since = "2025-02-01T00:00:00Z"
+      const args = exportArgs(sim.baseUrl, out, "--since", since, "--batch-size", "50", "--concurrency", "2")
+      const first = yield* cli(args, {
+        env,
+        onSpawn: (child) => {
+          const timer = setInterval(() => {
+            if (committedPast(out, 400) && Effect.runSync(sim.counters).searchRequests >= 7) {
+              clearInterval(timer)
+              child.kill("SIGINT")
+            }
+          }, 10)
+        }
+      })
+      assert.strictEqual(first.code, 130, first.stderr)
+      const checkpoint = JSON.parse(fs.readFileSync(path.join(out, ".checkpoint.json"), "utf8"))
+      const until = checkpoint.payload.args.input.until
+      assert.isAbove(checkpoint.payload.list.firstKey, 0, "the interrupted run committed some pages")
+      const resumeStart = new Date().toISOString()
+      const searchesBefore = (yield* sim.counters).searchRequests
+      const resumed = yield* cli(args, { env })
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      assert.include(resumed.stderr, "resumed")
+      assert.strictEqual(manifestOf(out).export.input.until, until)
+      assert.isBelow(Date.parse(until), Date.parse(resumeStart))
+      const ids = modifiedSince(sim.dataset, since)
+      const pages = Math.ceil(ids.length / 200)
+      // The committed pages are not searched again.
+      assert.isBelow((yield* sim.counters).searchRequests - searchesBefore, pages)
+      const rows = yield* readNdjson(path.join(out, "*.ndjson"))
+      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows))
     }))
 
   it.scopedLive("a bad --since, or --since with --ids, exits 2 before any request", () =>

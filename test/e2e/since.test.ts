@@ -187,5 +187,8 @@ describe("assoc-etl export --since (built CLI as a child process)", () => {
       assert.strictEqual(withIds.code, 2, withIds.stderr)
       assert.include(withIds.stderr, "--ids")
       assert.strictEqual((yield* sim.counters).requests, 0)
+      const help = yield* cli(["export", "--help"])
+      assert.include(help.stdout, "--since")
+      assert.include(help.stdout, "search API")
     }))
 })

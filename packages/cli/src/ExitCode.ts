@@ -35,6 +35,8 @@ export const forFailure = (error: Failure): ExitCode => {
   if (error._tag === "HubSpotError" && error.reason === "BaseUrl") return ExitCode.BadInput
   if (error._tag === "IdSourceError" && error.reason === "Io") return ExitCode.Failed
   if (error._tag === "ExportError" && error.reason === "BadCheckpoint") return ExitCode.Failed
+  // HubSpot's data, not the user's input: a rerun may pass once the objects' modification times spread.
+  if (error._tag === "ExportError" && error.reason === "SearchTooDense") return ExitCode.Failed
   return error._tag !== undefined && badInputTags.has(error._tag) ? ExitCode.BadInput : ExitCode.Failed
 }
 

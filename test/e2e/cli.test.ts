@@ -1,33 +1,14 @@
-import { Dataset, Simulator } from "@assoc-etl/simulator"
+import { Dataset } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { readNdjson, rowKey } from "../support/DuckDb.js"
+import { readNdjson } from "../support/DuckDb.js"
 import { tempDir } from "../support/Parts.js"
-import { cli, filesOf, writeIds } from "./support.js"
+import { cli, exportHarness, filesOf, sortedKeys, writeIds } from "./support.js"
 
 const token = "e2e-secret-token-4f9a"
-const simulator = (options: Simulator.SimulatorOptions = {}) =>
-  Simulator.make({ objects: 400, pageSize: 50, token, rateLimit: { max: 200, windowMillis: 1000 }, ...options })
-
-const exportArgs = (baseUrl: string, out: string, ...more: ReadonlyArray<string>) => [
-  "export",
-  "--from",
-  "contacts",
-  "--to",
-  "companies",
-  "--out",
-  out,
-  "--base-url",
-  baseUrl,
-  "--rate-limit",
-  "150/1s",
-  ...more
-]
-const env = { HUBSPOT_ACCESS_TOKEN: token, HUBSPOT_BASE_URL: undefined }
-
-const sortedKeys = (rows: Iterable<Parameters<typeof rowKey>[0]>) => [...rows].map(rowKey).sort()
+const { env, exportArgs, simulator } = exportHarness({ token, serverPerSecond: 200, rateLimit: "150/1s" })
 
 describe("assoc-etl (built CLI as a child process)", () => {
   it.live("--help answers a newcomer's questions", () =>

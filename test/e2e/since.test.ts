@@ -3,36 +3,17 @@
  * [since, run start) through the search API, splits windows beyond the
  * search API's 10,000 results, and chains from an earlier run's directory.
  */
-import { Dataset, Simulator } from "@assoc-etl/simulator"
+import { Dataset } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { readNdjson, rowKey } from "../support/DuckDb.js"
+import { readNdjson } from "../support/DuckDb.js"
 import { tempDir } from "../support/Parts.js"
-import { cli, writeIds } from "./support.js"
+import { cli, exportHarness, sortedKeys, writeIds } from "./support.js"
 
 const token = "since-test-token"
-const simulator = (options: Simulator.SimulatorOptions = {}) =>
-  Simulator.make({ objects: 400, pageSize: 50, token, rateLimit: { max: 400, windowMillis: 1000 }, ...options })
-
-const exportArgs = (baseUrl: string, out: string, ...more: ReadonlyArray<string>) => [
-  "export",
-  "--from",
-  "contacts",
-  "--to",
-  "companies",
-  "--out",
-  out,
-  "--base-url",
-  baseUrl,
-  "--rate-limit",
-  "300/1s",
-  ...more
-]
-const env = { HUBSPOT_ACCESS_TOKEN: token, HUBSPOT_BASE_URL: undefined }
-
-const sortedKeys = (rows: Iterable<Parameters<typeof rowKey>[0]>) => [...rows].map(rowKey).sort()
+const { env, exportArgs, simulator } = exportHarness({ token, serverPerSecond: 400, rateLimit: "300/1s" })
 const modifiedSince = (dataset: Dataset.Dataset, since: string) =>
   dataset.ids("contacts").filter((id) => dataset.lastModified("contacts", id) >= Date.parse(since))
 /** True once the checkpoint says ordinals beyond `n` are done (a torn read of it says false). */

@@ -1,11 +1,13 @@
 /**
  * Running the built CLI as a child process, the way a user or cron does.
  */
+import { Simulator } from "@assoc-etl/simulator"
 import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { type Row, rowKey } from "../support/DuckDb.js"
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export const bin = path.join(root, "packages/cli/dist/bin.js")
@@ -59,3 +61,45 @@ export const writeIds = (dir: string, ids: ReadonlyArray<string>, name = "ids.tx
   fs.writeFileSync(file, ids.map((id) => `${id}\n`).join(""))
   return file
 }
+
+export interface ExportHarnessOptions {
+  /** The simulator's token, which the tests look for in every output. */
+  readonly token: string
+  /** The simulator's rolling window: this many requests a second. */
+  readonly serverPerSecond: number
+  /** The CLI's `--rate-limit`, as the flag spells it. */
+  readonly rateLimit: string
+}
+
+/**
+ * What an e2e test of `export` starts from: a small simulator (400 contacts, 50 associations a page) with the
+ * test's token, `export --from contacts --to companies` against it, and the environment with that token.
+ */
+export const exportHarness = (options: ExportHarnessOptions) => ({
+  env: { HUBSPOT_ACCESS_TOKEN: options.token, HUBSPOT_BASE_URL: undefined },
+  simulator: (more: Simulator.SimulatorOptions = {}) =>
+    Simulator.make({
+      objects: 400,
+      pageSize: 50,
+      token: options.token,
+      rateLimit: { max: options.serverPerSecond, windowMillis: 1000 },
+      ...more
+    }),
+  exportArgs: (baseUrl: string, out: string, ...more: ReadonlyArray<string>): ReadonlyArray<string> => [
+    "export",
+    "--from",
+    "contacts",
+    "--to",
+    "companies",
+    "--out",
+    out,
+    "--base-url",
+    baseUrl,
+    "--rate-limit",
+    options.rateLimit,
+    ...more
+  ]
+})
+
+/** Rows as sorted keys, to compare exports as multisets. */
+export const sortedKeys = (rows: Iterable<Row>): ReadonlyArray<string> => [...rows].map(rowKey).sort()

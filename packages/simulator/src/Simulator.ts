@@ -25,6 +25,16 @@
  *   then the socket is closed: the client reads a body that ends mid-JSON.
  * - An id without associations is answered with `"to": []` (no error); ids of custom objects use the type
  *   names given in `types` (e.g. `"2-12345"`); `0-1`, `0-2`, `0-3`, `0-5` are aliases of the standard names.
+ *
+ * Control endpoints, for a benchmark or test that runs the simulator as another process (`bin.ts`). They live
+ * under `/__sim/`, outside HubSpot's paths, need no token, and are not counted anywhere (not in `requests`,
+ * the rate windows or the daily count):
+ * - `GET /__sim/counters`: 200 with the `Counters` as JSON, plus `arrivals`: the `Clock` millis (epoch millis
+ *   in a live process) at which each authenticated request arrived and was counted in the rolling window
+ *   since the last reset, refused ones included, in arrival order (the last 100,000; `arrivalsDropped` says
+ *   how many older ones were let go).
+ * - `POST /__sim/counters/reset`: 204; the same as `resetCounters` (the arrivals too). The rate windows and the
+ *   daily count are not reset: they are the server's state, not counters.
  */
 import type { Api as ApiTypes } from "@assoc-etl/core"
 import { Api, ObjectType } from "@assoc-etl/core"
@@ -131,6 +141,17 @@ export interface Counters {
   /** Highest number of arrivals in any rolling window of `rateLimit.windowMillis`. */
   readonly maxInWindow: number
 }
+
+/** The body of `GET /__sim/counters`. */
+export interface CountersWithArrivals extends Counters {
+  /** Clock millis of each authenticated arrival since the last reset, in order (the last `maxArrivals`). */
+  readonly arrivals: ReadonlyArray<number>
+  /** Arrivals since the last reset that are no longer in `arrivals`. */
+  readonly arrivalsDropped: number
+}
+
+/** How many arrival times `GET /__sim/counters` keeps. */
+export const maxArrivals = 100_000
 
 export interface SimulatorService {
   /** "http://127.0.0.1:PORT" */
@@ -292,6 +313,8 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
     let inFlight = 0
     let maxInFlight = 0
     let maxInWindow = 0
+    let arrivals: Array<number> = []
+    let arrivalsDropped = 0
 
     // Rate limits
     const limit = opts.rateLimit
@@ -360,6 +383,12 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
     /** Counts an arrival; the 429 answer when a limit refuses it. */
     const arrive = (now: number, search: boolean): Answer | undefined => {
       countArrivals(now, 1, search)
+      if (arrivals.length >= maxArrivals) {
+        const drop = arrivals.length - maxArrivals + 1
+        arrivals = arrivals.slice(drop)
+        arrivalsDropped += drop
+      }
+      arrivals.push(now)
       let answer: Answer | undefined
       if (dailyOn && dailyCount > limit.daily) {
         status429Daily++
@@ -823,10 +852,32 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
         send(res, answer, headers)
       })
 
+    /** Answers `/__sim/...` (see the header); false for any other path. */
+    const control = (req: Http.IncomingMessage, res: Http.ServerResponse): boolean => {
+      const path = (req.url ?? "/").split("?")[0]!
+      if (!path.startsWith("/__sim/")) return false
+      req.resume()
+      if (req.method === "GET" && path === "/__sim/counters") {
+        const body = JSON.stringify({ ...counters(), arrivals, arrivalsDropped } satisfies CountersWithArrivals)
+        res.writeHead(200, { "Content-Type": "application/json;charset=utf-8", "Content-Length": Buffer.byteLength(body) })
+        res.end(body)
+      } else if (req.method === "POST" && path === "/__sim/counters/reset") {
+        reset()
+        res.writeHead(204)
+        res.end()
+      } else {
+        const body = JSON.stringify({ status: "error", message: `No route for ${req.method} ${path}` })
+        res.writeHead(404, { "Content-Type": "application/json;charset=utf-8", "Content-Length": Buffer.byteLength(body) })
+        res.end(body)
+      }
+      return true
+    }
+
     const run = yield* FiberSet.makeRuntime<never>()
     const sockets = new Set<Socket>()
     let baseUrl = ""
     const server = Http.createServer((req, res) => {
+      if (control(req, res)) return
       requests++
       inFlight++
       if (inFlight > maxInFlight) maxInFlight = inFlight
@@ -856,7 +907,7 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
     )
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
-    const counters = Effect.sync((): Counters => ({
+    const counters = (): Counters => ({
       requests,
       batchReads,
       inputs,
@@ -867,9 +918,9 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
       faults: { ...faultCounts },
       maxInFlight,
       maxInWindow
-    }))
+    })
 
-    const resetCounters = Effect.sync(() => {
+    const reset = () => {
       requests = 0
       batchReads = 0
       inputs = 0
@@ -880,14 +931,16 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
       for (const k of Object.keys(faultCounts) as Array<keyof typeof faultCounts>) faultCounts[k] = 0
       maxInFlight = inFlight
       maxInWindow = 0
-    })
+      arrivals = []
+      arrivalsDropped = 0
+    }
 
     const service: SimulatorService = {
       baseUrl,
       options: opts,
       dataset,
-      counters,
-      resetCounters,
+      counters: Effect.sync(counters),
+      resetCounters: Effect.sync(reset),
       setFaults: (next) =>
         Effect.sync(() => {
           faults = next ?? {}

@@ -3,9 +3,12 @@
  * Starts the simulator as a process:
  *
  *   node packages/simulator/dist/bin.js [--port N] [--seed N] [--objects N] [--page-size N] [--token T]
- *                                       [--rate-limit MAX/WINDOW_MS | off] [--faults JSON]
+ *                                       [--rate-limit MAX/WINDOW_MS | off] [--latency MIN-MAX] [--faults JSON]
  *
+ * `--latency 100-300` adds a uniform 100-300 ms to every answer (`latencyMillis`; default none).
  * Prints its base URL on stdout (one line) and serves until SIGINT/SIGTERM (exit 0). Bad arguments: exit 2.
+ * Its counters are read and reset over HTTP: `GET /__sim/counters`, `POST /__sim/counters/reset` (see
+ * Simulator.ts).
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Data, Effect, Exit, Schema } from "effect"
@@ -26,6 +29,9 @@ const Count = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
 const RateLimit = Schema.Union(
   Schema.Literal("off"),
   Schema.TemplateLiteralParser(Count, "/", Count)
+)
+const Latency = Schema.TemplateLiteralParser(Count, "-", Count).pipe(
+  Schema.filter(([min, , max]) => min <= max || "MIN-MAX with MIN <= MAX")
 )
 const Probability = Schema.Number.pipe(Schema.between(0, 1))
 const Faults = Schema.parseJson(Schema.Struct({
@@ -77,6 +83,11 @@ const parseArgs = (argv: ReadonlyArray<string>) =>
               ? { max: 0, windowMillis: 10_000 }
               : { max: limit[0], windowMillis: limit[2], daily: 250_000 }
           }
+          break
+        }
+        case "--latency": {
+          const [min, , max] = yield* decodeFlag(Latency, flag, value)
+          options = { ...options, latencyMillis: [min, max] }
           break
         }
         case "--faults":

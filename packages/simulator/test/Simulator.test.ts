@@ -433,6 +433,44 @@ describe("Simulator faults", () => {
     }))
 })
 
+describe("Simulator control endpoints", () => {
+  it.scoped("GET /__sim/counters has the counters and the arrival times; POST /__sim/counters/reset; neither counted", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ objects: 10, rateLimit: { max: 2, windowMillis: 1000 }, retryAfter: 0 })
+      const list = "/crm/v3/objects/contacts?limit=1"
+      assert.strictEqual((yield* call(sim, list)).status, 200)
+      yield* TestClock.adjust("250 millis")
+      assert.strictEqual((yield* call(sim, list)).status, 200)
+      assert.strictEqual((yield* call(sim, list)).status, 429)
+      assert.strictEqual((yield* call(sim, list, { token: null })).status, 401)
+
+      const got = yield* call(sim, "/__sim/counters", { token: null })
+      assert.strictEqual(got.status, 200)
+      const counters = raw(got)
+      assert.strictEqual(counters["requests"], 4)
+      assert.strictEqual(counters["listRequests"], 2)
+      assert.strictEqual(counters["status429"], 1)
+      assert.strictEqual(counters["maxInWindow"], 3)
+      assert.deepStrictEqual(counters["arrivals"], [0, 250, 250])
+      assert.strictEqual(counters["arrivalsDropped"], 0)
+      assert.deepStrictEqual({ ...counters, arrivals: undefined, arrivalsDropped: undefined }, {
+        ...(yield* sim.counters),
+        arrivals: undefined,
+        arrivalsDropped: undefined
+      })
+
+      assert.strictEqual((yield* call(sim, "/__sim/counters/reset", { method: "POST", token: null })).status, 204)
+      const reset = raw(yield* call(sim, "/__sim/counters", { token: null }))
+      assert.strictEqual(reset["requests"], 0)
+      assert.strictEqual(reset["status429"], 0)
+      assert.deepStrictEqual(reset["arrivals"], [])
+      assert.strictEqual((yield* call(sim, "/__sim/nothing", { token: null })).status, 404)
+      assert.strictEqual((yield* sim.counters).requests, 0)
+      // The rate window is the server's state, not a counter: the reset leaves it.
+      assert.strictEqual((yield* call(sim, list)).status, 429)
+    }))
+})
+
 describe("Simulator list and search", () => {
   it.scoped("lists every object in ascending id order through `after`, on both paths", () =>
     Effect.gen(function*() {

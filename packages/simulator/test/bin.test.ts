@@ -48,6 +48,29 @@ describe("bin", () => {
       assert.strictEqual(yield* Effect.promise(() => closed), 0)
     }))
 
+  it.scopedLive("takes --latency, and its counters are read and reset over HTTP", () =>
+    Effect.gen(function*() {
+      const { child } = yield* start(["--objects", "5", "--latency", "1-2", "--rate-limit", "10/1000"])
+      const url = yield* firstLine(child)
+      const counters = () => Effect.promise(() => fetch(`${url}/__sim/counters`).then((r) => r.json() as Promise<Record<string, unknown>>))
+      const status = yield* Effect.promise(() =>
+        fetch(`${url}/crm/v3/objects/contacts`, { headers: { authorization: "Bearer sim-token" } }).then((r) => r.status)
+      )
+      assert.strictEqual(status, 200)
+      const before = yield* counters()
+      assert.strictEqual(before["requests"], 1)
+      assert.strictEqual((before["arrivals"] as ReadonlyArray<number>).length, 1)
+      assert.strictEqual(yield* Effect.promise(() => fetch(`${url}/__sim/counters/reset`, { method: "POST" }).then((r) => r.status)), 204)
+      assert.strictEqual((yield* counters())["requests"], 0)
+    }))
+
+  it.scopedLive("exits 2 on a bad --latency", () =>
+    Effect.gen(function*() {
+      const { closed, stderr } = yield* start(["--latency", "300-100"])
+      assert.strictEqual(yield* Effect.promise(() => closed), 2)
+      assert.include(stderr(), "--latency")
+    }))
+
   it.scopedLive("exits 2 on a bad flag, naming it", () =>
     Effect.gen(function*() {
       const { closed, stderr } = yield* start(["--port", "many"])

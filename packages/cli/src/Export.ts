@@ -30,7 +30,7 @@ export type Input =
   | { readonly kind: "file"; readonly path: string }
   | { readonly kind: "stdin"; readonly bytes: Stream.Stream<Uint8Array, IdSource.IdSourceError> }
   | { readonly kind: "list" }
-  /** Objects modified from `since` (an ISO date-time) to the run's start, through the search API. */
+  /** Objects modified from `since` (an ISO date-time) to the run's start less `searchIndexLagMillis`, through the search API. */
   | { readonly kind: "search"; readonly since: string }
 
 export interface ExportOptions {
@@ -57,7 +57,8 @@ export class ExportError extends Schema.TaggedError<ExportError>()("ExportError"
       case "BadCheckpoint":
         return `${this.directory}: the checkpoint cannot be read (${this.detail}). Remove ${this.directory} to start over.`
       case "SearchTooDense":
-        return `${this.directory}: ${this.detail}`
+        return `${this.directory}: ${this.detail}. These objects cannot be told apart by modification time: export `
+          + "them without --since (every object listed) instead."
     }
   }
 }
@@ -177,8 +178,8 @@ const listSource = (type: ObjectType.ObjectType): Source => {
 }
 
 /**
- * A search page's place: the time window [lo, hi) in epoch millis being paged, and the offset in it. The windows
- * after it are always [hi, until), so this is all a resume needs.
+ * A search query's place: objects modified in [lo, hi) (epoch millis), oldest first, from the `offset`-th on.
+ * The windows after it are always [hi, until), so this is all a resume needs.
  */
 interface SearchPage {
   readonly lo: number
@@ -191,29 +192,74 @@ const SearchCursor = Schema.parseJson(Schema.Struct({ lo: Schema.Int, hi: Schema
 const encodeCursor = Schema.encodeSync(SearchCursor)
 const decodeCursor = Schema.decodeUnknownEither(SearchCursor)
 
-const searchQuery = (page: SearchPage): Api.SearchRequest => ({
+/**
+ * How far the window's end is set back from the run's start. HubSpot's search index lags writes (seconds, more
+ * under load): an object modified just before the run may not be found by it yet. Its modification time is
+ * after `until`, so the next run, whose window starts at this run's `until`, takes it once indexed. Setting the
+ * end back costs nothing (the next run takes those minutes) and, unlike starting each run earlier, gives no row
+ * twice across chained runs.
+ */
+export const searchIndexLagMillis = 5 * 60_000
+
+/** A search window ends this long before the run started (see `searchIndexLagMillis`). */
+export const searchUntil = (startedAt: string): string =>
+  new Date(Date.parse(startedAt) - searchIndexLagMillis).toISOString()
+
+const modifiedProperty = "hs_lastmodifieddate"
+
+const searchQuery = (page: SearchPage, limit: number): Api.SearchRequest => ({
   filterGroups: [{
     filters: [
-      { propertyName: "hs_lastmodifieddate", operator: "GTE", value: String(page.lo) },
-      { propertyName: "hs_lastmodifieddate", operator: "LT", value: String(page.hi) }
+      { propertyName: modifiedProperty, operator: "GTE", value: String(page.lo) },
+      { propertyName: modifiedProperty, operator: "LT", value: String(page.hi) }
     ]
   }],
-  sorts: [{ propertyName: "hs_lastmodifieddate", direction: "ASCENDING" }],
-  properties: ["hs_lastmodifieddate"],
-  limit: Api.maxSearchLimit,
+  sorts: [{ propertyName: modifiedProperty, direction: "ASCENDING" }],
+  properties: [modifiedProperty],
+  limit,
   ...(page.offset === 0 ? {} : { after: String(page.offset) })
 })
 
+/** An object's modification time in epoch millis, as the search answer gives it (ISO or millis). */
+const modifiedOf = (record: Api.ObjectRecord): number | undefined => {
+  const value = record.properties?.[modifiedProperty]
+  if (value === undefined || value === null) return undefined
+  const millis = /^[0-9]+$/.test(value) ? Number(value) : Date.parse(value)
+  return Number.isNaN(millis) ? undefined : millis
+}
+
 /**
- * The objects of a type modified in [since, until), through the search API, 200 a page, oldest first. A window
- * holding more than the 10,000 results one query can page through is split in halves by time, recursively, and
- * the halves walked in order. Each page's start is remembered as a `ListPosition` whose `after` is the JSON of
- * (lo, hi, offset).
+ * The query after `page`, from its answer. Keyset paging: the next query starts at the last result's modification
+ * time L and skips only the results at L already taken. Paging by offset alone would skip objects: a run takes
+ * minutes to hours, and every object modified meanwhile leaves the window (its time is now after `until`), which
+ * moves every later result one place back, under an offset already passed. Here such a shift only matters among
+ * objects sharing the millisecond L. The offset stays below 10,000 (the search API's limit for one query) unless
+ * that many objects share one millisecond.
+ */
+const nextSearchPage = (page: SearchPage, answer: Api.SearchResponse, end: number): SearchPage | undefined => {
+  const n = answer.results.length
+  const firstKey = page.firstKey + n
+  if (answer.paging?.next?.after === undefined || n === 0) {
+    return page.hi < end ? { lo: page.hi, hi: end, offset: 0, firstKey } : undefined
+  }
+  const last = modifiedOf(answer.results[n - 1]!)
+  if (last === undefined || last <= page.lo || last >= page.hi) return { ...page, offset: page.offset + n, firstKey }
+  let atLast = 0
+  while (atLast < n && modifiedOf(answer.results[n - 1 - atLast]!) === last) atLast++
+  return { lo: last, hi: page.hi, offset: atLast, firstKey }
+}
+
+/**
+ * The objects of a type modified in [since, until), through the search API, 200 a page, oldest first, with
+ * keyset paging (`nextSearchPage`). Each page's start is remembered as a `ListPosition` whose `after` is the
+ * JSON of (lo, hi, offset). The first answer's `total` gives the number of ids (at most: objects modified
+ * during the run leave the window).
  */
 const searchSource = (type: ObjectType.ObjectType, since: string, until: string, directory: string): Source => {
   const pageStarts: Array<CheckpointNs.ListPosition> = []
   const end = Date.parse(until)
   const start: SearchPage = { lo: Date.parse(since), hi: end, offset: 0, firstKey: 0 }
+  let idsTotal: number | undefined
   const resumeAt = (from: CheckpointNs.ListPosition | undefined): Effect.Effect<SearchPage, ExportError> => {
     if (from === undefined || from.after === null) return Effect.succeed({ ...start, firstKey: from?.firstKey ?? 0 })
     return Either.match(decodeCursor(from.after), {
@@ -224,42 +270,36 @@ const searchSource = (type: ObjectType.ObjectType, since: string, until: string,
   }
   return {
     input: { kind: "search", since, until },
-    idsTotal: undefined,
+    get idsTotal() {
+      return idsTotal
+    },
     badLines: [],
     label: `the ${type} modified from ${since} to ${until}`,
     ids: (from) =>
       Stream.unwrap(Effect.gen(function*() {
         const client = yield* HubSpotClient.HubSpotClient
         const first = yield* resumeAt(from)
-        return Stream.paginateChunkEffect(first, (page) => {
+        type Step = readonly [Chunk.Chunk<IdSource.IdLine>, Option.Option<SearchPage>]
+        return Stream.paginateChunkEffect(first, (page): Effect.Effect<Step, ExportError | HubSpotError.HubSpotError> => {
           if (page.lo >= page.hi) return Effect.succeed([Chunk.empty<IdSource.IdLine>(), Option.none<SearchPage>()] as const)
-          return client.search(type, searchQuery(page)).pipe(
-            Effect.flatMap((answer) => {
-              if (page.offset === 0 && answer.total > Api.maxSearchResults) {
-                if (page.hi - page.lo <= 1) {
-                  return Effect.fail(
-                    new ExportError({
-                      reason: "SearchTooDense",
-                      directory,
-                      detail: `${answer.total} ${type} were modified in the same millisecond (${
-                        new Date(page.lo).toISOString()
-                      }), more than the search API can page through`
-                    })
-                  )
-                }
-                const mid = page.lo + Math.floor((page.hi - page.lo) / 2)
-                return Effect.succeed([Chunk.empty<IdSource.IdLine>(), Option.some<SearchPage>({ ...page, hi: mid })] as const)
-              }
+          const limit = Math.min(Api.maxSearchLimit, Api.maxSearchResults - page.offset)
+          if (limit <= 0) {
+            return Effect.fail(
+              new ExportError({
+                reason: "SearchTooDense",
+                directory,
+                detail: `more than ${Api.maxSearchResults} ${type} were modified in the same millisecond (${
+                  new Date(page.lo).toISOString()
+                }), more than HubSpot's search API pages through for one query`
+              })
+            )
+          }
+          return client.search(type, searchQuery(page, limit)).pipe(
+            Effect.map((answer) => {
+              if (idsTotal === undefined && page.hi === end) idsTotal = page.firstKey - page.offset + answer.total
               pageStarts.push({ after: encodeCursor({ lo: page.lo, hi: page.hi, offset: page.offset }), firstKey: page.firstKey })
               const lines = answer.results.map((r, i): IdSource.IdLine => ({ ordinal: page.firstKey + i, line: 0, id: r.id }))
-              const firstKey = page.firstKey + answer.results.length
-              const after = answer.paging?.next?.after
-              const next: SearchPage | undefined = after !== undefined && answer.results.length > 0
-                ? { lo: page.lo, hi: page.hi, offset: Number(after), firstKey }
-                : page.hi < end
-                ? { lo: page.hi, hi: end, offset: 0, firstKey }
-                : undefined
-              return Effect.succeed([Chunk.unsafeFromArray(lines), Option.fromNullable(next)] as const)
+              return [Chunk.unsafeFromArray(lines), Option.fromNullable(nextSearchPage(page, answer, end))] as const
             })
           )
         })
@@ -279,7 +319,7 @@ const prepareSource = (options: ExportOptions, startedAt: string) =>
       case "list":
         return listSource(options.from)
       case "search":
-        return searchSource(options.from, options.input.since, startedAt, options.out)
+        return searchSource(options.from, options.input.since, searchUntil(startedAt), options.out)
       case "file": {
         const file = path.resolve(options.input.path)
         const scan = yield* IdSource.scanFile(file, { skipBadLines })
@@ -323,7 +363,7 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
           Effect.map(Option.some)
         )
     })
-    // A resume keeps the first run's start, and so a search's window: [since, startedAt).
+    // A resume keeps the first run's start, and so a search's window: [since, startedAt - searchIndexLagMillis).
     const startedAt = Option.match(previous, { onNone: () => new Date().toISOString(), onSome: (c) => c.startedAt })
     const source = yield* prepareSource(options, startedAt)
     const args: CheckpointNs.Args = { from: options.from, to: options.to, format: options.format, input: source.input }
@@ -401,6 +441,8 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
     const base = yield* BatchRead.stats(stage)
     const refresh = Effect.gen(function*() {
       const stats = yield* BatchRead.stats(stage)
+      // A search source learns its total from its first answer.
+      progress.idsTotal = source.idsTotal
       progress.idsDone = ledger.done.size
       progress.rows = counters.rows
       progress.refused = counters.refused

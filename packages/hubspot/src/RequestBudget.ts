@@ -4,6 +4,16 @@
  * than `max` starts (HubSpot counts a rolling window at arrival; a token bucket
  * or fixed window admits up to twice the limit in some rolling window).
  *
+ * A start is where a request leaves, not where it arrives: between the two lie
+ * the network and the event loops of both ends (a garbage collection, a large
+ * answer being decoded), and a request that arrives late still counts at the
+ * server a whole window from its arrival. So each start holds its place for
+ * `window + margin` from the start, and, once its answer is seen (`observe`),
+ * at least `window` from the latest time it can have arrived: the answer's time
+ * less the quickest round trip among the last few answers. Measured against a
+ * simulator in another process on a loaded machine, arrivals lagged starts by
+ * up to ~370 ms, far beyond the margin; the answer bounds them all.
+ *
  * Besides its own starts it counts:
  * - a global pause after a 429 that carries `Retry-After`;
  * - "phantom" starts of other jobs sharing the app, inferred from
@@ -68,7 +78,10 @@ export interface BudgetStats {
   readonly phantoms: number
 }
 
-/** What an answer's rate-limit headers said, for the request that started at `startedAt` (Clock millis). */
+/**
+ * What an answer's rate-limit headers said, for the request that started at `startedAt` (Clock millis),
+ * observed when the answer came (the Clock then is the answer's time).
+ */
 export interface Observation {
   readonly startedAt: number
   readonly max: number
@@ -86,7 +99,10 @@ export interface Budget {
   readonly awaitFree: Effect.Effect<void>
   /** No start before `millis` from now (a `Retry-After`). */
   readonly pauseFor: (millis: number) => Effect.Effect<void>
-  /** Learns from an answer's `X-HubSpot-RateLimit-Max` and `-Remaining` how much other jobs used. */
+  /**
+   * Learns from an answer: the latest time its request can have arrived (which holds its start's place in the
+   * window from then on), and from `X-HubSpot-RateLimit-Max` and `-Remaining` how much other jobs used.
+   */
   readonly observe: (observation: Observation) => Effect.Effect<void>
   readonly stats: Effect.Effect<BudgetStats>
 }
@@ -103,6 +119,9 @@ const upperBound = (xs: ReadonlyArray<number>, from: number, t: number): number 
   return lo
 }
 
+/** How many recent round trips the quickest one is taken from. */
+const roundTrips = 32
+
 export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
   Effect.gen(function*() {
     const limit = options.limit
@@ -113,7 +132,14 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
     const lock = yield* Effect.makeSemaphore(1)
     // Ascending start times; entries before `ownHead` are forgotten. Kept two spans so `observe` sees them.
     const own: Array<number> = []
+    // Per start: when it leaves the window (start + span, later when its answer says it may have arrived
+    // later), and whether an answer was matched to it.
+    const release: Array<number> = []
+    const answered: Array<boolean> = []
     let ownHead = 0
+    // The last `roundTrips` round trips (answer time - start), a ring.
+    const trips: Array<number> = []
+    let tripNext = 0
     let phantoms: Array<number> = []
     let pausedUntil = 0
     /** How long own starts are remembered: two spans, or the server's window when it is longer. */
@@ -121,9 +147,12 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
     const stats = { starts: 0, waitedMillis: 0, pauses: 0, phantoms: 0 }
 
     const prune = (now: number) => {
-      ownHead = upperBound(own, ownHead, now - keepMillis)
+      const keepFrom = upperBound(own, ownHead, now - keepMillis)
+      while (ownHead < keepFrom && release[ownHead]! <= now) ownHead++
       if (ownHead > 1024 && ownHead * 2 > own.length) {
         own.splice(0, ownHead)
+        release.splice(0, ownHead)
+        answered.splice(0, ownHead)
         ownHead = 0
       }
       if (phantoms.length > 0 && phantoms[0]! <= now - span) phantoms = phantoms.filter((t) => t > now - span)
@@ -132,23 +161,34 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
     /** The time from which one more start is allowed (≤ now when allowed now). */
     const freeAt = (now: number): number => {
       prune(now)
-      const ownStart = upperBound(own, ownHead, now - span)
-      const count = own.length - ownStart + phantoms.length
+      // When each start still in the window leaves it.
+      const leaving: Array<number> = []
+      for (let i = ownHead; i < own.length; i++) if (release[i]! > now) leaving.push(release[i]!)
+      for (const t of phantoms) leaving.push(t + span)
       let at = pausedUntil
-      if (count >= limit.max) {
-        // The (count - max + 1)-th oldest start in the window must leave it.
-        let k = count - limit.max + 1
-        let i = ownStart
-        let j = 0
-        let t = 0
-        while (k > 0) {
-          if (j >= phantoms.length || (i < own.length && own[i]! <= phantoms[j]!)) t = own[i++]!
-          else t = phantoms[j++]!
-          k--
-        }
-        at = Math.max(at, t + span)
+      if (leaving.length >= limit.max) {
+        // The (count - max + 1)-th to leave must be gone.
+        leaving.sort((a, b) => a - b)
+        at = Math.max(at, leaving[leaving.length - limit.max]!)
       }
       return at
+    }
+
+    /** The answer to the request that started at `startedAt` came at `now`: it arrived at the latest by `now` less the quickest round trip. */
+    const answer = (startedAt: number, now: number) => {
+      const trip = Math.max(0, now - startedAt)
+      if (trips.length < roundTrips) trips.push(trip)
+      else trips[tripNext] = trip
+      tripNext = (tripNext + 1) % roundTrips
+      let quickest = trip
+      for (const t of trips) if (t < quickest) quickest = t
+      // Its start: the latest one not yet answered at or before `startedAt` (a start is taken before the request
+      // leaves; starts taken at the same moment are interchangeable).
+      let i = upperBound(own, ownHead, startedAt) - 1
+      while (i >= ownHead && answered[i]) i--
+      if (i < ownHead) return
+      answered[i] = true
+      release[i] = Math.max(release[i]!, now - quickest + limit.windowMillis)
     }
 
     const waitFree: Effect.Effect<number> = Effect.gen(function*() {
@@ -165,6 +205,8 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
         const t0 = yield* Clock.currentTimeMillis
         const now = yield* waitFree
         own.push(now)
+        release.push(now + span)
+        answered.push(false)
         stats.starts++
         stats.waitedMillis += now - t0
       })
@@ -183,6 +225,7 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
 
     const observe = (o: Observation) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => {
+        answer(o.startedAt, now)
         if (!(o.max > 0) || !(o.remaining >= 0)) return
         // What the server counted at the request's arrival, less our own starts of the window before it.
         // Requests that overtake an earlier one on the way make a few false phantoms (they expire with the

@@ -104,6 +104,31 @@ describe("RequestBudget", () => {
       assert.strictEqual((yield* alone.stats).phantoms, 0)
     }))
 
+  it.effect("a request answered late holds its place until its latest arrival + window", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({ limit: { max: 2, windowMillis: 1000 }, margin: "0 millis" })
+      yield* budget.acquire
+      yield* budget.acquire
+      // The first answer comes after 100 ms: the quickest round trip. The second after 600 ms: its request may
+      // have reached the server as late as 500 ms (held up in an event loop, say), and counts there until 1500.
+      yield* TestClock.adjust("100 millis")
+      yield* budget.observe({ startedAt: 0, max: 2, remaining: 0 })
+      yield* TestClock.adjust("500 millis")
+      yield* budget.observe({ startedAt: 0, max: 2, remaining: 0 })
+      assert.deepStrictEqual(yield* admissions(budget, 2, true), [1000, 1500])
+      assert.strictEqual((yield* budget.stats).phantoms, 0)
+
+      // Answers that come at the quickest round trip change nothing: window + margin from the start.
+      const prompt = yield* RequestBudget.make({ limit: { max: 2, windowMillis: 1000 }, margin: "100 millis" })
+      const t0 = yield* Clock.currentTimeMillis
+      yield* prompt.acquire
+      yield* prompt.acquire
+      yield* TestClock.adjust("100 millis")
+      yield* prompt.observe({ startedAt: t0, max: 2, remaining: 0 })
+      yield* prompt.observe({ startedAt: t0, max: 2, remaining: 0 })
+      assert.deepStrictEqual(yield* admissions(prompt, 2, true), [t0 + 1100, t0 + 1100])
+    }))
+
   it.effect("awaitFree waits for room without taking it", () =>
     Effect.gen(function*() {
       const budget = yield* RequestBudget.make({ limit: { max: 1, windowMillis: 1000 }, margin: "0 millis" })

@@ -42,7 +42,8 @@ const since = Options.text("since").pipe(
   Options.optional,
   Options.withDescription(
     "Incremental run: only the --from objects modified since then, found through HubSpot's search API (about 5 "
-      + "requests a second). An ISO date-time (2025-06-30T00:00:00Z), or the --out directory of the previous run: "
+      + "requests a second). An ISO date or date-time (2025-06-30T00:00:00Z; UTC when it names no zone), or the --out "
+      + "directory of the previous run: "
       + "this run then starts where that one's window ended, so nightly runs chained this way miss nothing. "
       + "The window ends 5 minutes before the run starts, since HubSpot's search index lags writes: the next run "
       + "chained from this one takes those minutes, once indexed, so no object is missed and none is taken twice. "

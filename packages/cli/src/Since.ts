@@ -12,10 +12,17 @@ const isoPattern = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d
 
 const bad = (detail: string) => new InvalidArgument({ flag: "--since", detail })
 
-/** The moment as a normalised ISO string, when `text` is an ISO date or date-time. */
+/**
+ * The moment as a normalised ISO string, when `text` is an ISO date or date-time. One without a zone is UTC,
+ * as a date alone is: `Date.parse` would read a date-time without a zone in the machine's zone, so the same
+ * cron line would take other objects on another server.
+ */
 export const parseIso = (text: string): string | undefined => {
-  if (!isoPattern.test(text.trim())) return undefined
-  const millis = Date.parse(text.trim())
+  const trimmed = text.trim()
+  const match = isoPattern.exec(trimmed)
+  if (match === null) return undefined
+  const utc = match[1] !== undefined && match[4] === undefined ? `${trimmed.replace(" ", "T")}Z` : trimmed.replace(" ", "T")
+  const millis = Date.parse(utc)
   return Number.isNaN(millis) ? undefined : new Date(millis).toISOString()
 }
 

@@ -132,8 +132,9 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
     const lock = yield* Effect.makeSemaphore(1)
     // Ascending start times; entries before `ownHead` are forgotten. Kept two spans so `observe` sees them.
     const own: Array<number> = []
-    // Per start: when it leaves the window (start + span, later when its answer says it may have arrived
-    // later), and whether an answer was matched to it.
+    // Per start: the latest time it can have arrived (the start until its answer says later), when it leaves
+    // the window, and whether an answer was matched to it.
+    const arrivedBy: Array<number> = []
     const release: Array<number> = []
     const answered: Array<boolean> = []
     let ownHead = 0
@@ -151,6 +152,7 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
       while (ownHead < keepFrom && release[ownHead]! <= now) ownHead++
       if (ownHead > 1024 && ownHead * 2 > own.length) {
         own.splice(0, ownHead)
+        arrivedBy.splice(0, ownHead)
         release.splice(0, ownHead)
         answered.splice(0, ownHead)
         ownHead = 0
@@ -188,7 +190,8 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
       while (i >= ownHead && answered[i]) i--
       if (i < ownHead) return
       answered[i] = true
-      release[i] = Math.max(release[i]!, now - quickest + limit.windowMillis)
+      arrivedBy[i] = Math.max(own[i]!, now - quickest)
+      release[i] = Math.max(release[i]!, arrivedBy[i]! + limit.windowMillis)
     }
 
     const waitFree: Effect.Effect<number> = Effect.gen(function*() {
@@ -205,6 +208,7 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
         const t0 = yield* Clock.currentTimeMillis
         const now = yield* waitFree
         own.push(now)
+        arrivedBy.push(now)
         release.push(now + span)
         answered.push(false)
         stats.starts++
@@ -227,7 +231,8 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => {
         answer(o.startedAt, now)
         if (!(o.max > 0) || !(o.remaining >= 0)) return
-        // What the server counted at the request's arrival, less our own starts of the window before it.
+        // What the server counted at the request's arrival, less our own starts of the window before it
+        // (those started before it that can have arrived in its window, late ones too).
         // Requests that overtake an earlier one on the way make a few false phantoms (they expire with the
         // window); counting every start up to the answer instead would miss other jobs' use by up to the
         // concurrency and bring 429s (measured both ways, see the report).
@@ -236,9 +241,10 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
         const serverSpan = o.intervalMillis !== undefined && o.intervalMillis > 0 ? o.intervalMillis : span
         keepMillis = Math.max(keepMillis, serverSpan + span)
         const used = o.max - o.remaining
-        const from = upperBound(own, ownHead, o.startedAt - serverSpan)
-        const to = upperBound(own, from, Math.min(now, o.startedAt))
-        const others = Math.ceil((used - (to - from)) * Math.min(1, span / serverSpan))
+        const to = upperBound(own, ownHead, Math.min(now, o.startedAt))
+        let ours = 0
+        for (let i = ownHead; i < to; i++) if (arrivedBy[i]! > o.startedAt - serverSpan) ours++
+        const others = Math.ceil((used - ours) * Math.min(1, span / serverSpan))
         if (others <= 0) return
         let active = 0
         for (const t of phantoms) if (t > o.startedAt - span && t <= o.startedAt) active++

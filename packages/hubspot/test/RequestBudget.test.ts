@@ -129,6 +129,27 @@ describe("RequestBudget", () => {
       assert.deepStrictEqual(yield* admissions(prompt, 2, true), [t0 + 1100, t0 + 1100])
     }))
 
+  it.effect("a late arrival of our own is not taken for another job's use", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({ limit: { max: 3, windowMillis: 1000 }, margin: "0 millis" })
+      yield* budget.acquire // A at 0
+      yield* TestClock.adjust("100 millis")
+      yield* budget.acquire // B at 100, answered at 200: the quickest round trip, 100 ms
+      yield* TestClock.adjust("100 millis")
+      yield* budget.observe({ startedAt: 100, max: 3, remaining: 1, intervalMillis: 1000 })
+      // A is answered at 700: it may have arrived as late as 600.
+      yield* TestClock.adjust("500 millis")
+      yield* budget.observe({ startedAt: 0, max: 3, remaining: 2, intervalMillis: 1000 })
+      // C at 1500: the server counts A (arrived by 600) and C in (500, 1500]; both are ours.
+      yield* TestClock.adjust("800 millis")
+      yield* budget.acquire
+      yield* TestClock.adjust("100 millis")
+      yield* budget.observe({ startedAt: 1500, max: 3, remaining: 1, intervalMillis: 1000 })
+      assert.strictEqual((yield* budget.stats).phantoms, 0)
+      // A has left at 1600 (600 + 1000), C leaves at 2500: two more start at once, the third when C leaves.
+      assert.deepStrictEqual(yield* admissions(budget, 3, true), [1600, 1600, 2500])
+    }))
+
   it.effect("awaitFree waits for room without taking it", () =>
     Effect.gen(function*() {
       const budget = yield* RequestBudget.make({ limit: { max: 1, windowMillis: 1000 }, margin: "0 millis" })

@@ -5,7 +5,8 @@
  * ignored) and strict on the fields we use: an answer without `results`, or
  * with an id that is not digits, fails to decode instead of losing rows.
  */
-import { ParseResult, Schema } from "effect"
+import { Effect, ParseResult, Schema } from "effect"
+import * as BatchReadResults from "./internal/batchReadResults.js"
 import { ObjectId } from "./ObjectId.js"
 
 // ---------------------------------------------------------------------------
@@ -91,17 +92,38 @@ export const BatchReadError = Schema.Struct({
 })
 export type BatchReadError = typeof BatchReadError.Type
 
-export const BatchReadResponse = Schema.Struct({
+const batchReadEnvelope = {
   status: Schema.String,
-  results: Schema.Array(BatchReadResult),
   numErrors: Schema.optionalWith(Schema.Number, { exact: true }),
   errors: Schema.optionalWith(Schema.Array(BatchReadError), { exact: true }),
   startedAt: Schema.optionalWith(Schema.String, { exact: true }),
   completedAt: Schema.optionalWith(Schema.String, { exact: true }),
   requestedAt: Schema.optionalWith(Schema.String, { exact: true }),
   links: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { exact: true })
-})
+}
+
+export const BatchReadResponse = Schema.Struct({ ...batchReadEnvelope, results: Schema.Array(BatchReadResult) })
 export type BatchReadResponse = typeof BatchReadResponse.Type
+
+const decodeBatchReadEnvelope = Schema.decodeUnknown(
+  Schema.Struct({ ...batchReadEnvelope, results: Schema.Array(Schema.Unknown) })
+)
+const decodeBatchReadResponseFully = Schema.decodeUnknown(BatchReadResponse)
+
+/**
+ * Decodes a batch-read answer (parsed JSON) with `BatchReadResponse`: the same
+ * values and the same errors, but the results of the common shape are decoded
+ * by hand (tens of thousands of association types an answer, where the
+ * schema's generic walk was the export's largest cost after `JSON.parse`).
+ */
+export const decodeBatchReadResponse = (u: unknown): Effect.Effect<BatchReadResponse, ParseResult.ParseError> =>
+  Effect.matchEffect(decodeBatchReadEnvelope(u), {
+    onFailure: () => decodeBatchReadResponseFully(u),
+    onSuccess: (envelope) => {
+      const results = BatchReadResults.decode(envelope.results)
+      return results === undefined ? decodeBatchReadResponseFully(u) : Effect.succeed({ ...envelope, results })
+    }
+  })
 
 // ---------------------------------------------------------------------------
 // Errors: the body of 400, 401, 403, 404, 429 and most 5xx answers

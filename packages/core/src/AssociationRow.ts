@@ -106,19 +106,30 @@ export const flatten = (
   return rows
 }
 
-const q = JSON.stringify
+const digits = /^[0-9]+$/
 
 /**
  * The NDJSON text of a chunk of rows: one JSON object a line, the columns in
  * order, each line ending in `\n`. One string for the whole chunk, so the
- * caller writes it at once.
+ * caller writes it at once. Ids of digits need no escaping, and the few
+ * distinct types, categories and labels of a chunk are escaped once each.
  */
 export const encodeNdjson = (rows: ReadonlyArray<AssociationRow>): string => {
+  const quoted = new Map<string, string>()
+  const q = (s: string): string => {
+    let json = quoted.get(s)
+    if (json === undefined) {
+      json = JSON.stringify(s)
+      quoted.set(s, json)
+    }
+    return json
+  }
+  const id = (s: string): string => (digits.test(s) ? `"${s}"` : JSON.stringify(s))
   let out = ""
   for (const r of rows) {
-    out += `{"from_object_type":${q(r.from_object_type)},"from_object_id":${q(r.from_object_id)},"to_object_type":${
+    out += `{"from_object_type":${q(r.from_object_type)},"from_object_id":${id(r.from_object_id)},"to_object_type":${
       q(r.to_object_type)
-    },"to_object_id":${q(r.to_object_id)},"association_category":${q(r.association_category)},"association_type_id":${
+    },"to_object_id":${id(r.to_object_id)},"association_category":${q(r.association_category)},"association_type_id":${
       r.association_type_id | 0
     },"association_label":${r.association_label === null ? "null" : q(r.association_label)}}\n`
   }

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, Schema } from "effect"
+import { Effect, Either, FastCheck as fc, Schema } from "effect"
 import { Api } from "../src/index.js"
+import * as BatchReadResults from "../src/internal/batchReadResults.js"
 
 const decodeResponse = Schema.decodeUnknownEither(Api.BatchReadResponse)
 
@@ -99,5 +100,64 @@ describe("Api", () => {
       category: "MISSING_SCOPES"
     })
     assert.deepStrictEqual(Api.missingScopes(body), ["crm.objects.contacts.read", "crm.objects.companies.read"])
+  })
+
+  describe("decodeBatchReadResponse", () => {
+    // Wire values near the schema's edges: the common shape, and with `odd` now and then a field the schema
+    // refuses or handles another way (bare number ids, absent labels, extra keys, null paging).
+    const answers = (odd: boolean) => {
+      const sometimes = <A, B>(usual: fc.Arbitrary<A>, other: fc.Arbitrary<B>): fc.Arbitrary<A | B> =>
+        odd ? fc.oneof({ arbitrary: usual, weight: 12 }, { arbitrary: other, weight: 1 }) : usual
+      const wireId = sometimes(
+        fc.stringMatching(/^[0-9]{1,20}$/),
+        fc.oneof(fc.nat(), fc.constant(-1), fc.constant("12a"), fc.constant(""), fc.constant(null))
+      )
+      const typeArb = fc.record({
+        category: sometimes(fc.constantFrom("HUBSPOT_DEFINED", "USER_DEFINED"), fc.constantFrom("", 7)),
+        typeId: sometimes(fc.integer({ min: -2147483648, max: 2147483647 }), fc.constantFrom(1.5, 2 ** 31, "1")),
+        label: sometimes(fc.option(fc.string(), { nil: null }), fc.constantFrom(undefined, 0, false))
+      }, { requiredKeys: ["category", "typeId"] })
+      const toArb = fc.record({
+        toObjectId: wireId,
+        associationTypes: sometimes(fc.array(typeArb, { maxLength: 3 }), fc.constant(null)),
+        extra: fc.constant("ignored")
+      }, { requiredKeys: ["toObjectId", "associationTypes"] })
+      const pagingArb = sometimes(
+        fc.record({ next: fc.record({ after: fc.string(), link: fc.webUrl() }, { requiredKeys: ["after"] }) }, {
+          requiredKeys: []
+        }),
+        fc.constantFrom(null, { next: { after: 1 } }, { next: null })
+      )
+      const resultArb = fc.record({
+        from: fc.record({ id: wireId }),
+        to: sometimes(fc.array(toArb, { maxLength: 4 }), fc.constant({})),
+        paging: pagingArb
+      }, { requiredKeys: ["from", "to"] })
+      return fc.record({
+        status: sometimes(fc.constant("COMPLETE"), fc.constant(1)),
+        results: fc.array(resultArb, { maxLength: 4 }),
+        numErrors: fc.nat()
+      }, { requiredKeys: ["status", "results"] })
+    }
+    const decodeFully = Schema.decodeUnknownEither(Api.BatchReadResponse)
+    const decodeFast = (u: unknown) => Effect.runSync(Effect.either(Api.decodeBatchReadResponse(u)))
+
+    it.prop("decodes to what the schema decodes, and fails where it fails", [answers(true)], ([answer]) => {
+      const fully = decodeFully(answer)
+      const fast = decodeFast(answer)
+      if (Either.isRight(fully)) assert.deepStrictEqual(fast, fully)
+      else assert.isTrue(Either.isLeft(fast) && fast.left.message === fully.left.message)
+    }, { fastCheck: { numRuns: 2000 } })
+
+    it.prop("takes the hand-written path for every answer of the common shape", [answers(false)], ([answer]) => {
+      const fully = decodeFully(answer)
+      assert.isTrue(Either.isRight(fully))
+      if (Either.isRight(fully)) assert.deepStrictEqual(BatchReadResults.decode(answer.results), fully.right.results)
+    })
+
+    it("refuses a bare-number id past 2^53, as the schema does", () => {
+      const answer = { status: "COMPLETE", results: [{ from: { id: 2 ** 60 }, to: [] }] }
+      assert.isTrue(Either.isLeft(decodeFast(answer)))
+    })
   })
 })

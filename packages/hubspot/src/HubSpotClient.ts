@@ -285,7 +285,7 @@ export const make = (
         path: v4 ? `/crm/v4/associations/${from}/${to}/batch/read` : `/crm/associations/2026-03/${from}/${to}/batch/read`,
         body: { inputs },
         shape: `${inputs.length} inputs (${inputs.filter((i) => i.after !== undefined).length} with a cursor)`,
-        decode: Schema.decodeUnknown(Api.BatchReadResponse),
+        decode: Api.decodeBatchReadResponse,
         budgets: [budget.requests],
         admitted: callOptions?.admitted === true
       })

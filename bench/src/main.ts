@@ -17,7 +17,7 @@ const benches: ReadonlyArray<Bench> = [
   },
   {
     name: "batchRead",
-    description: "the batch-read stage against the simulator: requests, rolling-window use, wall time vs the ideal",
+    description: "the batch-read stage against the simulator in its own process: requests, rolling-window use, wall time vs the ideal",
     load: () => import("./batchRead.js").then((m) => ({ run: () => m.run() }))
   },
   {

@@ -243,7 +243,11 @@ export const make = (
             const detail = Option.match(policy, { onNone: () => message, onSome: (p) => `policy ${p}` })
             if (seconds !== undefined && seconds >= 0) {
               const retryAfter = Math.round(seconds * 1000)
-              yield* budget.requests.pauseFor(retryAfter)
+              // The limit that refused pauses: a call's own budget (search's ~5/s, policy SECONDLY) pauses only
+              // calls of its kind; the app's ten-second limit, or an unnamed one, pauses every request.
+              const own = call.budgets.find((b) => b !== budget.requests)
+              const appWide = Option.match(policy, { onNone: () => true, onSome: (p) => p.toUpperCase() === "TEN_SECONDLY_ROLLING" })
+              yield* (own !== undefined && !appWide ? own : budget.requests).pauseFor(retryAfter)
               return yield* fail("RateLimited", { status, retryAfter, detail, ...correlation })
             }
             return yield* fail("RateLimited", { status, detail, ...correlation })

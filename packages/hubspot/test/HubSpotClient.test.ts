@@ -148,6 +148,25 @@ describe("HubSpotClient", () => {
         assert.strictEqual(seen[1]!.url, "https://api.hubapi.com/crm/v3/objects/contacts/search")
       })))
 
+  it.live("a 429 of the search limit pauses searches only; one of the app's ten-second limit pauses every request", () => {
+    const refused = (policyName: string): Answer => ({
+      status: 429,
+      body: `{"status":"error","message":"limit","category":"RATE_LIMITS","policyName":"${policyName}"}`,
+      headers: { "retry-after": "0" }
+    })
+    const found: Answer = { status: 200, body: `{"total":0,"results":[]}` }
+    const pausesAfter = (answer: Answer) =>
+      withDouble([answer, found], (client) =>
+        Effect.gen(function*() {
+          yield* client.search(from, { filterGroups: [], limit: 200 })
+          return { requests: (yield* client.budget.requests.stats).pauses, search: (yield* client.budget.search.stats).pauses }
+        }))
+    return Effect.gen(function*() {
+      assert.deepStrictEqual(yield* pausesAfter(refused("SECONDLY")), { requests: 0, search: 1 })
+      assert.deepStrictEqual(yield* pausesAfter(refused("TEN_SECONDLY_ROLLING")), { requests: 1, search: 0 })
+    })
+  })
+
   it("refuses plain http:// unless the host is loopback", () => {
     const check = (url: string) => Effect.runSync(Effect.either(HubSpotClient.checkBaseUrl(url)))
     for (const good of ["https://api.hubapi.com", "http://127.0.0.1:8080", "http://127.3.4.5", "http://localhost:1", "http://[::1]:9"]) {

@@ -334,6 +334,9 @@ const prepareSource = (options: ExportOptions, startedAt: string) =>
     }
   })
 
+/** The most rows one group commit takes (an answer larger than this is committed alone). */
+const groupRows = 100_000
+
 export const run = (options: ExportOptions, progress: Progress = emptyProgress()) =>
   Effect.scoped(Effect.gen(function*() {
     const pair = { fromType: options.from, toType: options.to }
@@ -459,11 +462,19 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
       from: options.from,
       to: options.to,
       progress: stage,
+      // Ids from a file or stdin are deduped above (across resumes too); the list is deduped by the stage.
+      dedupe: !dedupe,
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {})
     })(items).pipe(
-      // Group commit: answers gather while the previous commit runs, then are committed together.
-      Stream.aggregate(Sink.collectAllN<BatchRead.Page>(16)),
+      // Group commit: answers gather while the previous commit runs, then are committed together; a group holds
+      // at most `groupRows` rows (or one larger answer), so memory stays bounded when commits are slow.
+      Stream.aggregate(Sink.foldWeighted({
+        initial: Chunk.empty<BatchRead.Page>(),
+        maxCost: groupRows,
+        cost: (_, page: BatchRead.Page) => page.rows.length + page.errors.length,
+        body: (group, page) => Chunk.append(group, page)
+      })),
       Stream.runForEach((pages) =>
         Effect.gen(function*() {
           for (const page of pages) {

@@ -112,6 +112,11 @@ export interface BatchReadOptions {
   readonly maxWait?: Duration.DurationInput
   /** Counters to update; make one with `makeProgress` to read them while the stage runs. */
   readonly progress?: Progress
+  /**
+   * Ask a duplicate id once (default `true`), remembering every id met. `false` when the caller already passes
+   * each id once, so the ids are not held twice.
+   */
+  readonly dedupe?: boolean
 }
 
 export const defaultConcurrency = 6
@@ -172,7 +177,9 @@ export const make = (options: BatchReadOptions) =>
     const progress = options.progress ?? new Progress()
     const highWater = batchSize * (concurrency + 2)
 
-    const mailbox = yield* Mailbox.make<Page, E | HubSpotError>(concurrency * 2 + 2)
+    // Two pages wait here at most: a slow consumer holds answers back in the requests in flight, instead of
+    // pages piling up (a page of 1000 ids can hold tens of thousands of rows).
+    const mailbox = yield* Mailbox.make<Page, E | HubSpotError>(2)
     const version = yield* TRef.make(0)
     const changed = STM.commit(TRef.update(version, (n) => n + 1))
     /** Waits until `cond` holds; it is checked again whenever the state changes. */
@@ -180,6 +187,7 @@ export const make = (options: BatchReadOptions) =>
 
     const continuations = new Fifo()
     const fresh = new Fifo()
+    const dedupe = options.dedupe ?? true
     const seen = new Set<string>()
     const pending = () => continuations.size + fresh.size
     const chain = new Map<number, number>()
@@ -197,11 +205,13 @@ export const make = (options: BatchReadOptions) =>
           yield* waitUntil(() => pending() < highWater)
           const duplicates: Array<Item> = []
           for (const item of chunk) {
-            if (seen.has(item.id)) {
-              duplicates.push(item)
-              continue
+            if (dedupe) {
+              if (seen.has(item.id)) {
+                duplicates.push(item)
+                continue
+              }
+              seen.add(item.id)
             }
-            seen.add(item.id)
             outstanding++
             if (item.after === undefined) fresh.push(item)
             else continuations.push(item)

@@ -69,6 +69,24 @@ describe("BatchRead", () => {
       assert.isTrue(sim.dataset.ids(from).some((id) => BigInt(id) > 2n ** 53n))
     }).pipe(Effect.provide(layer({ objects: 1500, pageSize: 50, rateLimit: { max: 0, windowMillis: 1000 } }))))
 
+  it.live("with dedupe off, it holds no ids and asks each input it is given (the caller dedupes)", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ids = sim.dataset.ids(from).slice(0, 300)
+      const input = [...ids, ids[0]!, ids[1]!]
+      const progress = yield* BatchRead.makeProgress
+      const pages = yield* Stream.fromIterable(input.map(ObjectId.unsafeMake)).pipe(
+        BatchRead.fromIds({ from, to, progress, batchSize: 100, dedupe: false }),
+        Stream.runCollect
+      )
+      const fresh = (yield* sim.counters).inputs - (yield* BatchRead.stats(progress)).continuations
+      assert.strictEqual(fresh, input.length)
+      const rows = Chunk.toReadonlyArray(pages).flatMap((p) => p.rows)
+      const once = Dataset.groundTruth(sim.dataset, from, to, ids).rows
+      const twice = Dataset.groundTruth(sim.dataset, from, to, ids.slice(0, 2)).rows
+      assert.deepStrictEqual(multiset(rows), multiset([...once, ...twice]))
+    }).pipe(Effect.provide(layer({ objects: 300, pageSize: 50, rateLimit: { max: 0, windowMillis: 1000 } }))))
+
   it.live("the same under 10% 5xx, dropped connections and cut-short bodies (bare numeric ids)", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator

@@ -109,12 +109,11 @@ export const flatten = (
 const digits = /^[0-9]+$/
 
 /**
- * The NDJSON text of a chunk of rows: one JSON object a line, the columns in
- * order, each line ending in `\n`. One string for the whole chunk, so the
- * caller writes it at once. Ids of digits need no escaping, and the few
- * distinct types, categories and labels of a chunk are escaped once each.
+ * Builds NDJSON lines: one JSON object a row, the columns in order, ending in
+ * `\n`. Ids of digits need no escaping, and the few distinct types,
+ * categories and labels of a chunk are escaped once each.
  */
-export const encodeNdjson = (rows: ReadonlyArray<AssociationRow>): string => {
+const lineWriter = () => {
   const quoted = new Map<string, string>()
   const q = (s: string): string => {
     let json = quoted.get(s)
@@ -125,15 +124,44 @@ export const encodeNdjson = (rows: ReadonlyArray<AssociationRow>): string => {
     return json
   }
   const id = (s: string): string => (digits.test(s) ? `"${s}"` : JSON.stringify(s))
-  let out = ""
-  for (const r of rows) {
-    out += `{"from_object_type":${q(r.from_object_type)},"from_object_id":${id(r.from_object_id)},"to_object_type":${
+  return (r: AssociationRow): string =>
+    `{"from_object_type":${q(r.from_object_type)},"from_object_id":${id(r.from_object_id)},"to_object_type":${
       q(r.to_object_type)
     },"to_object_id":${id(r.to_object_id)},"association_category":${q(r.association_category)},"association_type_id":${
       r.association_type_id | 0
     },"association_label":${r.association_label === null ? "null" : q(r.association_label)}}\n`
-  }
+}
+
+/** The NDJSON text of a chunk of rows, one line a row (see `encodeNdjsonBytes` for the bytes to write). */
+export const encodeNdjson = (rows: ReadonlyArray<AssociationRow>): string => {
+  const line = lineWriter()
+  let out = ""
+  for (const r of rows) out += line(r)
   return out
+}
+
+const utf8 = new TextEncoder()
+
+/**
+ * The UTF-8 bytes of `encodeNdjson(rows)`, one buffer for the chunk. Each line is encoded into the buffer as it
+ * is built: encoding one concatenated string costs twice as much, since a single label beyond Latin-1 makes
+ * the whole text two-byte.
+ */
+export const encodeNdjsonBytes = (rows: ReadonlyArray<AssociationRow>): Uint8Array => {
+  const line = lineWriter()
+  let bytes = new Uint8Array(Math.max(1024, rows.length * 256))
+  let at = 0
+  for (const r of rows) {
+    const text = line(r)
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+    if (at + text.length * 3 > bytes.length) {
+      const larger = new Uint8Array(Math.max(bytes.length * 2, at + text.length * 3))
+      larger.set(bytes.subarray(0, at))
+      bytes = larger
+    }
+    at += utf8.encodeInto(text, bytes.subarray(at)).written
+  }
+  return bytes.subarray(0, at)
 }
 
 const decodeRowSync = Schema.decodeUnknownSync(AssociationRow)

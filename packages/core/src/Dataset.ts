@@ -310,7 +310,7 @@ export const open = (
     const append = (newRows: ReadonlyArray<AssociationRow.AssociationRow>, errors: ReadonlyArray<ErrorRow>) =>
       Effect.gen(function*() {
         if (newRows.length > 0) {
-          const bytes = encoder.encode(AssociationRow.encodeNdjson(newRows))
+          const bytes = AssociationRow.encodeNdjsonBytes(newRows)
           yield* part.journal.writeAll(bytes).pipe(Effect.mapError(fail(part.journalPath)))
           if (part.writer !== undefined && part.temp !== undefined) {
             for (const chunk of yield* part.writer.write(newRows)) {

@@ -125,6 +125,16 @@ describe("AssociationRow", () => {
   })
 })
 
+const rowArbExample: AssociationRow.AssociationRow = {
+  from_object_type: "contacts",
+  from_object_id: "1",
+  to_object_type: "companies",
+  to_object_id: "2",
+  association_category: "USER_DEFINED",
+  association_type_id: 1,
+  association_label: null
+}
+
 describe("AssociationRow NDJSON", () => {
   const rowArb = fc.record({
     from_object_type: fc.constantFrom("contacts", "0-1", "2-12345"),
@@ -148,5 +158,14 @@ describe("AssociationRow NDJSON", () => {
       assert.deepStrictEqual(Object.keys(parsed), AssociationRow.columns.map((c) => c.name))
     })
     assert.deepStrictEqual(AssociationRow.decodeNdjson(text), rows)
+  })
+
+  it.prop("encodeNdjsonBytes is the UTF-8 of encodeNdjson, long labels and all", [
+    fc.array(rowArb, { maxLength: 20 }),
+    fc.array(fc.string({ unit: "grapheme", minLength: 200, maxLength: 900 }), { maxLength: 3 })
+  ], ([rows, labels]) => {
+    // Labels longer than the 256 bytes a row the buffer starts with make it grow.
+    const all = [...rows, ...labels.map((label, i) => ({ ...rows[0] ?? rowArbExample, association_label: label, association_type_id: i }))]
+    assert.deepStrictEqual(AssociationRow.encodeNdjsonBytes(all), new TextEncoder().encode(AssociationRow.encodeNdjson(all)))
   })
 })

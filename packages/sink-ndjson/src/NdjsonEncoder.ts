@@ -1,6 +1,6 @@
 /**
  * The NDJSON part encoder: one JSON object a line, the columns in DESIGN.md's
- * order (core's `AssociationRow.encodeNdjson`), optionally gzipped. Each chunk
+ * order (core's `AssociationRow.encodeNdjsonBytes`), optionally gzipped. Each chunk
  * of rows becomes one buffer (never one write per row).
  */
 import { AssociationRow } from "@assoc-etl/core"
@@ -22,7 +22,7 @@ const none: ReadonlyArray<Uint8Array> = []
 
 const plainWriter: PartEncoder.PartWriter = {
   write: (rows) =>
-    Effect.sync(() => (rows.length === 0 ? none : [Buffer.from(AssociationRow.encodeNdjson(rows), "utf8")])),
+    Effect.sync(() => (rows.length === 0 ? none : [AssociationRow.encodeNdjsonBytes(rows)])),
   finish: Effect.succeed(none)
 }
 
@@ -30,7 +30,7 @@ const gzipWriter = (level: number): PartEncoder.PartWriter => {
   const member = Gzip.make(level)
   return {
     write: (rows) =>
-      Effect.sync(() => (rows.length === 0 ? none : member.push(Buffer.from(AssociationRow.encodeNdjson(rows), "utf8")))),
+      Effect.sync(() => (rows.length === 0 ? none : member.push(AssociationRow.encodeNdjsonBytes(rows)))),
     finish: Effect.sync(() => member.end())
   }
 }

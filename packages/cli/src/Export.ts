@@ -17,7 +17,7 @@
  *    are in the journal or a part, so nothing is lost.
  */
 import type { Checkpoint as CheckpointNs } from "@assoc-etl/core"
-import { Api, Checkpoint, Dataset, ErrorRow, IdSource, type ObjectType, type PartEncoder } from "@assoc-etl/core"
+import { Api, Checkpoint, Dataset, ErrorRow, IdSet, IdSource, type ObjectType, type PartEncoder } from "@assoc-etl/core"
 import { BatchRead, HubSpotClient, type HubSpotError } from "@assoc-etl/hubspot"
 import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
 import { ParquetEncoder } from "@assoc-etl/sink-parquet"
@@ -417,7 +417,7 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
     progress.idsDone = ledger.done.size
 
     // Continuations first, then every id not yet started; an id met before is done at once, with no request.
-    const seen = new Set<string>()
+    const seen = IdSet.IdSet.empty()
     const continued: ReadonlyArray<BatchRead.Item> = [...ledger.pending].map(([key, p]) => ({
       key,
       id: p.id,

@@ -16,7 +16,7 @@
  *   schedule; any failure that survives the retries (401, 403, the daily
  *   limit, retries exhausted) fails the stream.
  */
-import { Api, AssociationRow, ErrorRow, type ObjectId, type ObjectType } from "@assoc-etl/core"
+import { Api, AssociationRow, ErrorRow, IdSet, type ObjectId, type ObjectType } from "@assoc-etl/core"
 import { Cause, Chunk, Duration, Effect, Mailbox, STM, Stream, TRef } from "effect"
 import { HubSpotClient, type ClientStats } from "./HubSpotClient.js"
 import type { HubSpotError } from "./HubSpotError.js"
@@ -188,7 +188,7 @@ export const make = (options: BatchReadOptions) =>
     const continuations = new Fifo()
     const fresh = new Fifo()
     const dedupe = options.dedupe ?? true
-    const seen = new Set<string>()
+    const seen = IdSet.IdSet.empty()
     const pending = () => continuations.size + fresh.size
     const chain = new Map<number, number>()
     let sourceDone = false

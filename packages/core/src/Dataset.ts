@@ -137,7 +137,7 @@ const isWorkingFile = (name: string) =>
   || name === atomicTempName(manifestName) || name === atomicTempName(successName)
 
 /** For plain NDJSON the journal's bytes are the part's: the journal is the part's temp file. */
-const journalIsPart = (encoder: PartEncoder) => encoder.format === "ndjson" && encoder.extension === ".ndjson"
+const journalIsPart = (encoder: PartEncoder) => encoder.partIsJournal === true
 
 /** A full disk or an exhausted quota: the run stops, what was committed stays readable and resumable. */
 const isNoSpace = (e: PlatformError): boolean => {

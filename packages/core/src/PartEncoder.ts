@@ -13,6 +13,11 @@ export interface PartEncoder {
   readonly extension: string
   /** Starts encoding a new part. */
   readonly open: Effect.Effect<PartWriter>
+  /**
+   * `true` when a part's bytes are exactly its rows' NDJSON lines (`AssociationRow.encodeNdjsonBytes`), with no
+   * header or trailer: the dataset writer then keeps no journal beside the part, whose temp file is the journal.
+   */
+  readonly partIsJournal?: boolean
 }
 
 export interface PartWriter {

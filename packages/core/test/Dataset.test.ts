@@ -40,7 +40,8 @@ const ndjson: PartEncoder.PartEncoder = {
   open: Effect.succeed({
     write: (rs) => Effect.succeed([new TextEncoder().encode(AssociationRow.encodeNdjson(rs))]),
     finish: Effect.succeed([])
-  })
+  }),
+  partIsJournal: true
 }
 
 /** A format with a trailer, like Parquet: the part is built beside the journal, and is whole only with `END`. */
@@ -270,6 +271,24 @@ describe("Dataset", () => {
       assert.deepStrictEqual(manifest.parts.map((p) => p.rows), [7, 6, 6, 1])
       assert.deepStrictEqual(manifest.parts.map((p) => p.name), [0, 1, 2, 3].map((i) => Dataset.partName(i, ".framed")))
       assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 20))
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("an encoder whose part is its journal (partIsJournal) gets no journal file beside the part; others do", () =>
+    Effect.gen(function*() {
+      const workingFiles = (encoder: PartEncoder.PartEncoder) =>
+        Effect.gen(function*() {
+          const dir = yield* outDir
+          const { writer } = yield* Dataset.open({ directory: dir, encoder })
+          yield* writer.append(rows(0, 3), [])
+          yield* writer.commit({})
+          return fs.readdirSync(dir).filter((n) => n.startsWith(".part-")).sort()
+        })
+      assert.deepStrictEqual(yield* workingFiles(ndjson), [".part-00000.ndjson.tmp"])
+      assert.deepStrictEqual(yield* workingFiles({ ...ndjson, partIsJournal: false }), [
+        ".part-00000.journal",
+        ".part-00000.ndjson.tmp"
+      ])
+      assert.deepStrictEqual(yield* workingFiles(framed), [".part-00000.framed.tmp", ".part-00000.journal"])
     }).pipe(Effect.provide(base)))
 
   it.scoped("parts roll over by journal bytes", () =>

@@ -44,5 +44,5 @@ export const make = (options?: NdjsonEncoderOptions): PartEncoder.PartEncoder =>
     }
     return { format, extension: ".ndjson.gz", open: Effect.sync(() => gzipWriter(level)) }
   }
-  return { format, extension: ".ndjson", open: Effect.succeed(plainWriter) }
+  return { format, extension: ".ndjson", open: Effect.succeed(plainWriter), partIsJournal: true }
 }

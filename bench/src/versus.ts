@@ -4,10 +4,16 @@
  * in-process simulator: same dataset (seed), same rate limit (20/2s on the
  * simulator and `--rate-limit 20/2s` for ours), latency 100-300 ms. Each tool
  * runs as a child process; peak RSS is the child's VmHWM from /proc, polled.
- * Rows missing/duplicated are counted against `Dataset.groundTruth`.
+ * Rows missing/duplicated are counted against `Dataset.groundTruth` (Parquet
+ * parts read back with hyparquet). The official-client script runs twice: as
+ * its README shows (no `after`), and following `after` as a careful user
+ * would once they notice the missing rows (`--follow-after`).
  * Figures are medians of BENCH_RUNS (3) runs; ratios are per pair of runs.
- * Then a scaling run (latency off) of ours: BENCH_SCALE (default 10000,100000).
+ * Then a scaling run (latency off) of ours: BENCH_SCALE (default
+ * 10000,100000,1000000), checked against the dataset by a multiset
+ * fingerprint (count and two 32-bit hash sums) so 1M objects fit in memory.
  */
+import { ParquetReader } from "@assoc-etl/sink-parquet"
 import { Dataset, Simulator } from "@assoc-etl/simulator"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
@@ -48,19 +54,47 @@ const runChild = (args: ReadonlyArray<string>): Promise<Child> => new Promise((r
 const key = (r: { from_object_id: unknown; to_object_id: unknown; association_category: unknown; association_type_id: unknown }) =>
   `${String(r.from_object_id)}|${String(r.to_object_id)}|${String(r.association_category)}|${String(r.association_type_id)}`
 
-const readRows = (dir: string): Array<string> => {
-  const keys: Array<string> = []
-  const walk = (p: string) => {
-    for (const e of fs.readdirSync(p, { withFileTypes: true })) {
-      const f = path.join(p, e.name)
-      if (e.isDirectory()) walk(f)
-      else if (e.name.endsWith(".ndjson")) {
-        for (const line of fs.readFileSync(f, "utf8").split("\n")) if (line.length > 0) keys.push(key(JSON.parse(line)))
-      }
+/** Every row key of the export in `dir`: NDJSON parts (and the official script's file) or Parquet parts. */
+const readKeys = async (dir: string, onKey: (key: string) => void): Promise<void> => {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const f = path.join(dir, e.name)
+    if (e.isDirectory() || e.name.startsWith(".")) continue
+    if (e.name.endsWith(".ndjson")) {
+      for (const line of fs.readFileSync(f, "utf8").split("\n")) if (line.length > 0) onKey(key(JSON.parse(line)))
+    } else if (e.name.endsWith(".parquet")) {
+      for (const row of await Effect.runPromise(ParquetReader.readRows(f))) onKey(key(row))
     }
   }
-  walk(dir)
+}
+
+const readRows = async (dir: string): Promise<Array<string>> => {
+  const keys: Array<string> = []
+  await readKeys(dir, (k) => keys.push(k))
   return keys
+}
+
+/** A multiset's fingerprint: its size and two independent 32-bit hash sums of its members. */
+class Fingerprint {
+  count = 0
+  private a = 0
+  private b = 0
+  add(s: string) {
+    let h1 = 0xdeadbeef
+    let h2 = 0x41c6ce57
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      h1 = Math.imul(h1 ^ c, 2654435761)
+      h2 = Math.imul(h2 ^ c, 1597334677)
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+    this.count++
+    this.a = (this.a + (h1 >>> 0)) >>> 0
+    this.b = (this.b + (h2 >>> 0)) >>> 0
+  }
+  equals(that: Fingerprint) {
+    return this.count === that.count && this.a === that.a && this.b === that.b
+  }
 }
 
 const compare = (truth: ReadonlySet<string>, got: ReadonlyArray<string>) => {
@@ -76,13 +110,13 @@ const compare = (truth: ReadonlySet<string>, got: ReadonlyArray<string>) => {
 }
 
 interface Measure {
-  readonly tool: string
+  readonly tool: Tool
   readonly wallMillis: number
   readonly requests: number
   readonly status429: number
-  readonly rows: number | string
-  readonly missing: number | string
-  readonly duplicated: number | string
+  readonly rows: number
+  readonly missing: number
+  readonly duplicated: number
   readonly peakRssKiB: number
 }
 
@@ -94,7 +128,8 @@ const median = (xs: ReadonlyArray<number>): number => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-type Tool = "ours ndjson" | "ours parquet" | "official client"
+type Tool = "ours ndjson" | "ours parquet" | "official client" | "official + after"
+const tools: ReadonlyArray<Tool> = ["ours ndjson", "ours parquet", "official client", "official + after"]
 
 const session = <A>(
   options: Simulator.SimulatorOptions,
@@ -105,103 +140,115 @@ const session = <A>(
     return yield* Effect.promise(() => body(sim))
   })))
 
-const measureOne = async (
+const writeIds = (ids: ReadonlyArray<string>): { readonly file: string; readonly remove: () => void } => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "versus-ids-"))
+  const file = path.join(dir, "ids.txt")
+  fs.writeFileSync(file, ids.join("\n") + "\n")
+  return { file, remove: () => fs.rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** Runs one tool as a child on `idsFile` into a fresh directory; `check` reads that directory back. */
+const runTool = async <A>(
   sim: Simulator.SimulatorService,
   tool: Tool,
   idsFile: string,
-  truth: ReadonlySet<string> | undefined,
-  rateLimit: string
-): Promise<Measure> => {
+  check: (dir: string) => Promise<A>
+): Promise<{ readonly child: Child; readonly requests: number; readonly status429: number; readonly checked: A }> => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "versus-"))
   await Effect.runPromise(sim.resetCounters)
-  const child = tool === "official client"
-    ? await runChild([official, idsFile, path.join(out, "out.ndjson"), sim.baseUrl])
+  const child = tool === "official client" || tool === "official + after"
+    ? await runChild([official, idsFile, path.join(out, "out.ndjson"), sim.baseUrl, ...(tool === "official + after" ? ["--follow-after"] : [])])
     : await runChild([
       cli, "export", "--from", "contacts", "--to", "companies", "--out", out, "--ids", idsFile,
       "--base-url", sim.baseUrl, "--rate-limit", rateLimit, "--format", tool === "ours parquet" ? "parquet" : "ndjson"
     ])
   const counters = await Effect.runPromise(sim.counters)
-  let rows: number | string = "n/a"
-  let missing: number | string = "n/a"
-  let duplicated: number | string = "n/a"
-  if (tool !== "ours parquet" && truth !== undefined) {
-    const got = readRows(out)
-    rows = got.length
-    const c = compare(truth, got)
-    missing = c.missing
-    duplicated = c.duplicated
-  }
+  const checked = await check(out)
   fs.rmSync(out, { recursive: true, force: true })
-  return {
-    tool,
-    wallMillis: child.code === 0 ? child.wallMillis : Number.NaN,
-    requests: counters.requests,
-    status429: counters.status429,
-    rows,
-    missing,
-    duplicated,
-    peakRssKiB: child.peakRssKiB
-  }
+  return { child, requests: counters.requests, status429: counters.status429, checked }
 }
 
 const pad = (s: string, n: number) => s.padStart(n)
+const rateLimit = "20/2s"
+const simulatorLimit = { max: 20, windowMillis: 2000, daily: 0 }
+const seed = 7
 
-export const run = async (): Promise<void> => {
-  const idCount = Number(process.env["BENCH_IDS"] ?? 10_000)
-  const runs = Number(process.env["BENCH_RUNS"] ?? 3)
-  const seed = 7
-  const tools: ReadonlyArray<Tool> = ["ours ndjson", "ours parquet", "official client"]
-  await session({ seed, objects: idCount, rateLimit: { max: 20, windowMillis: 2000, daily: 0 }, latencyMillis: [100, 300] }, async (sim) => {
+const compareRuns = async (idCount: number, runs: number) =>
+  session({ seed, objects: idCount, rateLimit: simulatorLimit, latencyMillis: [100, 300] }, async (sim) => {
     const ids = sim.dataset.ids("contacts").slice(0, idCount)
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "versus-ids-"))
-    const idsFile = path.join(dir, "ids.txt")
-    fs.writeFileSync(idsFile, ids.join("\n") + "\n")
+    const idsFile = writeIds(ids)
     const truth = new Set(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows.map(key))
     console.log(`versus: ${ids.length} contacts -> companies, ${truth.size} ground-truth rows, simulator 20/2s, latency 100-300 ms, ${runs} runs`)
     const results = new Map<Tool, Array<Measure>>(tools.map((t) => [t, []]))
     for (let r = 0; r < runs; r++) {
       for (const tool of tools) {
         await sleep(2100) // let the previous run's rolling window empty
-        const m = await measureOne(sim, tool, idsFile, truth, "20/2s")
+        const { checked, child, requests, status429 } = await runTool(sim, tool, idsFile.file, async (dir) => {
+          const got = await readRows(dir)
+          return { rows: got.length, ...compare(truth, got) }
+        })
+        const m: Measure = {
+          tool,
+          wallMillis: child.code === 0 ? child.wallMillis : Number.NaN,
+          requests,
+          status429,
+          ...checked,
+          peakRssKiB: child.peakRssKiB
+        }
         results.get(tool)!.push(m)
         console.log(`  run ${r + 1} ${tool}: ${(m.wallMillis / 1000).toFixed(1)} s, ${m.requests} requests, ${m.status429} 429s`)
       }
     }
-    console.log(`${"tool".padEnd(16)}${pad("wall s", 8)}${pad("requests", 10)}${pad("429s", 6)}${pad("rows", 9)}${pad("missing", 9)}${
+    console.log(`${"tool".padEnd(17)}${pad("wall s", 8)}${pad("requests", 10)}${pad("429s", 6)}${pad("rows", 9)}${pad("missing", 9)}${
       pad("dup", 6)}${pad("peak RSS MiB", 14)}`)
     for (const tool of tools) {
       const ms = results.get(tool)!
       const med = (f: (m: Measure) => number) => median(ms.map(f))
-      const medOrNa = (f: (m: Measure) => number | string) => typeof f(ms[0]!) === "number" ? String(med((m) => f(m) as number)) : "n/a"
-      console.log(`${tool.padEnd(16)}${pad((med((m) => m.wallMillis) / 1000).toFixed(1), 8)}${pad(String(med((m) => m.requests)), 10)}${
-        pad(String(med((m) => m.status429)), 6)}${pad(medOrNa((m) => m.rows), 9)}${pad(medOrNa((m) => m.missing), 9)}${
-        pad(medOrNa((m) => m.duplicated), 6)}${pad((med((m) => m.peakRssKiB) / 1024).toFixed(0), 14)}`)
+      console.log(`${tool.padEnd(17)}${pad((med((m) => m.wallMillis) / 1000).toFixed(1), 8)}${pad(String(med((m) => m.requests)), 10)}${
+        pad(String(med((m) => m.status429)), 6)}${pad(String(med((m) => m.rows)), 9)}${pad(String(med((m) => m.missing)), 9)}${
+        pad(String(med((m) => m.duplicated)), 6)}${pad((med((m) => m.peakRssKiB) / 1024).toFixed(0), 14)}`)
     }
-    const theirs = results.get("official client")!
-    for (const tool of ["ours ndjson", "ours parquet"] as const) {
-      const ours = results.get(tool)!
-      const ratios = ours.map((m, i) => m.wallMillis / theirs[i]!.wallMillis)
-      const rss = ours.map((m, i) => m.peakRssKiB / theirs[i]!.peakRssKiB)
-      console.log(`${tool} / official: wall ${median(ratios).toFixed(3)} (per pair ${ratios.map((x) => x.toFixed(2)).join(", ")}), ` +
-        `speedup ${(1 / median(ratios)).toFixed(2)}x, peak RSS ${median(rss).toFixed(2)}`)
+    for (const baseline of ["official client", "official + after"] as const) {
+      const theirs = results.get(baseline)!
+      for (const tool of ["ours ndjson", "ours parquet"] as const) {
+        const ours = results.get(tool)!
+        const ratios = ours.map((m, i) => m.wallMillis / theirs[i]!.wallMillis)
+        const rss = ours.map((m, i) => m.peakRssKiB / theirs[i]!.peakRssKiB)
+        console.log(`${tool} / ${baseline}: wall ${median(ratios).toFixed(3)} (per pair ${ratios.map((x) => x.toFixed(2)).join(", ")}), ` +
+          `speedup ${(1 / median(ratios)).toFixed(2)}x, peak RSS ${median(rss).toFixed(2)}`)
+      }
     }
-    fs.rmSync(dir, { recursive: true, force: true })
+    idsFile.remove()
   })
-  const scale = (process.env["BENCH_SCALE"] ?? "10000,100000").split(",").map(Number)
-  console.log(`scaling (ours ndjson, latency off, simulator 20/2s, CLI --rate-limit 20/2s):`)
-  console.log(`${"objects".padStart(9)}${pad("wall s", 9)}${pad("requests", 10)}${pad("429s", 6)}${pad("rows", 10)}${pad("missing", 9)}${pad("dup", 6)}${pad("peak RSS MiB", 14)}`)
-  for (const n of scale) {
-    await session({ seed, objects: n, rateLimit: { max: 20, windowMillis: 2000, daily: 0 }, latencyMillis: [0, 0] }, async (sim) => {
-      const ids = sim.dataset.ids("contacts").slice(0, n)
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "versus-ids-"))
-      const idsFile = path.join(dir, "ids.txt")
-      fs.writeFileSync(idsFile, ids.join("\n") + "\n")
-      const truth = new Set(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows.map(key))
-      const m = await measureOne(sim, "ours ndjson", idsFile, truth, "20/2s")
-      console.log(`${String(ids.length).padStart(9)}${pad((m.wallMillis / 1000).toFixed(1), 9)}${pad(String(m.requests), 10)}${
-        pad(String(m.status429), 6)}${pad(String(m.rows), 10)}${pad(String(m.missing), 9)}${pad(String(m.duplicated), 6)}${
-        pad((m.peakRssKiB / 1024).toFixed(0), 14)}`)
-      fs.rmSync(dir, { recursive: true, force: true })
+
+const scalingRun = async (n: number) =>
+  session({ seed, objects: n, rateLimit: simulatorLimit, latencyMillis: [0, 0] }, async (sim) => {
+    const ids = sim.dataset.ids("contacts").slice(0, n)
+    const idsFile = writeIds(ids)
+    const truth = new Fingerprint()
+    for (const id of ids) {
+      for (const a of sim.dataset.associations("contacts", "companies", id)) {
+        for (const t of a.associationTypes) {
+          truth.add(key({ from_object_id: id, to_object_id: a.toObjectId, association_category: t.category, association_type_id: t.typeId }))
+        }
+      }
+    }
+    const { checked: got, child, requests, status429 } = await runTool(sim, "ours ndjson", idsFile.file, async (dir) => {
+      const fp = new Fingerprint()
+      await readKeys(dir, (k) => fp.add(k))
+      return fp
     })
-  }
+    console.log(`${String(ids.length).padStart(9)}${pad(child.code === 0 ? (child.wallMillis / 1000).toFixed(1) : "failed", 9)}${
+      pad(String(requests), 10)}${pad(String(status429), 6)}${pad(String(got.count), 11)}${pad(String(truth.count), 11)}${
+      pad(got.equals(truth) ? "yes" : "NO", 7)}${pad((child.peakRssKiB / 1024).toFixed(0), 14)}`)
+    idsFile.remove()
+  })
+
+export const run = async (): Promise<void> => {
+  await compareRuns(Number(process.env["BENCH_IDS"] ?? 10_000), Number(process.env["BENCH_RUNS"] ?? 3))
+  const scale = (process.env["BENCH_SCALE"] ?? "10000,100000,1000000").split(",").map(Number)
+  console.log(`scaling (ours ndjson, latency off, simulator 20/2s, CLI --rate-limit 20/2s; exact = same multiset as the dataset):`)
+  console.log(`${"objects".padStart(9)}${pad("wall s", 9)}${pad("requests", 10)}${pad("429s", 6)}${pad("rows", 11)}${pad("expected", 11)}${
+    pad("exact", 7)}${pad("peak RSS MiB", 14)}`)
+  for (const n of scale) await scalingRun(n)
 }

@@ -22,7 +22,9 @@ import { BatchRead, HubSpotClient, type HubSpotError } from "@assoc-etl/hubspot"
 import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
 import { ParquetEncoder } from "@assoc-etl/sink-parquet"
 import { type FileSystem, Path } from "@effect/platform"
-import { Chunk, Effect, Either, Option, Schema, Sink, Stream } from "effect"
+import type { PlatformError } from "@effect/platform/Error"
+import { Chunk, Effect, Option, Schema, Sink, Stream } from "effect"
+import * as ListedIds from "./internal/listedIds.js"
 
 export type Format = "ndjson" | "ndjson.gz" | "parquet"
 
@@ -115,10 +117,12 @@ interface Source {
   readonly idsTotal: number | undefined
   readonly badLines: ReadonlyArray<IdSource.BadLine>
   readonly label: string
-  /** Ids with their ordinals, from the start or from a list position. */
-  readonly ids: (list: CheckpointNs.ListPosition | undefined) => Stream.Stream<IdSource.IdLine, IdSource.IdSourceError | HubSpotError.HubSpotError | ExportError, HubSpotClient.HubSpotClient | FileSystem.FileSystem>
-  /** Where to list again from so that every ordinal from `lowestOpen` on comes back (list sources only). */
-  readonly position: (lowestOpen: number) => CheckpointNs.ListPosition | undefined
+  /** Every id with its ordinal, the same ordinals on every run of the export (the ledger skips started ones). */
+  readonly ids: Stream.Stream<
+    IdSource.IdLine,
+    IdSource.IdSourceError | HubSpotError.HubSpotError | ExportError | PlatformError,
+    HubSpotClient.HubSpotClient | FileSystem.FileSystem
+  >
 }
 
 const fileSource = (file: string, scan: IdSource.Scan, input: CheckpointNs.Input, label: string): Source => ({
@@ -126,71 +130,49 @@ const fileSource = (file: string, scan: IdSource.Scan, input: CheckpointNs.Input
   idsTotal: scan.ids,
   badLines: scan.badLines,
   label,
-  ids: () => IdSource.readFile(file),
-  position: () => undefined
+  ids: IdSource.readFile(file)
 })
 
-/**
- * The start of the last page whose first ordinal is at most `lowestOpen`: listing again from there brings back
- * every ordinal not yet started. Pages before it are forgotten.
- */
-const positionIn = (pageStarts: Array<CheckpointNs.ListPosition>, lowestOpen: number) => {
-  let found: CheckpointNs.ListPosition | undefined
-  let keep = 0
-  for (let i = 0; i < pageStarts.length; i++) {
-    if (pageStarts[i]!.firstKey <= lowestOpen) {
-      found = pageStarts[i]
-      keep = i
-    }
-  }
-  pageStarts.splice(0, keep)
-  return found
-}
+const corrupt = (directory: string) => (detail: string): ExportError | HubSpotError.HubSpotError =>
+  new ExportError({ reason: "BadCheckpoint", directory, detail })
 
-/** Every object of a type, listed a page at a time; remembers where each page started. */
-const listSource = (type: ObjectType.ObjectType): Source => {
-  const pageStarts: Array<CheckpointNs.ListPosition> = []
-  return {
-    input: { kind: "list" },
-    idsTotal: undefined,
-    badLines: [],
-    label: `the ${type} listed through the API`,
-    ids: (from) =>
-      Stream.unwrap(Effect.map(HubSpotClient.HubSpotClient, (client) =>
-        Stream.paginateChunkEffect(from ?? { after: null, firstKey: 0 }, (page) =>
-          client.listObjects(type, { limit: Api.maxListLimit, ...(page.after === null ? {} : { after: page.after }) }).pipe(
-            Effect.map((answer) => {
-              pageStarts.push(page)
-              const lines = answer.results.map((r, i): IdSource.IdLine => ({ ordinal: page.firstKey + i, line: 0, id: r.id }))
-              const after = answer.paging?.next?.after
-              return [
-                Chunk.unsafeFromArray(lines),
-                after === undefined || answer.results.length === 0
-                  ? Option.none()
-                  : Option.some({ after, firstKey: page.firstKey + answer.results.length })
-              ] as const
-            })
-          )
-        )
-      )),
-    position: (lowestOpen) => positionIn(pageStarts, lowestOpen)
-  }
-}
+/** Every object of a type, listed a page at a time (the ids kept in `DIR/.listed-ids`, see `ListedIds`). */
+const listSource = (type: ObjectType.ObjectType, directory: string, path: Path.Path): Source => ({
+  input: { kind: "list" },
+  idsTotal: undefined,
+  badLines: [],
+  label: `the ${type} listed through the API`,
+  ids: Stream.unwrap(Effect.map(HubSpotClient.HubSpotClient, (client) =>
+    ListedIds.stream({
+      path: path.join(directory, ListedIds.fileName),
+      position: Schema.Struct({ after: Schema.NullOr(Schema.String) }),
+      first: { after: null },
+      corrupt: corrupt(directory),
+      list: (position) =>
+        client.listObjects(type, { limit: Api.maxListLimit, ...(position.after === null ? {} : { after: position.after }) })
+          .pipe(Effect.map((answer) => {
+            const after = answer.paging?.next?.after
+            return {
+              ids: answer.results.map((r) => r.id),
+              next: after === undefined || answer.results.length === 0 ? null : { after }
+            }
+          }))
+    })
+  ))
+})
 
 /**
  * A search query's place: objects modified in [lo, hi) (epoch millis), oldest first, from the `offset`-th on.
  * The windows after it are always [hi, until), so this is all a resume needs.
  */
-interface SearchPage {
-  readonly lo: number
-  readonly hi: number
-  readonly offset: number
-  readonly firstKey: number
-}
-
-const SearchCursor = Schema.parseJson(Schema.Struct({ lo: Schema.Int, hi: Schema.Int, offset: Schema.Int }))
-const encodeCursor = Schema.encodeSync(SearchCursor)
-const decodeCursor = Schema.decodeUnknownEither(SearchCursor)
+const SearchPage = Schema.Struct({
+  lo: Schema.Int,
+  hi: Schema.Int,
+  offset: Schema.Int,
+  /** Ids modified at `lo` that were already taken: the query's first results, skipped. */
+  skip: Schema.optionalWith(Schema.Array(Schema.String), { exact: true })
+})
+type SearchPage = typeof SearchPage.Type
 
 /**
  * How far the window's end is set back from the run's start. HubSpot's search index lags writes (seconds, more
@@ -230,44 +212,38 @@ const modifiedOf = (record: Api.ObjectRecord): number | undefined => {
 
 /**
  * The query after `page`, from its answer. Keyset paging: the next query starts at the last result's modification
- * time L and skips only the results at L already taken. Paging by offset alone would skip objects: a run takes
- * minutes to hours, and every object modified meanwhile leaves the window (its time is now after `until`), which
- * moves every later result one place back, under an offset already passed. Here such a shift only matters among
- * objects sharing the millisecond L. The offset stays below 10,000 (the search API's limit for one query) unless
- * that many objects share one millisecond.
+ * time L again and skips, by id, the results at L already taken. Paging by offset would lose objects: a run takes
+ * minutes to hours, every object modified meanwhile leaves the window (its time is now after `until`), and each
+ * one that leaves moves the later results a place back, under an offset already passed. Only a page made wholly
+ * of objects at L (more than 200 modified in one millisecond) goes on by offset within L; the offset stays
+ * below 10,000 (the search API's limit for one query) unless that many objects share one millisecond.
  */
-const nextSearchPage = (page: SearchPage, answer: Api.SearchResponse, end: number): SearchPage | undefined => {
+const nextSearchPage = (page: SearchPage, answer: Api.SearchResponse, end: number): SearchPage | null => {
   const n = answer.results.length
-  const firstKey = page.firstKey + n
   if (answer.paging?.next?.after === undefined || n === 0) {
-    return page.hi < end ? { lo: page.hi, hi: end, offset: 0, firstKey } : undefined
+    return page.hi < end ? { lo: page.hi, hi: end, offset: 0 } : null
   }
   const last = modifiedOf(answer.results[n - 1]!)
-  if (last === undefined || last <= page.lo || last >= page.hi) return { ...page, offset: page.offset + n, firstKey }
-  let atLast = 0
-  while (atLast < n && modifiedOf(answer.results[n - 1 - atLast]!) === last) atLast++
-  return { lo: last, hi: page.hi, offset: atLast, firstKey }
+  if (last === undefined || last < page.lo || last >= page.hi) return { ...page, offset: page.offset + n }
+  const atLast = answer.results.filter((r) => modifiedOf(r) === last).map((r) => r.id)
+  if (atLast.length === n && last === page.lo) return { ...page, offset: page.offset + n }
+  return { lo: last, hi: page.hi, offset: 0, skip: atLast }
 }
 
 /**
  * The objects of a type modified in [since, until), through the search API, 200 a page, oldest first, with
- * keyset paging (`nextSearchPage`). Each page's start is remembered as a `ListPosition` whose `after` is the
- * JSON of (lo, hi, offset). The first answer's `total` gives the number of ids (at most: objects modified
- * during the run leave the window).
+ * keyset paging (`nextSearchPage`); the ids kept in `DIR/.listed-ids` (see `ListedIds`). The first answer's
+ * `total` gives the number of ids (at most: objects modified during the run leave the window).
  */
-const searchSource = (type: ObjectType.ObjectType, since: string, until: string, directory: string): Source => {
-  const pageStarts: Array<CheckpointNs.ListPosition> = []
+const searchSource = (
+  type: ObjectType.ObjectType,
+  since: string,
+  until: string,
+  directory: string,
+  path: Path.Path
+): Source => {
   const end = Date.parse(until)
-  const start: SearchPage = { lo: Date.parse(since), hi: end, offset: 0, firstKey: 0 }
   let idsTotal: number | undefined
-  const resumeAt = (from: CheckpointNs.ListPosition | undefined): Effect.Effect<SearchPage, ExportError> => {
-    if (from === undefined || from.after === null) return Effect.succeed({ ...start, firstKey: from?.firstKey ?? 0 })
-    return Either.match(decodeCursor(from.after), {
-      onLeft: () =>
-        Effect.fail(new ExportError({ reason: "BadCheckpoint", directory, detail: `bad search position ${from.after}` })),
-      onRight: (c) => Effect.succeed({ ...c, firstKey: from.firstKey })
-    })
-  }
   return {
     input: { kind: "search", since, until },
     get idsTotal() {
@@ -275,13 +251,14 @@ const searchSource = (type: ObjectType.ObjectType, since: string, until: string,
     },
     badLines: [],
     label: `the ${type} modified from ${since} to ${until}`,
-    ids: (from) =>
-      Stream.unwrap(Effect.gen(function*() {
-        const client = yield* HubSpotClient.HubSpotClient
-        const first = yield* resumeAt(from)
-        type Step = readonly [Chunk.Chunk<IdSource.IdLine>, Option.Option<SearchPage>]
-        return Stream.paginateChunkEffect(first, (page): Effect.Effect<Step, ExportError | HubSpotError.HubSpotError> => {
-          if (page.lo >= page.hi) return Effect.succeed([Chunk.empty<IdSource.IdLine>(), Option.none<SearchPage>()] as const)
+    ids: Stream.unwrap(Effect.map(HubSpotClient.HubSpotClient, (client) =>
+      ListedIds.stream({
+        path: path.join(directory, ListedIds.fileName),
+        position: SearchPage,
+        first: { lo: Date.parse(since), hi: end, offset: 0 },
+        corrupt: corrupt(directory),
+        list: (page, firstKey): Effect.Effect<ListedIds.Page<SearchPage>, ExportError | HubSpotError.HubSpotError> => {
+          if (page.lo >= page.hi) return Effect.succeed({ ids: [], next: null })
           const limit = Math.min(Api.maxSearchLimit, Api.maxSearchResults - page.offset)
           if (limit <= 0) {
             return Effect.fail(
@@ -296,15 +273,17 @@ const searchSource = (type: ObjectType.ObjectType, since: string, until: string,
           }
           return client.search(type, searchQuery(page, limit)).pipe(
             Effect.map((answer) => {
-              if (idsTotal === undefined && page.hi === end) idsTotal = page.firstKey - page.offset + answer.total
-              pageStarts.push({ after: encodeCursor({ lo: page.lo, hi: page.hi, offset: page.offset }), firstKey: page.firstKey })
-              const lines = answer.results.map((r, i): IdSource.IdLine => ({ ordinal: page.firstKey + i, line: 0, id: r.id }))
-              return [Chunk.unsafeFromArray(lines), Option.fromNullable(nextSearchPage(page, answer, end))] as const
+              if (idsTotal === undefined && page.hi === end) idsTotal = firstKey - page.offset + answer.total
+              const skip = new Set(page.skip ?? [])
+              return {
+                ids: answer.results.filter((r) => !skip.has(r.id)).map((r) => r.id),
+                next: nextSearchPage(page, answer, end)
+              }
             })
           )
-        })
-      })),
-    position: (lowestOpen) => positionIn(pageStarts, lowestOpen)
+        }
+      })
+    ))
   }
 }
 
@@ -317,9 +296,9 @@ const prepareSource = (options: ExportOptions, startedAt: string) =>
     const skipBadLines = options.skipBadLines ?? false
     switch (options.input.kind) {
       case "list":
-        return listSource(options.from)
+        return listSource(options.from, options.out, path)
       case "search":
-        return searchSource(options.from, options.input.since, searchUntil(startedAt), options.out)
+        return searchSource(options.from, options.input.since, searchUntil(startedAt), options.out, path)
       case "file": {
         const file = path.resolve(options.input.path)
         const scan = yield* IdSource.scanFile(file, { skipBadLines })
@@ -387,20 +366,14 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
     })
     const counters = { ...earlier }
     let badLinesRecorded = Option.match(previous, { onNone: () => false, onSome: (c) => c.badLinesRecorded })
-    const listFrom = Option.flatMap(previous, (c) => Option.fromNullable(c.list))
-    let list = Option.getOrUndefined(listFrom)
-    const payload = (): CheckpointNs.Checkpoint => {
-      if (options.input.kind === "list" || options.input.kind === "search") list = source.position(ledger.lowestOpen()) ?? list
-      return {
-        version: Checkpoint.version,
-        args,
-        startedAt,
-        ...ledger.snapshot(),
-        badLinesRecorded,
-        ...(list !== undefined ? { list } : {}),
-        counters: { ...counters }
-      }
-    }
+    const payload = (): CheckpointNs.Checkpoint => ({
+      version: Checkpoint.version,
+      args,
+      startedAt,
+      ...ledger.snapshot(),
+      badLinesRecorded,
+      counters: { ...counters }
+    })
     const writer = opened.writer
 
     if (!badLinesRecorded && source.badLines.length > 0) {
@@ -424,7 +397,7 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
       after: p.after
     }))
     const dedupe = options.input.kind !== "list"
-    const fresh = source.ids(Option.getOrUndefined(listFrom)).pipe(
+    const fresh = source.ids.pipe(
       Stream.mapChunks((lines) => {
         const out: Array<BatchRead.Item> = []
         for (const line of lines) {

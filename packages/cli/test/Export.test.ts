@@ -4,7 +4,7 @@
  */
 import type { Api } from "@assoc-etl/core"
 import { ObjectId, ObjectType } from "@assoc-etl/core"
-import { HubSpotClient, RequestBudget } from "@assoc-etl/hubspot"
+import { HubSpotClient, HubSpotError, RequestBudget } from "@assoc-etl/hubspot"
 import { Dataset, Simulator } from "@assoc-etl/simulator"
 import { FileSystem } from "@effect/platform"
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -50,10 +50,10 @@ const fakeSearch = (modified: Map<string, number>, touch: (answered: ReadonlyArr
   return { search, searches }
 }
 
-const runExport = (sim: Simulator.SimulatorService, search: HubSpotClient.Service["search"], since: string) =>
+const runExport = (sim: Simulator.SimulatorService, search: HubSpotClient.Service["search"], since: string, at?: string) =>
   Effect.gen(function*() {
     const fileSystem = yield* FileSystem.FileSystem
-    const out = path.join(yield* fileSystem.makeTempDirectoryScoped(), "out")
+    const out = at ?? path.join(yield* fileSystem.makeTempDirectoryScoped(), "out")
     const client = Layer.effect(
       HubSpotClient.HubSpotClient,
       Effect.map(HubSpotClient.make({ token: Redacted.make(token), baseUrl: sim.baseUrl }), (c) => ({ ...c, search }))
@@ -106,6 +106,58 @@ describe("Export.run --since (search source)", () => {
         Date.parse(manifest.startedAt) - Export.searchIndexLagMillis
       )
     }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a resume takes each id once though objects of the page it resumes in left the window", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ objects: 3000, token, rateLimit: { max: 0, windowMillis: 1000 } })
+      const since = "2025-03-01T00:00:00.000Z"
+      const modified = new Map(sim.dataset.ids("contacts").map((id) => [id, sim.dataset.lastModified("contacts", id)]))
+      const inWindow = [...modified].filter(([, m]) => m >= Date.parse(since)).map(([id]) => id)
+      const out = path.join(yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped(), "out")
+      const checkpointDone = () => {
+        try {
+          const done: ReadonlyArray<readonly [number, number]> = JSON.parse(
+            fs.readFileSync(path.join(out, ".checkpoint.json"), "utf8")
+          ).payload.done
+          return done.reduce((n, [a, b]) => n + b - a, 0)
+        } catch {
+          return 0
+        }
+      }
+      // The first run stops at its fourth search, once some ids are committed (not all it listed, as a rule).
+      const { search: healthy } = fakeSearch(modified, () => [])
+      let calls = 0
+      const failing: HubSpotClient.Service["search"] = (type, request) =>
+        ++calls < 4 ? healthy(type, request) : Effect.gen(function*() {
+          while (checkpointDone() < 150) yield* Effect.sleep("20 millis")
+          return yield* new HubSpotError.HubSpotError({ reason: "BadRequest", method: "POST", path: "/search" })
+        })
+      const first = yield* runExport(sim, failing, since, out)
+      assert.isTrue(Exit.isFailure(first.exit))
+      const done = checkpointDone()
+      assert.isAbove(done, 0)
+      // Before the resume, objects the first run listed, on both sides of the last committed ordinal, leave the
+      // window: searching the window again would number every later object differently.
+      const listed = fs.readFileSync(path.join(out, ".listed-ids"), "utf8").split("\n").filter((l) => l !== "")
+        .flatMap((l) => JSON.parse(l).ids as Array<string>)
+      assert.isAbove(listed.length, done)
+      const touched = [...listed.slice(Math.max(0, done - 20), done), ...listed.slice(done, done + 5)]
+      for (const id of touched) modified.set(id, Date.now())
+      const { search } = fakeSearch(modified, () => [])
+      const resumed = yield* runExport(sim, search, since, out)
+      assert.isTrue(Exit.isSuccess(resumed.exit), Exit.isFailure(resumed.exit) ? Cause.pretty(resumed.exit.cause) : "")
+      // Every object of the window as first listed, each exactly once.
+      const rows: Array<string> = []
+      for (const name of fs.readdirSync(out).filter((n) => n.endsWith(".ndjson"))) {
+        for (const line of fs.readFileSync(path.join(out, name), "utf8").split("\n")) if (line !== "") rows.push(line)
+      }
+      const key = (r: { from_object_id: string; to_object_id: string; association_type_id: number }) =>
+        `${r.from_object_id}|${r.to_object_id}|${r.association_type_id}`
+      assert.deepStrictEqual(
+        rows.map((l) => key(JSON.parse(l))).sort(),
+        Dataset.groundTruth(sim.dataset, "contacts", "companies", inWindow).rows.map(key).sort()
+      )
+    }).pipe(Effect.provide(NodeContext.layer)), 60_000)
 
   it.scopedLive("more than 10,000 objects modified in one millisecond fail the run as SearchTooDense", () =>
     Effect.gen(function*() {

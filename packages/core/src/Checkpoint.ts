@@ -2,7 +2,8 @@
  * What an export has committed, as the payload of the dataset's checkpoint:
  * the arguments that define the export, the ordinals of the input ids whose
  * every association is in a committed part, the per-id `after` cursors of ids
- * half done, the position of a listing source, and counters.
+ * half done, and counters. (A listing source keeps the ids it listed beside it,
+ * in `.listed-ids`, so ordinals mean the same ids on a resume.)
  *
  * It is written only by the dataset writer's commit, after the rows it covers
  * are durable, so a resumed export skips exactly what is committed.
@@ -34,10 +35,6 @@ export type Args = typeof Args.Type
 export const Pending = Schema.Struct({ key: Schema.Int, id: ObjectId, after: Schema.String })
 export type Pending = typeof Pending.Type
 
-/** Where to start listing again: the cursor before the page that holds `firstKey`. */
-export const ListPosition = Schema.Struct({ after: Schema.NullOr(Schema.String), firstKey: Schema.Int })
-export type ListPosition = typeof ListPosition.Type
-
 export const Counters = Schema.Struct({
   rows: Schema.Number,
   refused: Schema.Number,
@@ -55,7 +52,6 @@ export const Checkpoint = Schema.Struct({
   pending: Schema.Array(Pending),
   /** Bad input lines already written to errors.ndjson. */
   badLinesRecorded: Schema.Boolean,
-  list: Schema.optionalWith(ListPosition, { exact: true }),
   counters: Counters
 })
 export type Checkpoint = typeof Checkpoint.Type

@@ -273,7 +273,10 @@ const searchSource = (
           }
           return client.search(type, searchQuery(page, limit)).pipe(
             Effect.map((answer) => {
-              if (idsTotal === undefined && page.hi === end) idsTotal = firstKey - page.offset + answer.total
+              // Ids before this query, plus what it matches from its start (less those at its start already taken).
+              if (idsTotal === undefined && page.hi === end) {
+                idsTotal = firstKey - page.offset - (page.skip?.length ?? 0) + answer.total
+              }
               const skip = new Set(page.skip ?? [])
               return {
                 ids: answer.results.filter((r) => !skip.has(r.id)).map((r) => r.id),

@@ -23,7 +23,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const cli = path.resolve(here, "../../packages/cli/dist/bin.js")
+const cli = path.resolve(here, "../../packages/cli/dist/assoc-etl.mjs")
 const official = path.resolve(here, "officialScript.js")
 
 interface Child { readonly wallMillis: number; readonly peakRssKiB: number; readonly code: number | null }

@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url"
 import { type Row, rowKey } from "../support/DuckDb.js"
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
-export const bin = path.join(root, "packages/cli/dist/bin.js")
+/** What `assoc-etl` runs: the bundle of the compiled CLI (`pnpm build`). */
+export const bin = path.join(root, "packages/cli/dist/assoc-etl.mjs")
 
 export interface Ran {
   readonly code: number | null

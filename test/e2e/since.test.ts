@@ -169,6 +169,15 @@ describe("assoc-etl export --since (built CLI as a child process)", () => {
       const noManifest = yield* cli(exportArgs(sim.baseUrl, path.join(dir, "b"), "--since", empty), { env })
       assert.strictEqual(noManifest.code, 2, noManifest.stderr)
       assert.include(noManifest.stderr, "manifest.json")
+      const deals = path.join(dir, "deals-run")
+      fs.mkdirSync(deals)
+      fs.writeFileSync(
+        path.join(deals, "manifest.json"),
+        JSON.stringify({ startedAt: "2025-11-20T12:00:00.000Z", export: { from: "deals", input: { kind: "list" } } })
+      )
+      const otherType = yield* cli(exportArgs(sim.baseUrl, path.join(dir, "d"), "--since", deals), { env })
+      assert.strictEqual(otherType.code, 2, otherType.stderr)
+      assert.include(otherType.stderr, "an export of deals, not contacts")
       const withIds = yield* cli(
         exportArgs(sim.baseUrl, path.join(dir, "c"), "--since", "2025-07-01", "--ids", writeIds(dir, ["1"])),
         { env }

@@ -103,7 +103,7 @@ const exportCommand = Command.make(
           detail: "it takes the objects modified since then from the API, so it cannot be combined with --ids"
         })
       }
-      const searchSince = Option.isSome(flags.since) ? Option.some(yield* Since.resolve(flags.since.value)) : Option.none()
+      const searchSince = Option.isSome(flags.since) ? Option.some(yield* Since.resolve(flags.since.value, flags.from)) : Option.none()
       const input: Export.Input = Option.isSome(searchSince)
         ? { kind: "search", since: searchSince.value }
         : Option.match(flags.ids, {

@@ -35,8 +35,17 @@ export const fromManifest = (json: unknown): string | undefined => {
   return typeof moment === "string" ? parseIso(moment) : undefined
 }
 
-/** Resolves `--since` to an ISO date-time; fails with `InvalidArgument` (exit 2) naming what is wrong. */
-export const resolve = (value: string) =>
+/** The `--from` type of the export a manifest describes, if it says. */
+export const fromTypeOf = (json: unknown): string | undefined => {
+  const from = (json as { readonly export?: { readonly from?: unknown } } | null)?.export?.from
+  return typeof from === "string" ? from : undefined
+}
+
+/**
+ * Resolves `--since` to an ISO date-time; fails with `InvalidArgument` (exit 2) naming what is wrong, as when
+ * the earlier export was of other objects than `from` (its window says nothing of these).
+ */
+export const resolve = (value: string, from: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -62,6 +71,10 @@ export const resolve = (value: string) =>
       json = JSON.parse(text)
     } catch {
       return yield* bad(`${manifestPath} is not JSON`)
+    }
+    const earlierFrom = fromTypeOf(json)
+    if (earlierFrom !== undefined && earlierFrom !== from) {
+      return yield* bad(`${value} is an export of ${earlierFrom}, not ${from}: chain --since to an earlier run of --from ${from}`)
     }
     const moment = fromManifest(json)
     if (moment === undefined) {

@@ -19,7 +19,7 @@
 import { Api, AssociationRow, ErrorRow, IdSet, type ObjectId, type ObjectType } from "@assoc-etl/core"
 import { Cause, Chunk, Duration, Effect, Mailbox, STM, Stream, TRef } from "effect"
 import { HubSpotClient, type ClientStats } from "./HubSpotClient.js"
-import type { HubSpotError } from "./HubSpotError.js"
+import { HubSpotError } from "./HubSpotError.js"
 import type { BudgetStats } from "./RequestBudget.js"
 
 export interface Item {
@@ -166,6 +166,14 @@ export const toPage = (
   return { rows, errors, done, next }
 }
 
+/** An input whose answer points at the very page it asked for (a server bug that would loop), if any. */
+const repeatedCursor = (batch: ReadonlyArray<Item>, page: Page): Item | undefined => {
+  if (page.next.length === 0) return undefined
+  const sent = new Map<number, string>()
+  for (const item of batch) if (item.after !== undefined) sent.set(item.key, item.after)
+  return page.next.find((item) => item.after !== undefined && sent.get(item.key) === item.after)
+}
+
 export const make = (options: BatchReadOptions) =>
 <E, R>(items: Stream.Stream<Item, E, R>): Stream.Stream<Page, E | HubSpotError, R | HubSpotClient> =>
   Stream.unwrapScoped(Effect.gen(function*() {
@@ -244,6 +252,16 @@ export const make = (options: BatchReadOptions) =>
       ).pipe(
         Effect.flatMap((response) => {
           const page = toPage(pair, batch, response)
+          const looping = repeatedCursor(batch, page)
+          if (looping !== undefined) {
+            return new HubSpotError({
+              reason: "Decode",
+              method: "POST",
+              path: `batch read ${options.from} -> ${options.to}`,
+              detail: `HubSpot answered id ${looping.id} with the cursor it was sent (${looping.after}); `
+                + "stopping rather than asking for the same page forever"
+            })
+          }
           progress.rows += page.rows.length
           progress.refused += page.errors.length
           progress.idsDone += page.done.length

@@ -1,8 +1,9 @@
 import { ObjectId, ObjectType } from "@assoc-etl/core"
 import { Simulator } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Stream } from "effect"
-import { BatchRead, HubSpotClient, HubSpotError } from "../src/index.js"
+import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { Chunk, Effect, Either, Layer, Redacted, Stream } from "effect"
+import { BatchRead, HubSpotClient, HubSpotError, RequestBudget } from "../src/index.js"
 import { Dataset, layer, multiset } from "./support.js"
 
 const from = ObjectType.unsafeMake("contacts")
@@ -86,6 +87,37 @@ describe("BatchRead", () => {
       const twice = Dataset.groundTruth(sim.dataset, from, to, ids.slice(0, 2)).rows
       assert.deepStrictEqual(multiset(rows), multiset([...once, ...twice]))
     }).pipe(Effect.provide(layer({ objects: 300, pageSize: 50, rateLimit: { max: 0, windowMillis: 1000 } }))))
+
+  it.live("a server that answers a page with the cursor it was sent stops the run instead of looping", () => {
+    let requests = 0
+    const http = HttpClient.make((request) =>
+      Effect.sync(() => {
+        requests++
+        return HttpClientResponse.fromWeb(
+          request,
+          new Response(
+            `{"status":"COMPLETE","results":[{"from":{"id":"1"},"to":[],"paging":{"next":{"after":"SAME"}}}]}`,
+            { status: 200, headers: { "content-type": "application/json" } }
+          )
+        )
+      })
+    )
+    const client = HubSpotClient.layer({ token: Redacted.make("t"), baseUrl: "https://api.hubapi.com" }).pipe(
+      Layer.orDie,
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, http)),
+      Layer.provide(RequestBudget.layer({ limit: { max: 1000, windowMillis: 1000 } }))
+    )
+    return Effect.gen(function*() {
+      const result = yield* Stream.make(ObjectId.unsafeMake("1")).pipe(
+        BatchRead.fromIds({ from, to }),
+        Stream.runCollect,
+        Effect.flip
+      )
+      assert.strictEqual(result.reason, "Decode")
+      assert.include(result.message, "with the cursor it was sent (SAME)")
+      assert.strictEqual(requests, 2, "the first page, then the one that came back the same")
+    }).pipe(Effect.provide(client))
+  })
 
   it.live("the same under 10% 5xx, dropped connections and cut-short bodies (bare numeric ids)", () =>
     Effect.gen(function*() {

@@ -21,7 +21,7 @@ import { Api, Checkpoint, Dataset, ErrorRow, IdSet, IdSource, type ObjectType, t
 import { BatchRead, HubSpotClient, type HubSpotError } from "@assoc-etl/hubspot"
 import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
 import { ParquetEncoder } from "@assoc-etl/sink-parquet"
-import { type FileSystem, Path } from "@effect/platform"
+import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Chunk, Effect, Option, Schema, Sink, Stream } from "effect"
 import * as ListedIds from "./internal/listedIds.js"
@@ -183,13 +183,19 @@ type SearchPage = typeof SearchPage.Type
  */
 export const searchIndexLagMillis = 5 * 60_000
 
-/** A search window ends this long before the run started (see `searchIndexLagMillis`). */
-export const searchUntil = (startedAt: string): string =>
-  new Date(Date.parse(startedAt) - searchIndexLagMillis).toISOString()
+/**
+ * A search window ends this long before the run started (see `searchIndexLagMillis`), but never before it
+ * starts: a run chained less than the lag after the one before has an empty window, and the next run must
+ * start where this one did, not earlier (it would take that stretch twice).
+ */
+export const searchUntil = (since: string, startedAt: string): string =>
+  new Date(Math.max(Date.parse(since), Date.parse(startedAt) - searchIndexLagMillis)).toISOString()
 
-const modifiedProperty = "hs_lastmodifieddate"
+/** The property holding an object's modification time: contacts have their own name for it. */
+export const modifiedProperty = (type: string): string =>
+  type === "contacts" || type === "0-1" ? "lastmodifieddate" : "hs_lastmodifieddate"
 
-const searchQuery = (page: SearchPage, limit: number): Api.SearchRequest => ({
+const searchQuery = (modifiedProperty: string, page: SearchPage, limit: number): Api.SearchRequest => ({
   filterGroups: [{
     filters: [
       { propertyName: modifiedProperty, operator: "GTE", value: String(page.lo) },
@@ -203,7 +209,7 @@ const searchQuery = (page: SearchPage, limit: number): Api.SearchRequest => ({
 })
 
 /** An object's modification time in epoch millis, as the search answer gives it (ISO or millis). */
-const modifiedOf = (record: Api.ObjectRecord): number | undefined => {
+const modifiedOf = (modifiedProperty: string, record: Api.ObjectRecord): number | undefined => {
   const value = record.properties?.[modifiedProperty]
   if (value === undefined || value === null) return undefined
   const millis = /^[0-9]+$/.test(value) ? Number(value) : Date.parse(value)
@@ -211,22 +217,29 @@ const modifiedOf = (record: Api.ObjectRecord): number | undefined => {
 }
 
 /**
- * The query after `page`, from its answer. Keyset paging: the next query starts at the last result's modification
- * time L again and skips, by id, the results at L already taken. Paging by offset would lose objects: a run takes
+ * The query after `page`, from its answer. Keyset paging: the next query starts at L, the latest modification
+ * time in the window among the results, and skips, by id, the results at L already taken (any result after
+ * them comes back again and is deduped by id downstream). Paging by offset would lose objects: a run takes
  * minutes to hours, every object modified meanwhile leaves the window (its time is now after `until`), and each
- * one that leaves moves the later results a place back, under an offset already passed. Only a page made wholly
- * of objects at L (more than 200 modified in one millisecond) goes on by offset within L; the offset stays
- * below 10,000 (the search API's limit for one query) unless that many objects share one millisecond.
+ * one that leaves moves the later results a place back, under an offset already passed. Only a page that does
+ * not get past its own start (more than 200 objects modified in one millisecond, or times missing) goes on by
+ * offset; the offset stays below 10,000 (the search API's limit for one query) unless that many share it.
  */
-const nextSearchPage = (page: SearchPage, answer: Api.SearchResponse, end: number): SearchPage | null => {
+const nextSearchPage = (
+  modifiedProperty: string,
+  page: SearchPage,
+  answer: Api.SearchResponse,
+  end: number
+): SearchPage | null => {
   const n = answer.results.length
   if (answer.paging?.next?.after === undefined || n === 0) {
     return page.hi < end ? { lo: page.hi, hi: end, offset: 0 } : null
   }
-  const last = modifiedOf(answer.results[n - 1]!)
-  if (last === undefined || last < page.lo || last >= page.hi) return { ...page, offset: page.offset + n }
-  const atLast = answer.results.filter((r) => modifiedOf(r) === last).map((r) => r.id)
-  if (atLast.length === n && last === page.lo) return { ...page, offset: page.offset + n }
+  const times = answer.results.map((r) => modifiedOf(modifiedProperty, r))
+  let last: number | undefined
+  for (const t of times) if (t !== undefined && t >= page.lo && t < page.hi && (last === undefined || t > last)) last = t
+  if (last === undefined || last === page.lo) return { ...page, offset: page.offset + n }
+  const atLast = answer.results.filter((_, i) => times[i] === last).map((r) => r.id)
   return { lo: last, hi: page.hi, offset: 0, skip: atLast }
 }
 
@@ -243,6 +256,7 @@ const searchSource = (
   path: Path.Path
 ): Source => {
   const end = Date.parse(until)
+  const property = modifiedProperty(type)
   let idsTotal: number | undefined
   return {
     input: { kind: "search", since, until },
@@ -271,7 +285,7 @@ const searchSource = (
               })
             )
           }
-          return client.search(type, searchQuery(page, limit)).pipe(
+          return client.search(type, searchQuery(property, page, limit)).pipe(
             Effect.map((answer) => {
               // Ids before this query, plus what it matches from its start (less those at its start already taken).
               if (idsTotal === undefined && page.hi === end) {
@@ -280,7 +294,7 @@ const searchSource = (
               const skip = new Set(page.skip ?? [])
               return {
                 ids: answer.results.filter((r) => !skip.has(r.id)).map((r) => r.id),
-                next: nextSearchPage(page, answer, end)
+                next: nextSearchPage(property, page, answer, end)
               }
             })
           )
@@ -301,7 +315,7 @@ const prepareSource = (options: ExportOptions, startedAt: string) =>
       case "list":
         return listSource(options.from, options.out, path)
       case "search":
-        return searchSource(options.from, options.input.since, searchUntil(startedAt), options.out, path)
+        return searchSource(options.from, options.input.since, searchUntil(options.input.since, startedAt), options.out, path)
       case "file": {
         const file = path.resolve(options.input.path)
         const scan = yield* IdSource.scanFile(file, { skipBadLines })
@@ -350,6 +364,12 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
     })
     // A resume keeps the first run's start, and so a search's window: [since, startedAt - searchIndexLagMillis).
     const startedAt = Option.match(previous, { onNone: () => new Date().toISOString(), onSome: (c) => c.startedAt })
+    if (Option.isNone(previous)) {
+      // Ids listed by anything but this export's checkpointed runs are not this export's.
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      yield* fs.remove(path.join(options.out, ListedIds.fileName), { force: true })
+    }
     const source = yield* prepareSource(options, startedAt)
     const args: CheckpointNs.Args = { from: options.from, to: options.to, format: options.format, input: source.input }
     if (Option.isSome(previous)) {
@@ -399,13 +419,11 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
       id: p.id,
       after: p.after
     }))
-    const dedupe = options.input.kind !== "list"
     const fresh = source.ids.pipe(
       Stream.mapChunks((lines) => {
         const out: Array<BatchRead.Item> = []
         for (const line of lines) {
-          const first = !dedupe || !seen.has(line.id)
-          if (dedupe && first) seen.add(line.id)
+          const first = seen.add(line.id)
           if (ledger.isStarted(line.ordinal)) continue
           if (first) out.push({ key: line.ordinal, id: line.id })
           else ledger.finish(line.ordinal)
@@ -438,8 +456,8 @@ export const run = (options: ExportOptions, progress: Progress = emptyProgress()
       from: options.from,
       to: options.to,
       progress: stage,
-      // Ids from a file or stdin are deduped above (across resumes too); the list is deduped by the stage.
-      dedupe: !dedupe,
+      // Ids are deduped above, across resumes too (a resume reads every id again, from its file or `.listed-ids`).
+      dedupe: false,
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {})
     })(items).pipe(

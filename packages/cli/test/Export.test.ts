@@ -20,7 +20,7 @@ const companies = ObjectType.unsafeMake("companies")
 const token = "export-test-token"
 
 /**
- * HubSpot's search semantics over `modified` (id → epoch millis): the filters on hs_lastmodifieddate, oldest
+ * HubSpot's search semantics over `modified` (id → epoch millis): the filters on the contacts' lastmodifieddate, oldest
  * first, `after` an offset, at most 10,000 results a query. After each answer, `touch` may modify objects (their
  * time becomes now, after any window of the run).
  */
@@ -30,6 +30,7 @@ const fakeSearch = (modified: Map<string, number>, touch: (answered: ReadonlyArr
     Effect.sync(() => {
       searches.push(request)
       const filters = request.filterGroups[0]!.filters
+      for (const f of filters) assert.strictEqual(f.propertyName, "lastmodifieddate", "contacts' own name for it")
       const bound = (op: string) => Number(filters.find((f) => f.operator === op)!.value)
       const lo = bound("GTE")
       const hi = bound("LT")
@@ -41,7 +42,7 @@ const fakeSearch = (modified: Map<string, number>, touch: (answered: ReadonlyArr
       const page = matches.slice(offset, offset + limit)
       const answer: Api.SearchResponse = {
         total: matches.length,
-        results: page.map(([id, m]) => ({ id: ObjectId.unsafeMake(id), properties: { hs_lastmodifieddate: new Date(m).toISOString() } })),
+        results: page.map(([id, m]) => ({ id: ObjectId.unsafeMake(id), properties: { lastmodifieddate: new Date(m).toISOString() } })),
         ...(offset + page.length < matches.length ? { paging: { next: { after: String(offset + page.length) } } } : {})
       }
       for (const id of touch(page.map(([id]) => id))) modified.set(id, Date.now())
@@ -158,6 +159,13 @@ describe("Export.run --since (search source)", () => {
         Dataset.groundTruth(sim.dataset, "contacts", "companies", inWindow).rows.map(key).sort()
       )
     }).pipe(Effect.provide(NodeContext.layer)), 60_000)
+
+  it("a window ends the index lag before the run's start, but never before it starts", () => {
+    const since = "2025-06-01T12:00:00.000Z"
+    assert.strictEqual(Export.searchUntil(since, "2025-06-02T00:00:00.000Z"), "2025-06-01T23:55:00.000Z")
+    // Chained two minutes after the run before: an empty window, whose end is where the next run starts.
+    assert.strictEqual(Export.searchUntil(since, "2025-06-01T12:02:00.000Z"), since)
+  })
 
   it.scopedLive("more than 10,000 objects modified in one millisecond fail the run as SearchTooDense", () =>
     Effect.gen(function*() {

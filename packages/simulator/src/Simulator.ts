@@ -559,12 +559,15 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
     // List and search
     // -------------------------------------------------------------------------
 
+    /** The property of an object's modification time: HubSpot's contacts name it `lastmodifieddate`. */
+    const modifiedProperty = (type: string) => (type === "contacts" ? "lastmodifieddate" : "hs_lastmodifieddate")
+
     const objectJson = (type: string, id: string) => {
       const modified = iso(dataset.lastModified(type, id))
       const created = iso(dataset.createdAt(type, id))
       return {
         id,
-        properties: { createdate: created, hs_lastmodifieddate: modified, hs_object_id: id },
+        properties: { createdate: created, [modifiedProperty(type)]: modified, hs_object_id: id },
         createdAt: created,
         updatedAt: modified,
         archived: false
@@ -649,8 +652,8 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
       for (const group of request.filterGroups) {
         const tests: Array<(m: number) => boolean> = []
         for (const f of group.filters) {
-          if (f.propertyName !== "hs_lastmodifieddate") {
-            return validation(`Unsupported filter property: ${f.propertyName}`)
+          if (f.propertyName !== modifiedProperty(type)) {
+            return validation(`Unsupported filter property for ${type}: ${f.propertyName}`)
           }
           const v = millisOf(f.value)
           const hv = millisOf(f.highValue)
@@ -689,11 +692,11 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
         predicates.push(tests)
       }
       const sort = request.sorts?.[0]
-      if (sort !== undefined && sort.propertyName !== "hs_lastmodifieddate" && sort.propertyName !== "hs_object_id") {
-        return validation(`Unsupported sort property: ${sort.propertyName}`)
+      if (sort !== undefined && sort.propertyName !== modifiedProperty(type) && sort.propertyName !== "hs_object_id") {
+        return validation(`Unsupported sort property for ${type}: ${sort.propertyName}`)
       }
       let order: ReadonlyArray<Modified>
-      if (sort?.propertyName === "hs_lastmodifieddate") {
+      if (sort?.propertyName === modifiedProperty(type)) {
         const asc = modifiedOrder(type)
         order = sort.direction === "ASCENDING"
           ? asc

@@ -500,6 +500,26 @@ describe("Simulator list and search", () => {
       assert.strictEqual((yield* sim.counters).listRequests, 11)
     }))
 
+  it.scoped("contacts are searched by their own lastmodifieddate; hs_lastmodifieddate is refused for them", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ ...noLimits })
+      const body = (property: string) => ({
+        filterGroups: [{ filters: [{ propertyName: property, operator: "GTE", value: String(Date.UTC(2025, 5, 1)) }] }],
+        sorts: [{ propertyName: property, direction: "ASCENDING" }],
+        limit: 10
+      })
+      const wrong = yield* call(sim, "/crm/v3/objects/contacts/search", { body: body("hs_lastmodifieddate") })
+      assert.strictEqual(wrong.status, 400)
+      assert.include(wrong.text, "hs_lastmodifieddate")
+      const right = yield* call(sim, "/crm/v3/objects/contacts/search", { body: body("lastmodifieddate") })
+      assert.strictEqual(right.status, 200)
+      const page = decodeSearch(JSON.parse(right.text))
+      assert.isAbove(page.results.length, 0)
+      for (const r of page.results) {
+        assert.strictEqual(Date.parse(r.properties!["lastmodifieddate"]!), sim.dataset.lastModified("contacts", r.id))
+      }
+    }))
+
   it.scoped("searches by hs_lastmodifieddate, sorted ascending with ties by id, paging by offset", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ ...noLimits })

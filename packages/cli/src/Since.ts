@@ -5,7 +5,7 @@
  * after that moment are taken, so nightly runs chained this way miss nothing.
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { InvalidArgument } from "./Wiring.js"
 
 const isoPattern = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/
@@ -26,20 +26,27 @@ export const parseIso = (text: string): string | undefined => {
   return Number.isNaN(millis) ? undefined : new Date(millis).toISOString()
 }
 
+/** The fields of an earlier export's manifest.json that `--since` reads (the rest is ignored). */
+const EarlierManifest = Schema.Struct({
+  startedAt: Schema.optional(Schema.String),
+  export: Schema.optional(Schema.Struct({
+    from: Schema.optional(Schema.String),
+    input: Schema.optional(Schema.Struct({ kind: Schema.optional(Schema.String), until: Schema.optional(Schema.String) }))
+  }))
+})
+const decodeManifest = Schema.decodeUnknownOption(EarlierManifest)
+
 /** The moment a finished export's manifest says the next incremental run starts from. */
-export const fromManifest = (json: unknown): string | undefined => {
-  if (typeof json !== "object" || json === null) return undefined
-  const manifest = json as { readonly export?: { readonly input?: { readonly kind?: unknown; readonly until?: unknown } }; readonly startedAt?: unknown }
-  const input = manifest.export?.input
-  const moment = input?.kind === "search" ? input.until : manifest.startedAt
-  return typeof moment === "string" ? parseIso(moment) : undefined
-}
+export const fromManifest = (json: unknown): string | undefined =>
+  Option.getOrUndefined(Option.flatMap(decodeManifest(json), (manifest) => {
+    const input = manifest.export?.input
+    const moment = input?.kind === "search" ? input.until : manifest.startedAt
+    return Option.fromNullable(moment === undefined ? undefined : parseIso(moment))
+  }))
 
 /** The `--from` type of the export a manifest describes, if it says. */
-export const fromTypeOf = (json: unknown): string | undefined => {
-  const from = (json as { readonly export?: { readonly from?: unknown } } | null)?.export?.from
-  return typeof from === "string" ? from : undefined
-}
+export const fromTypeOf = (json: unknown): string | undefined =>
+  Option.getOrUndefined(Option.flatMap(decodeManifest(json), (manifest) => Option.fromNullable(manifest.export?.from)))
 
 /**
  * Resolves `--since` to an ISO date-time; fails with `InvalidArgument` (exit 2) naming what is wrong, as when

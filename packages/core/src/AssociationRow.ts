@@ -37,26 +37,45 @@ export interface Pair {
   readonly toType: ObjectType
 }
 
-/**
- * The rows of one `from` object's page of associations, in page order; an
- * association type met twice in the page yields one row.
- */
-export const fromResult = (pair: Pair, result: BatchReadResult): Array<AssociationRow> => {
-  const rows: Array<AssociationRow> = []
+type To = BatchReadResult["to"][number]
+
+/** True when a to-object appears twice in a page (not seen from HubSpot, but then its rows need a key each). */
+const hasRepeatedTarget = (to: ReadonlyArray<To>): boolean => {
+  if (to.length < 2) return false
+  const ids = new Set<string>()
+  for (const o of to) {
+    if (ids.has(o.toObjectId)) return true
+    ids.add(o.toObjectId)
+  }
+  return false
+}
+
+/** True when `types[i]` repeats an earlier type of the same to-object (a few types each: a scan beats a Set). */
+const repeatsEarlier = (types: To["associationTypes"], i: number): boolean => {
+  const t = types[i]!
+  for (let j = 0; j < i; j++) {
+    const u = types[j]!
+    if (u.typeId === t.typeId && u.category === t.category) return true
+  }
+  return false
+}
+
+/** Appends the rows of one `from` object's page of associations to `rows` (see `fromResult`). */
+const appendRows = (pair: Pair, result: BatchReadResult, rows: Array<AssociationRow>): void => {
   const fromId = result.from.id
-  let seen: Set<string> | undefined
+  // A key a row only when a to-object repeats, or has many types; otherwise a repeat can only be within one
+  // to-object's few types, found by a scan.
+  let seen = hasRepeatedTarget(result.to) ? new Set<string>() : undefined
   for (const to of result.to) {
     const types = to.associationTypes
-    if (types.length > 1 || seen !== undefined) {
-      // Only a to-object with several types (or a to-object met twice) can repeat a row.
-      seen ??= new Set()
-    }
-    for (const t of types) {
+    if (types.length > 16) seen ??= new Set()
+    for (let i = 0; i < types.length; i++) {
+      const t = types[i]!
       if (seen !== undefined) {
         const key = `${to.toObjectId}\u0000${t.category}\u0000${t.typeId}`
         if (seen.has(key)) continue
         seen.add(key)
-      }
+      } else if (i > 0 && repeatsEarlier(types, i)) continue
       rows.push({
         from_object_type: pair.fromType,
         from_object_id: fromId,
@@ -68,6 +87,15 @@ export const fromResult = (pair: Pair, result: BatchReadResult): Array<Associati
       })
     }
   }
+}
+
+/**
+ * The rows of one `from` object's page of associations, in page order; an
+ * association type met twice in the page yields one row.
+ */
+export const fromResult = (pair: Pair, result: BatchReadResult): Array<AssociationRow> => {
+  const rows: Array<AssociationRow> = []
+  appendRows(pair, result, rows)
   return rows
 }
 
@@ -88,9 +116,7 @@ export const flatten = (
     if (!byId.has(result.from.id)) byId.set(result.from.id, result)
   }
   const rows: Array<AssociationRow> = []
-  const push = (result: BatchReadResult) => {
-    for (const row of fromResult(pair, result)) rows.push(row)
-  }
+  const push = (result: BatchReadResult) => appendRows(pair, result, rows)
   if (inputOrder === undefined) {
     for (const result of byId.values()) push(result)
     return rows
@@ -142,26 +168,94 @@ export const encodeNdjson = (rows: ReadonlyArray<AssociationRow>): string => {
 
 const utf8 = new TextEncoder()
 
+/** Appends bytes to a buffer that grows by doubling. */
+class ByteWriter {
+  bytes: Uint8Array
+  at = 0
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(capacity)
+  }
+  reserve(n: number): void {
+    if (this.at + n <= this.bytes.length) return
+    const larger = new Uint8Array(Math.max(this.bytes.length * 2, this.at + n))
+    larger.set(this.bytes.subarray(0, this.at))
+    this.bytes = larger
+  }
+  put(b: Uint8Array): void {
+    this.bytes.set(b, this.at)
+    this.at += b.length
+  }
+  /** Writes `s` when it is a string of ASCII digits (the bytes are its char codes); false, writing nothing, if not. */
+  putDigits(s: string): boolean {
+    const out = this.bytes
+    const at = this.at
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      if (c < 48 || c > 57) return false
+      out[at + i] = c
+    }
+    this.at = at + s.length
+    return true
+  }
+}
+
 /**
- * The UTF-8 bytes of `encodeNdjson(rows)`, one buffer for the chunk. Each line is encoded into the buffer as it
- * is built: encoding one concatenated string costs twice as much, since a single label beyond Latin-1 makes
- * the whole text two-byte.
+ * The UTF-8 bytes of `encodeNdjson(rows)`, one buffer for the chunk, written without a string a line. A line
+ * is three cached fragments and two ids: the head up to the from id (per from type), the middle up to the to
+ * id (per to type), and the tail from the category to the end (per type id, category and label: a few
+ * dozen a chunk). Ids of digits are copied as bytes; other ids go through `JSON.stringify`.
  */
 export const encodeNdjsonBytes = (rows: ReadonlyArray<AssociationRow>): Uint8Array => {
-  const line = lineWriter()
-  let bytes = new Uint8Array(Math.max(1024, rows.length * 256))
-  let at = 0
-  for (const r of rows) {
-    const text = line(r)
-    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    if (at + text.length * 3 > bytes.length) {
-      const larger = new Uint8Array(Math.max(bytes.length * 2, at + text.length * 3))
-      larger.set(bytes.subarray(0, at))
-      bytes = larger
-    }
-    at += utf8.encodeInto(text, bytes.subarray(at)).written
+  const heads = new Map<string, Uint8Array>()
+  const middles = new Map<string, Uint8Array>()
+  // Per type id, the tails met with it: nearly always one (a type id has one category and label).
+  const tails = new Map<number, Array<{ readonly category: string; readonly label: string | null; readonly bytes: Uint8Array }>>()
+  const head = (type: string) => {
+    let b = heads.get(type)
+    if (b === undefined) heads.set(type, b = utf8.encode(`{"from_object_type":${JSON.stringify(type)},"from_object_id":`))
+    return b
   }
-  return bytes.subarray(0, at)
+  const middle = (type: string) => {
+    let b = middles.get(type)
+    if (b === undefined) middles.set(type, b = utf8.encode(`,"to_object_type":${JSON.stringify(type)},"to_object_id":`))
+    return b
+  }
+  const tail = (category: string, typeId: number, label: string | null) => {
+    let met = tails.get(typeId)
+    if (met === undefined) tails.set(typeId, met = [])
+    for (const t of met) if (t.category === category && t.label === label) return t.bytes
+    const bytes = utf8.encode(`,"association_category":${JSON.stringify(category)},"association_type_id":${typeId | 0},"association_label":${
+      label === null ? "null" : JSON.stringify(label)
+    }}\n`)
+    met.push({ category, label, bytes })
+    return bytes
+  }
+  const out = new ByteWriter(Math.max(1024, rows.length * 224)) // ~210 bytes a line of companies of contacts
+  const id = (s: string) => {
+    out.reserve(s.length + 2)
+    out.bytes[out.at++] = 34 // "
+    if (out.putDigits(s)) out.bytes[out.at++] = 34
+    else {
+      out.at--
+      const quoted = utf8.encode(JSON.stringify(s))
+      out.reserve(quoted.length)
+      out.put(quoted)
+    }
+  }
+  for (const r of rows) {
+    const h = head(r.from_object_type)
+    const m = middle(r.to_object_type)
+    const t = tail(r.association_category, r.association_type_id, r.association_label)
+    out.reserve(h.length + m.length + t.length)
+    out.put(h)
+    id(r.from_object_id)
+    out.reserve(m.length + t.length)
+    out.put(m)
+    id(r.to_object_id)
+    out.reserve(t.length)
+    out.put(t)
+  }
+  return out.bytes.subarray(0, out.at)
 }
 
 const decodeRowSync = Schema.decodeUnknownSync(AssociationRow)

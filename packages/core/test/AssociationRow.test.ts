@@ -15,9 +15,23 @@ const typeArb = fc.record({
 })
 const toArb = fc.record({ toObjectId: idArb, associationTypes: fc.array(typeArb, { maxLength: 3 }) })
 const resultArb = fc.record({ from: fc.record({ id: idArb }), to: fc.array(toArb, { maxLength: 6 }) })
-const responseArb = fc.record({ results: fc.array(resultArb, { maxLength: 6 }) }) satisfies fc.Arbitrary<
-  Pick<Api.BatchReadResponse, "results">
->
+// Few ids and types, many types a to-object: repeated to-objects and repeated types within one (both paths of
+// flatten's dedupe, the second past 16 types).
+const crowdedTypeArb = fc.record({
+  category: fc.constantFrom("HUBSPOT_DEFINED", "USER_DEFINED"),
+  typeId: fc.integer({ min: 1, max: 3 }),
+  label: fc.constantFrom(null, "a", "b")
+})
+const crowdedIdArb = fc.constantFrom("1", "2", "3") as fc.Arbitrary<ObjectId.ObjectId>
+const crowdedResultArb = fc.record({
+  from: fc.record({ id: crowdedIdArb }),
+  to: fc.array(fc.record({ toObjectId: crowdedIdArb, associationTypes: fc.array(crowdedTypeArb, { maxLength: 20 }) }), {
+    maxLength: 4
+  })
+})
+const responseArb = fc.record({
+  results: fc.oneof(fc.array(resultArb, { maxLength: 6 }), fc.array(crowdedResultArb, { maxLength: 4 }))
+}) satisfies fc.Arbitrary<Pick<Api.BatchReadResponse, "results">>
 
 const key = (r: AssociationRow.AssociationRow) =>
   JSON.stringify([r.from_object_id, r.to_object_id, r.association_category, r.association_type_id])
@@ -93,7 +107,7 @@ describe("AssociationRow", () => {
     assert.strictEqual(rows.length, expected.size)
   })
 
-  it.prop("null labels stay null and text labels stay text", [responseArb], ([response]) => {
+  it.prop("each row keeps the label of its type's first mention; null labels stay null", [responseArb], ([response]) => {
     const labels = new Map<string, string | null>()
     for (const r of response.results) {
       for (const to of r.to) {
@@ -104,9 +118,7 @@ describe("AssociationRow", () => {
       }
     }
     for (const row of AssociationRow.flatten(pair, response)) {
-      const expected = labels.get(key(row))
-      if (expected === null) assert.isNull(row.association_label)
-      else assert.isString(row.association_label)
+      assert.strictEqual(row.association_label, labels.get(key(row)))
     }
   })
 
@@ -167,5 +179,22 @@ describe("AssociationRow NDJSON", () => {
     // Labels longer than the 256 bytes a row the buffer starts with make it grow.
     const all = [...rows, ...labels.map((label, i) => ({ ...rows[0] ?? rowArbExample, association_label: label, association_type_id: i }))]
     assert.deepStrictEqual(AssociationRow.encodeNdjsonBytes(all), new TextEncoder().encode(AssociationRow.encodeNdjson(all)))
+  })
+
+  it.prop("encodeNdjsonBytes keeps apart rows that share a type id but not its category or label", [
+    fc.array(
+      fc.record({
+        from_object_type: fc.constantFrom("contacts", "2-1"),
+        from_object_id: fc.constantFrom("1", "22", "x\"y"),
+        to_object_type: fc.constantFrom("companies", "deals"),
+        to_object_id: fc.constantFrom("3", "", "4 5"),
+        association_category: fc.constantFrom("HUBSPOT_DEFINED", "USER_DEFINED"),
+        association_type_id: fc.constantFrom(1, 2),
+        association_label: fc.constantFrom(null, "", "null", "Café ☕")
+      }),
+      { maxLength: 40 }
+    )
+  ], ([rows]) => {
+    assert.deepStrictEqual(AssociationRow.encodeNdjsonBytes(rows), new TextEncoder().encode(AssociationRow.encodeNdjson(rows)))
   })
 })

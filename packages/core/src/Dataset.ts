@@ -298,6 +298,9 @@ export const open = (
     /** Set once the writer takes no more operations: after a failure or an interruption, or after `finish`. */
     let closed: DatasetError | undefined
     const lock = yield* Effect.makeSemaphore(1)
+    // One buffer for every append's journal bytes: appends run one at a time and write their bytes before
+    // they return.
+    const encodeJournal = AssociationRow.ndjsonEncoder()
 
     const current = (): DatasetState => ({
       format: enc.format,
@@ -310,7 +313,7 @@ export const open = (
     const append = (newRows: ReadonlyArray<AssociationRow.AssociationRow>, errors: ReadonlyArray<ErrorRow>) =>
       Effect.gen(function*() {
         if (newRows.length > 0) {
-          const bytes = AssociationRow.encodeNdjsonBytes(newRows)
+          const bytes = encodeJournal(newRows)
           yield* part.journal.writeAll(bytes).pipe(Effect.mapError(fail(part.journalPath)))
           if (part.writer !== undefined && part.temp !== undefined) {
             for (const chunk of yield* part.writer.write(newRows)) {

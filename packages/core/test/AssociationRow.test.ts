@@ -181,6 +181,16 @@ describe("AssociationRow NDJSON", () => {
     assert.deepStrictEqual(AssociationRow.encodeNdjsonBytes(all), new TextEncoder().encode(AssociationRow.encodeNdjson(all)))
   })
 
+  it.prop("ndjsonEncoder gives each chunk's bytes in the buffer it reuses", [
+    fc.array(fc.array(rowArb, { maxLength: 30 }), { maxLength: 6 })
+  ], ([chunks]) => {
+    const encode = AssociationRow.ndjsonEncoder()
+    for (const rows of chunks) {
+      // Copied before the next call, as a journal writer writes them.
+      assert.deepStrictEqual(encode(rows).slice(), AssociationRow.encodeNdjsonBytes(rows))
+    }
+  })
+
   it.prop("encodeNdjsonBytes keeps apart rows that share a type id but not its category or label", [
     fc.array(
       fc.record({

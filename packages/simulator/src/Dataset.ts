@@ -7,10 +7,47 @@
  * nothing until asked; `ids(type)` materializes (and caches) one type's ids.
  */
 import type { Api, AssociationRow, ObjectId } from "@assoc-etl/core"
+import * as IndexSet from "./internal/indexSet.js"
 import { hash2, hashString, mulberry32 } from "./internal/prng.js"
 
 export type AssociatedObject = Api.AssociatedObject
 export type AssociationType = Api.AssociationType
+
+/**
+ * The associations of one object as positions. The k-th associated object is `ids(to)[toIndex[k]]` (ascending
+ * in k). Its association types are `typeSet[k]`, packed: the count (1 to 3) in the low byte, then the position
+ * of each in `associationTypes(from, to)`, a byte each (see `typeCount`, `typeAt`). Equal sets, equal numbers.
+ */
+export interface AssociationPositions {
+  readonly length: number
+  readonly toIndex: Int32Array
+  readonly typeSet: Int32Array
+}
+
+/** The number of association types in a packed `typeSet` entry. */
+export const typeCount = (typeSet: number): number => typeSet & 0xff
+
+/** The position in `associationTypes(from, to)` of the t-th association type (t < `typeCount`) of a packed entry. */
+export const typeAt = (typeSet: number, t: number): number => (typeSet >>> (8 * (t + 1))) & 0xff
+
+const noPositions: AssociationPositions = { length: 0, toIndex: new Int32Array(0), typeSet: new Int32Array(0) }
+
+/** Sorts ascending: by insertion while short (most objects have a few associations), else the built-in sort. */
+const sortIndices = (a: Int32Array): void => {
+  if (a.length > 32) {
+    a.sort()
+    return
+  }
+  for (let i = 1; i < a.length; i++) {
+    const x = a[i]!
+    let j = i - 1
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!
+      j--
+    }
+    a[j + 1] = x
+  }
+}
 
 export interface DatasetOptions {
   readonly seed: number
@@ -31,6 +68,13 @@ export interface Dataset {
   readonly has: (type: string, id: string) => boolean
   /** The associated objects of `id`, in page order (ascending to-object id); empty for an unknown id or type. */
   readonly associations: (from: string, to: string, id: string) => ReadonlyArray<AssociatedObject>
+  /**
+   * The same associations as `associations`, as positions, without an object or a string per association: for
+   * a writer of many answers (the simulator's batch read).
+   */
+  readonly associationPositions: (from: string, to: string, id: string) => AssociationPositions
+  /** The association types of a pair, the same objects every call; `AssociationPositions.typeSet` points into it. */
+  readonly associationTypes: (from: string, to: string) => ReadonlyArray<AssociationType>
   /** Epoch millis of the object's last modification (whole hours of 2025), for search. */
   readonly lastModified: (type: string, id: string) => number
   /** Epoch millis of the object's creation, before `lastModified`. */
@@ -155,34 +199,54 @@ export const make = (options: DatasetOptions): Dataset => {
     return 1001 + Math.floor(rng() * 1500)
   }
 
-  const associations = (from: string, to: string, id: string): ReadonlyArray<AssociatedObject> => {
+  const associationPositions = (from: string, to: string, id: string): AssociationPositions => {
     const fromSpace = spaces.get(from)
     const toSpace = spaces.get(to)
-    if (fromSpace === undefined || toSpace === undefined || indexOf(fromSpace, id) === undefined) return []
+    if (fromSpace === undefined || toSpace === undefined || indexOf(fromSpace, id) === undefined) return noPositions
     const rng = mulberry32(hashString(seed, `assoc\u0000${from}\u0000${to}\u0000${id}`))
     const count = Math.min(drawCount(rng), toSpace.size)
-    if (count === 0) return []
+    if (count === 0) return noPositions
     // Floyd's algorithm: `count` distinct indices of the `to` type in O(count).
-    const chosen = new Set<number>()
-    for (let j = toSpace.size - count; j < toSpace.size; j++) {
+    const toIndex = new Int32Array(count)
+    const chosen = IndexSet.make(count)
+    for (let j = toSpace.size - count, k = 0; j < toSpace.size; j++, k++) {
       const t = Math.floor(rng() * (j + 1))
-      chosen.add(chosen.has(t) ? j : t)
+      const c = chosen.has(t) ? j : t
+      chosen.add(c)
+      toIndex[k] = c
     }
-    const indices = Array.from(chosen).sort((a, b) => a - b)
-    const pool = poolOf(from, to)
-    const out = new Array<AssociatedObject>(indices.length)
-    for (let k = 0; k < indices.length; k++) {
+    sortIndices(toIndex)
+    const poolSize = poolOf(from, to).length
+    const typeSet = new Int32Array(count)
+    for (let k = 0; k < count; k++) {
       const r = rng()
       const n = r < 0.6 ? 1 : r < 0.9 ? 2 : 3
-      const picks: Array<number> = [rng() < 0.85 ? 0 : 1 + Math.floor(rng() * (pool.length - 1))]
-      while (picks.length < n) {
-        const c = 1 + Math.floor(rng() * (pool.length - 1))
-        if (!picks.includes(c)) picks.push(c)
+      const first = rng() < 0.85 ? 0 : 1 + Math.floor(rng() * (poolSize - 1))
+      let second = -1
+      let set = n | (first << 8)
+      for (let picked = 1; picked < n;) {
+        const c = 1 + Math.floor(rng() * (poolSize - 1))
+        if (c !== first && c !== second) {
+          set |= c << (8 * ++picked)
+          second = c
+        }
       }
-      out[k] = {
-        toObjectId: idAt(toSpace, indices[k]!) as ObjectId.ObjectId,
-        associationTypes: picks.map((p) => pool[p]!)
-      }
+      typeSet[k] = set
+    }
+    return { length: count, toIndex, typeSet }
+  }
+
+  const associations = (from: string, to: string, id: string): ReadonlyArray<AssociatedObject> => {
+    const positions = associationPositions(from, to, id)
+    if (positions.length === 0) return []
+    const toSpace = spaces.get(to)!
+    const pool = poolOf(from, to)
+    const out = new Array<AssociatedObject>(positions.length)
+    for (let k = 0; k < positions.length; k++) {
+      const set = positions.typeSet[k]!
+      const associationTypes = new Array<AssociationType>(typeCount(set))
+      for (let t = 0; t < associationTypes.length; t++) associationTypes[t] = pool[typeAt(set, t)]!
+      out[k] = { toObjectId: idAt(toSpace, positions.toIndex[k]!) as ObjectId.ObjectId, associationTypes }
     }
     return out
   }
@@ -207,6 +271,8 @@ export const make = (options: DatasetOptions): Dataset => {
       return s !== undefined && indexOf(s, id) !== undefined
     },
     associations,
+    associationPositions,
+    associationTypes: (from, to) => (spaces.has(from) && spaces.has(to) ? poolOf(from, to) : []),
     lastModified,
     createdAt
   }

@@ -43,6 +43,7 @@ import { Clock, Context, Duration, Effect, Either, FiberSet, Layer, ParseResult,
 import * as Http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import * as Dataset from "./Dataset.js"
+import * as Bytes from "./internal/bytes.js"
 import * as Cursor from "./internal/cursor.js"
 import { hash2, hashString, mulberry32 } from "./internal/prng.js"
 import * as RollingWindow from "./internal/window.js"
@@ -214,11 +215,14 @@ export const resolveOptions = (options: SimulatorOptions = {}): ResolvedOptions 
 
 interface Answer {
   readonly status: number
-  readonly body: string
+  /** Text is sent as UTF-8; a batch-read answer is written as its bytes already. */
+  readonly body: string | Uint8Array
   readonly contentType?: string
   readonly headers?: Readonly<Record<string, string>>
   /** The inputs a batch-read answer covers. */
   readonly inputs?: number
+  /** Called once `body` is sent (not when the answer is cut short): its buffer can be written again. */
+  readonly release?: () => void
 }
 
 const jsonAnswer = (status: number, body: unknown, headers?: Readonly<Record<string, string>>): Answer =>
@@ -452,17 +456,66 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
     // Batch read
     // -------------------------------------------------------------------------
 
-    const typeJson = new Map<ApiTypes.AssociationType, string>()
-    const encodeType = (t: ApiTypes.AssociationType): string => {
-      let s = typeJson.get(t)
-      if (s === undefined) {
-        s = `{"category":${JSON.stringify(t.category)},"typeId":${t.typeId},"label":${
-          t.label === null ? "null" : JSON.stringify(t.label)
-        }}`
-        typeJson.set(t, s)
-      }
-      return s
+    const encodeType = (t: ApiTypes.AssociationType): string =>
+      `{"category":${JSON.stringify(t.category)},"typeId":${t.typeId},"label":${
+        t.label === null ? "null" : JSON.stringify(t.label)
+      }}`
+
+    // A batch-read answer holds up to 1000 x 500 associations: it is written as bytes from parts made once, the
+    // ids of each `to` type and the tail of an association for each choice of its association types.
+    const quote = opts.numericToObjectId ? "" : "\""
+    const firstHead = Buffer.from(`{"toObjectId":${quote}`)
+    const nextHead = Buffer.from(`,{"toObjectId":${quote}`)
+
+    interface IdBytes {
+      readonly bytes: Uint8Array
+      /** The id at position i is `bytes[offsets[i], offsets[i + 1])`. */
+      readonly offsets: Int32Array
     }
+    const idBytesCache = new Map<string, IdBytes>()
+    const idBytesOf = (type: string): IdBytes => {
+      let cached = idBytesCache.get(type)
+      if (cached === undefined) {
+        const size = dataset.size(type)
+        const writer = Bytes.make()
+        const offsets = new Int32Array(size + 1)
+        let at = 0
+        for (let i = 0; i < size; i++) {
+          const id = dataset.idAt(type, i)!
+          writer.text(id)
+          at += id.length
+          offsets[i + 1] = at
+        }
+        cached = { bytes: writer.take().bytes, offsets }
+        idBytesCache.set(type, cached)
+      }
+      return cached
+    }
+
+    /** By pair, then by packed set of association types: `","associationTypes":[...]}`, the tail of an association. */
+    const tailsCache = new Map<string, Map<number, Buffer>>()
+    const tailsOf = (from: string, to: string): Map<number, Buffer> => {
+      const key = `${from}\u0000${to}`
+      let tails = tailsCache.get(key)
+      if (tails === undefined) {
+        tails = new Map()
+        tailsCache.set(key, tails)
+      }
+      return tails
+    }
+    const tailOf = (tails: Map<number, Buffer>, from: string, to: string, typeSet: number): Buffer => {
+      let tail = tails.get(typeSet)
+      if (tail === undefined) {
+        const pool = dataset.associationTypes(from, to)
+        const types: Array<string> = []
+        for (let t = 0; t < Dataset.typeCount(typeSet); t++) types.push(encodeType(pool[Dataset.typeAt(typeSet, t)]!))
+        tail = Buffer.from(`${quote},"associationTypes":[${types.join(",")}]}`)
+        tails.set(typeSet, tail)
+      }
+      return tail
+    }
+
+    const writer = Bytes.make()
 
     const batchRead = (
       baseUrl: string,
@@ -496,19 +549,24 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
         return validation(`Duplicate ids in inputs: ${ids.join(", ")}`, { ids })
       }
       const pairKey = `${from}\u0000${to}`
+      const idBytes = idBytesOf(to)
+      const tails = tailsOf(from, to)
       const unknown: Array<string> = []
-      const parts: Array<string> = []
+      let first = true
+      writer.clear()
+      writer.text(`{"status":"COMPLETE","results":[`)
       for (const input of list) {
         if (!dataset.has(from, input.id)) {
           unknown.push(input.id)
           continue
         }
-        const all = dataset.associations(from, to, input.id)
+        const all = dataset.associationPositions(from, to, input.id)
         const key = `${pairKey}\u0000${input.id}`
         let offset = 0
         if (input.after !== undefined) {
           const at = Cursor.decode(opts.seed, key, input.after)
           if (at === undefined || at >= all.length) {
+            writer.clear()
             return validation(`Invalid paging cursor for id ${input.id}: ${JSON.stringify(input.after)}`, {
               ids: [input.id]
             })
@@ -516,28 +574,29 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
           offset = at
         }
         const end = Math.min(all.length, offset + opts.pageSize)
-        let out = `{"from":{"id":"${input.id}"},"to":[`
+        writer.text(`${first ? "" : ","}{"from":{"id":"${input.id}"},"to":[`)
+        first = false
         for (let k = offset; k < end; k++) {
-          const assoc = all[k]!
-          const id = opts.numericToObjectId ? assoc.toObjectId : `"${assoc.toObjectId}"`
-          out += `${k > offset ? "," : ""}{"toObjectId":${id},"associationTypes":[`
-          const types = assoc.associationTypes
-          for (let t = 0; t < types.length; t++) out += (t > 0 ? "," : "") + encodeType(types[t]!)
-          out += "]}"
+          const i = all.toIndex[k]!
+          writer.bytes(k > offset ? nextHead : firstHead)
+          writer.bytes(idBytes.bytes, idBytes.offsets[i]!, idBytes.offsets[i + 1]!)
+          writer.bytes(tailOf(tails, from, to, all.typeSet[k]!))
         }
-        out += "]"
         if (end < all.length) {
           const after = Cursor.encode(opts.seed, key, end)
           const link = `${baseUrl}/crm/v4/objects/${raw.from}/${input.id}/associations/${raw.to}?after=${after}`
-          out += `,"paging":{"next":{"after":${JSON.stringify(after)},"link":${JSON.stringify(link)}}}`
+          writer.text(`],"paging":{"next":{"after":${JSON.stringify(after)},"link":${JSON.stringify(link)}}}}`)
+        } else {
+          writer.text("]}")
         }
-        parts.push(out + "}")
       }
       const times = `"startedAt":"${iso(requestedAt)}","completedAt":"${iso(requestedAt)}","requestedAt":"${
         iso(requestedAt)
       }"`
       if (unknown.length === 0) {
-        return { status: 200, body: `{"status":"COMPLETE","results":[${parts.join(",")}],${times}}`, inputs: list.length }
+        writer.text(`],${times}}`)
+        const taken = writer.take()
+        return { status: 200, body: taken.bytes, inputs: list.length, release: taken.release }
       }
       const error = {
         status: "error",
@@ -546,13 +605,9 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
         message: `No ${raw.from} found with ids: ${unknown.join(", ")}`,
         context: { fromObjectId: unknown }
       }
-      return {
-        status: 207,
-        body: `{"status":"COMPLETE","results":[${parts.join(",")}],"numErrors":1,"errors":[${
-          JSON.stringify(error)
-        }],${times}}`,
-        inputs: list.length
-      }
+      writer.text(`],"numErrors":1,"errors":[${JSON.stringify(error)}],${times}}`)
+      const taken = writer.take()
+      return { status: 207, body: taken.bytes, inputs: list.length, release: taken.release }
     }
 
     // -------------------------------------------------------------------------
@@ -737,14 +792,15 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
         ...headers,
         ...answer.headers,
         "Content-Type": answer.contentType ?? "application/json;charset=utf-8",
-        "Content-Length": String(Buffer.byteLength(answer.body))
+        "Content-Length": String(typeof answer.body === "string" ? Buffer.byteLength(answer.body) : answer.body.length)
       })
-      res.end(answer.body)
+      if (answer.release === undefined) res.end(answer.body)
+      else res.end(answer.body, answer.release)
     }
 
     const sendTruncated = (res: Http.ServerResponse, answer: Answer, headers: Readonly<Record<string, string>>) => {
       if (res.destroyed || res.headersSent) return
-      const bytes = Buffer.from(answer.body, "utf8")
+      const bytes = typeof answer.body === "string" ? Buffer.from(answer.body, "utf8") : answer.body
       const cut = Math.max(1, Math.floor(bytes.length / 2))
       res.useChunkedEncodingByDefault = false
       res.shouldKeepAlive = false

@@ -115,6 +115,18 @@ describe("Simulator batch read", () => {
       assert.deepStrictEqual(multiset(rows), multiset(truth.rows))
     }))
 
+  it.scoped("answers concurrent batch reads as it answers them one by one", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ seed: 13, objects: 6000, ...noLimits })
+      const ids = sim.dataset.ids("contacts")
+      const slices = Array.from({ length: 6 }, (_, k) => ids.slice(k * 1000, k * 1000 + 1000).map((id) => ({ id })))
+      const together = yield* Effect.forEach(slices, (inputs) => batch(sim, inputs), { concurrency: "unbounded" })
+      const oneByOne = yield* Effect.forEach(slices, (inputs) => batch(sim, inputs))
+      // The TestClock stands still: the times in the answers are equal too.
+      assert.deepStrictEqual(together.map((r) => r.text), oneByOne.map((r) => r.text))
+      assert.isTrue(together.every((r) => r.status === 200 && r.text.length > 100_000))
+    }))
+
   it.scoped("refuses more than maxInputs inputs, duplicates, empty inputs and bodies that are not requests", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ ...noLimits })

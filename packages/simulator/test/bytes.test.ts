@@ -1,0 +1,30 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Bytes from "../src/internal/bytes.js"
+
+describe("bytes", () => {
+  it("writes text as UTF-8 and byte runs, growing, and keeps a taken answer until it is released", () => {
+    const writer = Bytes.make(8)
+    const id = Buffer.from("x1234567890y")
+    writer.text("Café ☕ 👍 ")
+    writer.bytes(id, 1, 11)
+    writer.bytes(Buffer.alloc(100, 97))
+    const first = writer.take()
+    const expected = Buffer.concat([Buffer.from("Café ☕ 👍 1234567890"), Buffer.alloc(100, 97)])
+    assert.deepStrictEqual(Buffer.from(first.bytes), expected)
+    writer.text("dropped")
+    writer.clear()
+    writer.text("b".repeat(500))
+    const second = writer.take()
+    assert.deepStrictEqual(Buffer.from(first.bytes), expected)
+    assert.strictEqual(Buffer.from(second.bytes).toString(), "b".repeat(500))
+    first.release()
+    second.release()
+    writer.text("c".repeat(50))
+    assert.strictEqual(Buffer.from(writer.take().bytes).toString(), "c".repeat(50))
+    const nothing = writer.take()
+    assert.strictEqual(nothing.bytes.length, 0)
+    nothing.release()
+    writer.bytes(Buffer.alloc(3000, 100))
+    assert.deepStrictEqual(Buffer.from(writer.take().bytes), Buffer.alloc(3000, 100))
+  })
+})

@@ -206,9 +206,12 @@ class ByteWriter {
  * dozen a chunk). Ids of digits are copied as bytes; other ids go through `JSON.stringify`.
  */
 export const encodeNdjsonBytes = (rows: ReadonlyArray<AssociationRow>): Uint8Array => {
-  const out = encodeInto(rows, new Uint8Array(Math.max(1024, rows.length * 224))) // ~210 bytes a line of companies of contacts
+  const out = encodeInto(rows, new Uint8Array(sizeFor(rows)))
   return out.bytes.subarray(0, out.at)
 }
+
+/** A first size for the bytes of `rows`: a line of companies of contacts takes ~210 bytes. */
+const sizeFor = (rows: ReadonlyArray<AssociationRow>): number => Math.max(1024, rows.length * 224)
 
 /** The largest buffer `ndjsonEncoder` keeps between calls. */
 const keptBytesMax = 32 * 1024 * 1024
@@ -221,10 +224,16 @@ const keptBytesMax = 32 * 1024 * 1024
 export const ndjsonEncoder = (): ((rows: ReadonlyArray<AssociationRow>) => Uint8Array) => {
   let kept: Uint8Array = new Uint8Array(0)
   return (rows) => {
-    const out = encodeInto(rows, kept.length >= rows.length * 224 ? kept : new Uint8Array(Math.max(1024, rows.length * 224)))
+    const out = encodeInto(rows, kept.length >= sizeFor(rows) ? kept : new Uint8Array(sizeFor(rows)))
     if (out.bytes.length <= keptBytesMax) kept = out.bytes
     return out.bytes.subarray(0, out.at)
   }
+}
+
+interface Tail {
+  readonly category: string
+  readonly label: string | null
+  readonly bytes: Uint8Array
 }
 
 /** Writes the NDJSON lines of `rows` into `buffer`, or a larger one once it is full. */
@@ -232,7 +241,7 @@ const encodeInto = (rows: ReadonlyArray<AssociationRow>, buffer: Uint8Array): By
   const heads = new Map<string, Uint8Array>()
   const middles = new Map<string, Uint8Array>()
   // Per type id, the tails met with it: nearly always one (a type id has one category and label).
-  const tails = new Map<number, Array<{ readonly category: string; readonly label: string | null; readonly bytes: Uint8Array }>>()
+  const tails = new Map<number, Array<Tail>>()
   const head = (type: string) => {
     let b = heads.get(type)
     if (b === undefined) heads.set(type, b = utf8.encode(`{"from_object_type":${JSON.stringify(type)},"from_object_id":`))

@@ -298,8 +298,10 @@ export const open = (
     /** Set once the writer takes no more operations: after a failure or an interruption, or after `finish`. */
     let closed: DatasetError | undefined
     const lock = yield* Effect.makeSemaphore(1)
-    // One buffer for every append's journal bytes: appends run one at a time and write their bytes before
-    // they return.
+    // One buffer for every append's journal bytes: appends run one at a time, under `lock`, and write their
+    // bytes before they return. An interrupted append may leave its write running in the background, still
+    // reading the buffer; that is safe only because `guarded` closes the writer after any failure or
+    // interruption, so no later append encodes into the buffer. Keep that if you change `guarded`.
     const encodeJournal = AssociationRow.ndjsonEncoder()
 
     const current = (): DatasetState => ({

@@ -209,7 +209,7 @@ export const make = (
             } catch {
               return yield* fail("Transport", {
                 status,
-                detail: `the answer body was cut short or is not JSON (${Api.utf8Text(bytes).length} chars)`
+                detail: `the answer body was cut short or is not JSON (${bytes.length} bytes)`
               })
             }
             return yield* Effect.mapError(call.decode(json), (e) =>

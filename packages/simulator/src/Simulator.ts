@@ -221,7 +221,10 @@ interface Answer {
   readonly headers?: Readonly<Record<string, string>>
   /** The inputs a batch-read answer covers. */
   readonly inputs?: number
-  /** Called once `body` is sent (not when the answer is cut short): its buffer can be written again. */
+  /**
+   * Called on the response's `finish`, once `body` was handed to the socket: its buffer can be written again.
+   * An answer cut short by the client usually never finishes (its buffer is then left to the collector).
+   */
   readonly release?: () => void
 }
 

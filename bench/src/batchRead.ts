@@ -15,13 +15,11 @@
  */
 import { ObjectId, ObjectType } from "@assoc-etl/core"
 import { BatchRead, HubSpotClient, RequestBudget } from "@assoc-etl/hubspot"
-import { Dataset, type Simulator } from "@assoc-etl/simulator"
+import { Dataset } from "@assoc-etl/simulator"
 import { HttpClient } from "@effect/platform"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
-import { spawn } from "node:child_process"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import * as SimulatorProcess from "./simulatorProcess.js"
 
 const limit = { max: 20, windowMillis: 2000 }
 const latency = [100, 300] as const
@@ -34,7 +32,6 @@ const seed = 1
 const batchSize = 100
 const concurrency = 6
 
-const simulatorBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../packages/simulator/dist/bin.js")
 
 export interface Result {
   readonly ids: number
@@ -58,32 +55,6 @@ export interface Result {
   readonly arrivals: ReadonlyArray<number>
 }
 
-/** The body of the simulator's `GET /__sim/counters`. */
-type SimCounters = Simulator.CountersWithArrivals
-
-/** The simulator as a child process, stopped when the scope closes. */
-const simulatorProcess = (args: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly baseUrl: string; readonly stop: () => void }, Error>((resume) => {
-      const child = spawn(process.execPath, [simulatorBin, ...args], { stdio: ["ignore", "pipe", "inherit"] })
-      let out = ""
-      child.once("error", (e) => resume(Effect.fail(e)))
-      child.once("exit", (code) => resume(Effect.fail(new Error(`the simulator exited ${code} before it served`))))
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString("utf8")
-        const end = out.indexOf("\n")
-        if (end >= 0) resume(Effect.succeed({ baseUrl: out.slice(0, end), stop: () => child.kill("SIGTERM") }))
-      })
-    }),
-    (sim) => Effect.sync(sim.stop)
-  )
-
-const simCounters = (baseUrl: string) =>
-  Effect.promise(() => fetch(`${baseUrl}/__sim/counters`).then((r) => r.json() as Promise<SimCounters>))
-
-const resetSimCounters = (baseUrl: string) =>
-  Effect.promise(() => fetch(`${baseUrl}/__sim/counters/reset`, { method: "POST" }).then((r) => r.arrayBuffer()))
-
 /** The most times in any window (t - windowMillis, t]: what the server counts at an arrival at t. */
 export const maxInRollingWindow = (sortedTimes: ReadonlyArray<number>, windowMillis: number): number => {
   let best = 0
@@ -100,7 +71,7 @@ export const measure = (idCount: number, margin?: number): Promise<Result> => {
   const admitted: Array<number> = []
   const sent: Array<number> = []
   const program = Effect.gen(function*() {
-    const sim = yield* simulatorProcess([
+    const sim = yield* SimulatorProcess.start([
       "--seed",
       String(seed),
       "--objects",
@@ -138,7 +109,7 @@ export const measure = (idCount: number, margin?: number): Promise<Result> => {
       Layer.provide(http)
     )
 
-    yield* resetSimCounters(sim.baseUrl)
+    yield* SimulatorProcess.resetCounters(sim.baseUrl)
     const { stats, rows, wallMillis } = yield* Effect.gen(function*() {
       const progress = yield* BatchRead.makeProgress
       const t0 = performance.now()
@@ -151,7 +122,7 @@ export const measure = (idCount: number, margin?: number): Promise<Result> => {
       const wallMillis = performance.now() - t0
       return { stats: yield* BatchRead.stats(progress), rows, wallMillis }
     }).pipe(Effect.provide(client))
-    const counters = yield* simCounters(sim.baseUrl)
+    const counters = yield* SimulatorProcess.counters(sim.baseUrl)
 
     const requests = counters.requests
     const minimum = Math.max(Math.ceil(stats.inputs / batchSize), stats.longestChain)

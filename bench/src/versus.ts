@@ -1,7 +1,8 @@
 /**
  * assoc-etl's CLI export (NDJSON, Parquet) against the script a user would
  * write with `@hubspot/api-client` (bench/src/officialScript.ts), on one
- * in-process simulator: same dataset (seed), same rate limit (20/2s on the
+ * simulator (its own process, so the benchmark's sets of row keys and their
+ * garbage collections never delay an answer): same dataset (seed), same rate limit (20/2s on the
  * simulator and `--rate-limit 20/2s` for ours), latency 100-300 ms. Each tool
  * runs as a child process; peak RSS is the child's VmHWM from /proc, polled.
  * Rows missing/duplicated are counted against `Dataset.groundTruth` (Parquet
@@ -23,7 +24,9 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
+import * as SimulatorProcess from "./simulatorProcess.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const cli = path.resolve(here, "../../packages/cli/dist/assoc-etl.mjs")
@@ -63,17 +66,14 @@ const readKeys = async (dir: string, onKey: (key: string) => void): Promise<void
     const f = path.join(dir, e.name)
     if (e.isDirectory() || e.name.startsWith(".")) continue
     if (e.name.endsWith(".ndjson")) {
-      for (const line of fs.readFileSync(f, "utf8").split("\n")) if (line.length > 0) onKey(key(JSON.parse(line)))
+      // Line by line: the official script's one file passes V8's longest string (512 MiB) at 100,000 contacts.
+      for await (const line of readline.createInterface({ input: fs.createReadStream(f), crlfDelay: Infinity })) {
+        if (line.length > 0) onKey(key(JSON.parse(line)))
+      }
     } else if (e.name.endsWith(".parquet")) {
       for (const row of await Effect.runPromise(ParquetReader.readRows(f))) onKey(key(row))
     }
   }
-}
-
-const readRows = async (dir: string): Promise<Array<string>> => {
-  const keys: Array<string> = []
-  await readKeys(dir, (k) => keys.push(k))
-  return keys
 }
 
 /** A multiset's fingerprint: its size and two independent 32-bit hash sums of its members. */
@@ -100,16 +100,19 @@ class Fingerprint {
   }
 }
 
-const compare = (truth: ReadonlySet<string>, got: ReadonlyArray<string>) => {
+/** The rows of the export in `dir`, and how many of `truth` are missing from them or written twice. */
+const compare = async (truth: ReadonlySet<string>, dir: string) => {
   const seen = new Set<string>()
+  let rows = 0
   let duplicated = 0
-  for (const k of got) {
+  await readKeys(dir, (k) => {
+    rows++
     if (seen.has(k)) duplicated++
     else seen.add(k)
-  }
+  })
   let missing = 0
   for (const k of truth) if (!seen.has(k)) missing++
-  return { missing, duplicated }
+  return { rows, missing, duplicated }
 }
 
 interface Measure {
@@ -134,13 +137,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 type Tool = "ours ndjson" | "ours parquet" | "official client" | "official + after"
 const tools: ReadonlyArray<Tool> = ["ours ndjson", "ours parquet", "official client", "official + after"]
 
+/** The simulator, in its own process, and its dataset (the same seed and size), for the ground truth. */
+interface Session {
+  readonly baseUrl: string
+  readonly dataset: Dataset.Dataset
+}
+
 const session = <A>(
-  options: Simulator.SimulatorOptions,
-  body: (sim: Simulator.SimulatorService) => Promise<A>
+  options: { readonly objects: number; readonly latency: string },
+  body: (sim: Session) => Promise<A>
 ): Promise<A> =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const sim = yield* Simulator.make(options)
-    return yield* Effect.promise(() => body(sim))
+    const { baseUrl } = yield* SimulatorProcess.start([
+      "--seed", String(seed), "--objects", String(options.objects), "--rate-limit", `${simulatorLimit.max}/${simulatorLimit.windowMillis}`,
+      "--latency", options.latency
+    ])
+    const dataset = Dataset.make({ seed, objects: options.objects, types: Simulator.defaultTypes })
+    return yield* Effect.promise(() => body({ baseUrl, dataset }))
   })))
 
 const writeIds = (ids: ReadonlyArray<string>): { readonly file: string; readonly remove: () => void } => {
@@ -152,20 +165,20 @@ const writeIds = (ids: ReadonlyArray<string>): { readonly file: string; readonly
 
 /** Runs one tool as a child on `idsFile` into a fresh directory; `check` reads that directory back. */
 const runTool = async <A>(
-  sim: Simulator.SimulatorService,
+  sim: Session,
   tool: Tool,
   idsFile: string,
   check: (dir: string) => Promise<A>
 ): Promise<{ readonly child: Child; readonly requests: number; readonly status429: number; readonly checked: A }> => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "versus-"))
-  await Effect.runPromise(sim.resetCounters)
+  await Effect.runPromise(SimulatorProcess.resetCounters(sim.baseUrl))
   const child = tool === "official client" || tool === "official + after"
     ? await runChild([official, idsFile, path.join(out, "out.ndjson"), sim.baseUrl, ...(tool === "official + after" ? ["--follow-after"] : [])])
     : await runChild([
       cli, "export", "--from", "contacts", "--to", "companies", "--out", out, "--ids", idsFile,
       "--base-url", sim.baseUrl, "--rate-limit", rateLimit, "--format", tool === "ours parquet" ? "parquet" : "ndjson"
     ])
-  const counters = await Effect.runPromise(sim.counters)
+  const counters = await Effect.runPromise(SimulatorProcess.counters(sim.baseUrl))
   const checked = await check(out)
   fs.rmSync(out, { recursive: true, force: true })
   return { child, requests: counters.requests, status429: counters.status429, checked }
@@ -173,11 +186,11 @@ const runTool = async <A>(
 
 const pad = (s: string, n: number) => s.padStart(n)
 const rateLimit = "20/2s"
-const simulatorLimit = { max: 20, windowMillis: 2000, daily: 0 }
+const simulatorLimit = { max: 20, windowMillis: 2000 }
 const seed = 7
 
 const compareRuns = async (idCount: number, runs: number) =>
-  session({ seed, objects: idCount, rateLimit: simulatorLimit, latencyMillis: [100, 300] }, async (sim) => {
+  session({ objects: idCount, latency: "100-300" }, async (sim) => {
     const ids = sim.dataset.ids("contacts").slice(0, idCount)
     const idsFile = writeIds(ids)
     const truth = new Set(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows.map(key))
@@ -186,10 +199,7 @@ const compareRuns = async (idCount: number, runs: number) =>
     for (let r = 0; r < runs; r++) {
       for (const tool of tools) {
         await sleep(2100) // let the previous run's rolling window empty
-        const { checked, child, requests, status429 } = await runTool(sim, tool, idsFile.file, async (dir) => {
-          const got = await readRows(dir)
-          return { rows: got.length, ...compare(truth, got) }
-        })
+        const { checked, child, requests, status429 } = await runTool(sim, tool, idsFile.file, (dir) => compare(truth, dir))
         const m: Measure = {
           tool,
           wallMillis: child.code === 0 ? child.wallMillis : Number.NaN,
@@ -225,7 +235,7 @@ const compareRuns = async (idCount: number, runs: number) =>
   })
 
 const scalingRun = async (n: number) =>
-  session({ seed, objects: n, rateLimit: simulatorLimit, latencyMillis: [0, 0] }, async (sim) => {
+  session({ objects: n, latency: "0-0" }, async (sim) => {
     const ids = sim.dataset.ids("contacts").slice(0, n)
     const idsFile = writeIds(ids)
     const truth = new Fingerprint()
@@ -249,7 +259,8 @@ const scalingRun = async (n: number) =>
 
 export const run = async (): Promise<void> => {
   const runs = Number(process.env["BENCH_RUNS"] ?? 3)
-  for (const n of (process.env["BENCH_IDS"] ?? "10000,100000").split(",").map(Number)) await compareRuns(n, runs)
+  const sizes = (process.env["BENCH_IDS"] ?? "10000,100000").split(",").map(Number).filter((n) => n > 0)
+  for (const n of sizes) await compareRuns(n, runs)
   const scale = (process.env["BENCH_SCALE"] ?? "10000,100000,1000000").split(",").map(Number)
   console.log(`scaling (ours ndjson, latency off, simulator 20/2s, CLI --rate-limit 20/2s; exact = same multiset as the dataset):`)
   console.log(`${"objects".padStart(9)}${pad("wall s", 9)}${pad("requests", 10)}${pad("429s", 6)}${pad("rows", 11)}${pad("expected", 11)}${

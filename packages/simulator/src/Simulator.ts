@@ -569,7 +569,6 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
         if (input.after !== undefined) {
           const at = Cursor.decode(opts.seed, key, input.after)
           if (at === undefined || at >= all.length) {
-            writer.clear()
             return validation(`Invalid paging cursor for id ${input.id}: ${JSON.stringify(input.after)}`, {
               ids: [input.id]
             })

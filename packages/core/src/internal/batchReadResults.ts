@@ -32,7 +32,10 @@ const keyCount = (o: Fields): number => {
   return n
 }
 
-const isType = (t: unknown): t is AssociationTypes[number] | { readonly category: string; readonly typeId: number; readonly label?: undefined } => {
+/** An association type as it may come over the wire: its label may be absent. */
+type WireType = { readonly category: string; readonly typeId: number; readonly label?: string | null | undefined }
+
+const isType = (t: unknown): t is WireType => {
   if (!isFields(t)) return false
   const { category, label, typeId } = t
   return typeof category === "string" && category.length > 0 && isInt32(typeId) &&
@@ -52,9 +55,7 @@ const associationTypes = (u: unknown): AssociationTypes | undefined => {
     if (t.label === undefined || keyCount(t) !== 3) exact = false
   }
   if (exact) return u as AssociationTypes
-  return (u as ReadonlyArray<{ readonly category: string; readonly typeId: number; readonly label?: string | null }>).map((
-    t
-  ) => ({ category: t.category, typeId: t.typeId, label: t.label ?? null }))
+  return (u as ReadonlyArray<WireType>).map((t) => ({ category: t.category, typeId: t.typeId, label: t.label ?? null }))
 }
 
 const paging = (u: unknown): BatchReadResult["paging"] | undefined => {

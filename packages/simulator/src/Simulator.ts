@@ -95,6 +95,12 @@ export interface SimulatorOptions {
   readonly port?: number
   /** Whether a refused (429) request counts in the window and the daily count. Default true, like HubSpot. */
   readonly countRejected?: boolean
+  /**
+   * Called with the inputs of every well-formed batch-read request the server answers, and the `Clock` millis
+   * of its arrival (the answer goes out after the latency). A request refused (401, 429) or failed by a fault
+   * before it is answered does not call it. Tests read what a client asked, and when.
+   */
+  readonly onBatchRead?: (inputs: ReadonlyArray<Api.BatchReadInput>, arrivedAt: number) => void
 }
 
 export interface ResolvedOptions {
@@ -537,6 +543,7 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
       const decoded = decodeBatchRequest(json)
       if (Either.isLeft(decoded)) return validation(`Invalid input: ${formatParseError(decoded.left)}`)
       const list = decoded.right.inputs
+      options.onBatchRead?.(list, requestedAt)
       if (list.length === 0) return validation("Invalid input: inputs must not be empty.")
       if (list.length > opts.maxInputs) {
         return validation(`Batch input limit exceeded: at most ${opts.maxInputs} inputs, got ${list.length}.`)

@@ -24,7 +24,7 @@ const countLabels = (rows: ReadonlyArray<AssociationRow.AssociationRow>) =>
 const ids = Stream.fromIterable(process.argv.slice(2)).pipe(Stream.mapEffect((s) => ObjectId.decode(s)))
 
 const program = BatchRead.fromIds({ from: ObjectType.unsafeMake("deals"), to: ObjectType.unsafeMake("companies") })(ids).pipe(
-  Stream.runForEach((page) => countLabels(page.rows)),
+  Stream.runForEach((page) => countLabels(page.rows.toArray())),
   Effect.zipRight(Effect.suspend(() => Console.table(Object.fromEntries(byLabel))))
 )
 

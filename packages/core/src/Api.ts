@@ -106,9 +106,11 @@ const batchReadEnvelope = {
 export const BatchReadResponse = Schema.Struct({ ...batchReadEnvelope, results: Schema.Array(BatchReadResult) })
 export type BatchReadResponse = typeof BatchReadResponse.Type
 
-const decodeBatchReadEnvelope = Schema.decodeUnknown(
-  Schema.Struct({ ...batchReadEnvelope, results: Schema.Array(Schema.Unknown) })
-)
+/** A batch-read answer with its results left undecoded. */
+export const BatchReadEnvelope = Schema.Struct({ ...batchReadEnvelope, results: Schema.Array(Schema.Unknown) })
+export type BatchReadEnvelope = typeof BatchReadEnvelope.Type
+
+const decodeBatchReadEnvelope = Schema.decodeUnknown(BatchReadEnvelope)
 const decodeBatchReadResponseFully = Schema.decodeUnknown(BatchReadResponse)
 
 /**

@@ -168,50 +168,53 @@ export const encodeNdjson = (rows: ReadonlyArray<AssociationRow>): string => {
 
 const utf8 = new TextEncoder()
 
-/** Appends bytes to a buffer that grows by doubling. */
-class ByteWriter {
-  bytes: Uint8Array
-  at = 0
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes
-  }
-  reserve(n: number): void {
-    if (this.at + n <= this.bytes.length) return
-    const larger = new Uint8Array(Math.max(this.bytes.length * 2, this.at + n))
-    larger.set(this.bytes.subarray(0, this.at))
-    this.bytes = larger
-  }
-  put(b: Uint8Array): void {
-    this.bytes.set(b, this.at)
-    this.at += b.length
-  }
-  /** Writes `s` when it is a string of ASCII digits (the bytes are its char codes); false, writing nothing, if not. */
-  putDigits(s: string): boolean {
-    const out = this.bytes
-    const at = this.at
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i)
-      if (c < 48 || c > 57) return false
-      out[at + i] = c
-    }
-    this.at = at + s.length
-    return true
-  }
+/**
+ * A chunk of rows, however it is held: as row objects (`rowsOf`), or as the
+ * bytes of the answer they came in (`BatchReadAnswer`), which write their
+ * NDJSON without making a row object.
+ */
+export interface Rows {
+  readonly length: number
+  /** The rows as objects, in order (made on demand for rows held as bytes). */
+  readonly toArray: () => ReadonlyArray<AssociationRow>
+  /** Appends the rows' NDJSON lines, as `encodeNdjsonBytes` writes them. */
+  readonly writeNdjson: (out: NdjsonWriter) => void
 }
 
+const isRows = (rows: Rows | ReadonlyArray<AssociationRow>): rows is Rows => !Array.isArray(rows)
+
+/** Rows held as objects. */
+export const rowsOf = (rows: ReadonlyArray<AssociationRow>): Rows => ({
+  length: rows.length,
+  toArray: () => rows,
+  writeNdjson: (out) => {
+    for (const r of rows) out.row(r)
+  }
+})
+
+export const emptyRows: Rows = rowsOf([])
+
+/** The rows as objects, whichever way they are held. */
+export const toArray = (rows: Rows | ReadonlyArray<AssociationRow>): ReadonlyArray<AssociationRow> =>
+  isRows(rows) ? rows.toArray() : rows
+
 /**
- * The UTF-8 bytes of `encodeNdjson(rows)`, one buffer for the chunk, written without a string a line. A line
- * is three cached fragments and two ids: the head up to the from id (per from type), the middle up to the to
- * id (per to type), and the tail from the category to the end (per type id, category and label: a few
- * dozen a chunk). Ids of digits are copied as bytes; other ids go through `JSON.stringify`.
+ * The UTF-8 bytes of `encodeNdjson(rows)`, one buffer for the chunk, written without a string a line (see
+ * `NdjsonWriter`).
  */
-export const encodeNdjsonBytes = (rows: ReadonlyArray<AssociationRow>): Uint8Array => {
-  const out = encodeInto(rows, new Uint8Array(sizeFor(rows)))
+export const encodeNdjsonBytes = (rows: Rows | ReadonlyArray<AssociationRow>): Uint8Array => {
+  const out = new NdjsonWriter(new Uint8Array(sizeFor(rows.length)))
+  write(rows, out)
   return out.bytes.subarray(0, out.at)
 }
 
-/** A first size for the bytes of `rows`: a line of companies of contacts takes ~210 bytes. */
-const sizeFor = (rows: ReadonlyArray<AssociationRow>): number => Math.max(1024, rows.length * 224)
+const write = (rows: Rows | ReadonlyArray<AssociationRow>, out: NdjsonWriter): void => {
+  if (isRows(rows)) rows.writeNdjson(out)
+  else for (const r of rows) out.row(r)
+}
+
+/** A first size for the bytes of `n` rows: a line of companies of contacts takes ~210 bytes. */
+const sizeFor = (n: number): number => Math.max(1024, n * 224)
 
 /** The largest buffer `ndjsonEncoder` keeps between calls. */
 const keptBytesMax = 32 * 1024 * 1024
@@ -221,10 +224,12 @@ const keptBytesMax = 32 * 1024 * 1024
  * until the next call. Fresh memory costs a page fault a 4 KiB page on first touch, ~4 ms a MiB here, more
  * than encoding into it; a journal writer that writes each chunk before encoding the next reuses one buffer.
  */
-export const ndjsonEncoder = (): ((rows: ReadonlyArray<AssociationRow>) => Uint8Array) => {
+export const ndjsonEncoder = (): ((rows: Rows | ReadonlyArray<AssociationRow>) => Uint8Array) => {
   let kept: Uint8Array = new Uint8Array(0)
   return (rows) => {
-    const out = encodeInto(rows, kept.length >= sizeFor(rows) ? kept : new Uint8Array(sizeFor(rows)))
+    const size = sizeFor(rows.length)
+    const out = new NdjsonWriter(kept.length >= size ? kept : new Uint8Array(size))
+    write(rows, out)
     if (out.bytes.length <= keptBytesMax) kept = out.bytes
     return out.bytes.subarray(0, out.at)
   }
@@ -236,25 +241,65 @@ interface Tail {
   readonly bytes: Uint8Array
 }
 
-/** Writes the NDJSON lines of `rows` into `buffer`, or a larger one once it is full. */
-const encodeInto = (rows: ReadonlyArray<AssociationRow>, buffer: Uint8Array): ByteWriter => {
-  const heads = new Map<string, Uint8Array>()
-  const middles = new Map<string, Uint8Array>()
-  // Per type id, the tails met with it: nearly always one (a type id has one category and label).
-  const tails = new Map<number, Array<Tail>>()
-  const head = (type: string) => {
-    let b = heads.get(type)
-    if (b === undefined) heads.set(type, b = utf8.encode(`{"from_object_type":${JSON.stringify(type)},"from_object_id":`))
+/**
+ * Writes NDJSON lines into a buffer that grows by doubling. A line is three cached fragments and two ids: the
+ * head up to the from id (per from type), the middle up to the to id (per to type), and the tail from the
+ * category to the end (per type id, category and label: a few dozen a chunk). Ids of digits are copied as
+ * bytes; other ids go through `JSON.stringify`.
+ */
+export class NdjsonWriter {
+  bytes: Uint8Array
+  at = 0
+  private readonly heads = new Map<string, Uint8Array>()
+  private readonly middles = new Map<string, Uint8Array>()
+  /** Per type id, the tails met with it: nearly always one (a type id has one category and label). */
+  private readonly tails = new Map<number, Array<Tail>>()
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes
+  }
+
+  /** Makes room for `n` more bytes. */
+  reserve(n: number): void {
+    if (this.at + n <= this.bytes.length) return
+    const larger = new Uint8Array(Math.max(this.bytes.length * 2, this.at + n))
+    larger.set(this.bytes.subarray(0, this.at))
+    this.bytes = larger
+  }
+
+  /** Appends `b` (room reserved). */
+  put(b: Uint8Array): void {
+    this.bytes.set(b, this.at)
+    this.at += b.length
+  }
+
+  /** Appends `from[start, end)`, reserving room. */
+  putRange(from: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start)
+    const out = this.bytes
+    let at = this.at
+    for (let i = start; i < end; i++) out[at++] = from[i]!
+    this.at = at
+  }
+
+  /** `{"from_object_type":<type>,"from_object_id":` */
+  head(type: string): Uint8Array {
+    let b = this.heads.get(type)
+    if (b === undefined) this.heads.set(type, b = utf8.encode(`{"from_object_type":${JSON.stringify(type)},"from_object_id":`))
     return b
   }
-  const middle = (type: string) => {
-    let b = middles.get(type)
-    if (b === undefined) middles.set(type, b = utf8.encode(`,"to_object_type":${JSON.stringify(type)},"to_object_id":`))
+
+  /** `,"to_object_type":<type>,"to_object_id":` */
+  middle(type: string): Uint8Array {
+    let b = this.middles.get(type)
+    if (b === undefined) this.middles.set(type, b = utf8.encode(`,"to_object_type":${JSON.stringify(type)},"to_object_id":`))
     return b
   }
-  const tail = (category: string, typeId: number, label: string | null) => {
-    let met = tails.get(typeId)
-    if (met === undefined) tails.set(typeId, met = [])
+
+  /** The rest of a line from `,"association_category":`, with its newline. */
+  tail(category: string, typeId: number, label: string | null): Uint8Array {
+    let met = this.tails.get(typeId)
+    if (met === undefined) this.tails.set(typeId, met = [])
     for (const t of met) if (t.category === category && t.label === label) return t.bytes
     const bytes = utf8.encode(`,"association_category":${JSON.stringify(category)},"association_type_id":${typeId | 0},"association_label":${
       label === null ? "null" : JSON.stringify(label)
@@ -262,32 +307,41 @@ const encodeInto = (rows: ReadonlyArray<AssociationRow>, buffer: Uint8Array): By
     met.push({ category, label, bytes })
     return bytes
   }
-  const out = new ByteWriter(buffer)
-  const id = (s: string) => {
-    out.reserve(s.length + 2)
-    out.bytes[out.at++] = 34 // "
-    if (out.putDigits(s)) out.bytes[out.at++] = 34
-    else {
-      out.at--
-      const quoted = utf8.encode(JSON.stringify(s))
-      out.reserve(quoted.length)
-      out.put(quoted)
+
+  /** Appends an id as a JSON string: copied byte by byte when it is digits, else through `JSON.stringify`. */
+  id(s: string): void {
+    this.reserve(s.length + 2)
+    const out = this.bytes
+    let at = this.at
+    out[at++] = 34 // "
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      if (c < 48 || c > 57) {
+        const quoted = utf8.encode(JSON.stringify(s))
+        this.reserve(quoted.length)
+        this.put(quoted)
+        return
+      }
+      out[at++] = c
     }
+    out[at++] = 34
+    this.at = at
   }
-  for (const r of rows) {
-    const h = head(r.from_object_type)
-    const m = middle(r.to_object_type)
-    const t = tail(r.association_category, r.association_type_id, r.association_label)
-    out.reserve(h.length + m.length + t.length)
-    out.put(h)
-    id(r.from_object_id)
-    out.reserve(m.length + t.length)
-    out.put(m)
-    id(r.to_object_id)
-    out.reserve(t.length)
-    out.put(t)
+
+  /** Appends the line of one row. */
+  row(r: AssociationRow): void {
+    const h = this.head(r.from_object_type)
+    const m = this.middle(r.to_object_type)
+    const t = this.tail(r.association_category, r.association_type_id, r.association_label)
+    this.reserve(h.length)
+    this.put(h)
+    this.id(r.from_object_id)
+    this.reserve(m.length)
+    this.put(m)
+    this.id(r.to_object_id)
+    this.reserve(t.length)
+    this.put(t)
   }
-  return out
 }
 
 const decodeRowSync = Schema.decodeUnknownSync(AssociationRow)

@@ -97,10 +97,10 @@ export interface DatasetOptions {
 
 export interface DatasetWriter {
   /** Appends one unit of work (one answer's rows and refused inputs); never split across parts. */
-  readonly append: (rows: ReadonlyArray<AssociationRow.AssociationRow>, errors: ReadonlyArray<ErrorRow>) => Effect.Effect<
-    void,
-    DatasetError
-  >
+  readonly append: (
+    rows: AssociationRow.Rows | ReadonlyArray<AssociationRow.AssociationRow>,
+    errors: ReadonlyArray<ErrorRow>
+  ) => Effect.Effect<void, DatasetError>
   /** Makes what was appended durable, then records `payload` (the caller's progress) in the checkpoint. */
   readonly commit: (payload: unknown) => Effect.Effect<void, DatasetError>
   /** Commits the last part, then writes manifest.json and `_SUCCESS`. */
@@ -312,13 +312,16 @@ export const open = (
       errors: { rows: errorRows, bytes: errorBytes }
     })
 
-    const append = (newRows: ReadonlyArray<AssociationRow.AssociationRow>, errors: ReadonlyArray<ErrorRow>) =>
+    const append = (
+      newRows: AssociationRow.Rows | ReadonlyArray<AssociationRow.AssociationRow>,
+      errors: ReadonlyArray<ErrorRow>
+    ) =>
       Effect.gen(function*() {
         if (newRows.length > 0) {
           const bytes = encodeJournal(newRows)
           yield* part.journal.writeAll(bytes).pipe(Effect.mapError(fail(part.journalPath)))
           if (part.writer !== undefined && part.temp !== undefined) {
-            for (const chunk of yield* part.writer.write(newRows)) {
+            for (const chunk of yield* part.writer.write(AssociationRow.toArray(newRows))) {
               yield* part.temp.writeAll(chunk).pipe(Effect.mapError(fail(part.tempPath)))
             }
           }

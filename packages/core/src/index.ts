@@ -1,5 +1,6 @@
 export * as Api from "./Api.js"
 export * as AssociationRow from "./AssociationRow.js"
+export * as BatchReadAnswer from "./BatchReadAnswer.js"
 export * as Checkpoint from "./Checkpoint.js"
 export * as Dataset from "./Dataset.js"
 export * as ErrorRow from "./ErrorRow.js"

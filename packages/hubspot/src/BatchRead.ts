@@ -16,7 +16,7 @@
  *   schedule; any failure that survives the retries (401, 403, the daily
  *   limit, retries exhausted) fails the stream.
  */
-import { Api, AssociationRow, ErrorRow, IdSet, type ObjectId, type ObjectType } from "@assoc-etl/core"
+import { Api, AssociationRow, type BatchReadAnswer, ErrorRow, IdSet, type ObjectId, type ObjectType } from "@assoc-etl/core"
 import { Cause, Chunk, Duration, Effect, Mailbox, STM, Stream, TRef } from "effect"
 import { HubSpotClient, type ClientStats } from "./HubSpotClient.js"
 import { HubSpotError } from "./HubSpotError.js"
@@ -33,7 +33,7 @@ export interface Item {
 /** One answer (or one run of duplicate ids): one unit for the writer. */
 export interface Page {
   /** Canonical order: request input order, then page order. */
-  readonly rows: ReadonlyArray<AssociationRow.AssociationRow>
+  readonly rows: AssociationRow.Rows
   /** Inputs the API refused (a 207's `errors[]`), one per id. */
   readonly errors: ReadonlyArray<ErrorRow.ErrorRow>
   /** Items finished by this answer: no more pages, refused, or duplicates of an earlier id. */
@@ -147,14 +147,13 @@ class Fifo {
 export const toPage = (
   pair: AssociationRow.Pair,
   batch: ReadonlyArray<Item>,
-  response: Api.BatchReadResponse
+  answer: BatchReadAnswer.BatchReadAnswer
 ): Page => {
-  const rows = AssociationRow.flatten(pair, response, batch.map((i) => i.id))
-  const errors = (response.errors ?? []).flatMap((e) => ErrorRow.fromError(pair, e))
+  const rows = answer.rows(pair, batch.map((i) => i.id))
+  const errors = answer.errors.flatMap((e) => ErrorRow.fromError(pair, e))
   const cursors = new Map<string, string>()
-  for (const r of response.results) {
-    const after = r.paging?.next?.after
-    if (after !== undefined && !cursors.has(r.from.id)) cursors.set(r.from.id, after)
+  for (const r of answer.results) {
+    if (r.after !== undefined && !cursors.has(r.fromId)) cursors.set(r.fromId, r.after)
   }
   const done: Array<Item> = []
   const next: Array<Item> = []
@@ -229,7 +228,7 @@ export const make = (options: BatchReadOptions) =>
           if (duplicates.length > 0) {
             progress.duplicates += duplicates.length
             progress.idsDone += duplicates.length
-            yield* mailbox.offer({ rows: [], errors: [], done: duplicates, next: [] })
+            yield* mailbox.offer({ rows: AssociationRow.emptyRows, errors: [], done: duplicates, next: [] })
           }
         })
       ),

@@ -6,7 +6,7 @@
  * beyond 2^53 quoted before `JSON.parse`) and classifies any failure into a
  * `HubSpotError`; retryable failures are retried by `RetryPolicy.schedule`.
  */
-import { Api, type ObjectType } from "@assoc-etl/core"
+import { Api, BatchReadAnswer, type ObjectType } from "@assoc-etl/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import type { HttpClientError, HttpClientResponse } from "@effect/platform"
 import type { ConfigError, Redacted } from "effect"
@@ -65,7 +65,7 @@ export interface Service {
     to: ObjectType.ObjectType,
     inputs: ReadonlyArray<Api.BatchReadInput>,
     options?: BatchReadCallOptions
-  ) => Effect.Effect<Api.BatchReadResponse, HubSpotError>
+  ) => Effect.Effect<BatchReadAnswer.BatchReadAnswer, HubSpotError>
   readonly listObjects: (
     type: ObjectType.ObjectType,
     options: ListObjectsOptions
@@ -129,6 +129,8 @@ interface Call<A> {
   /** What was asked, for messages: "1001 inputs". */
   readonly shape: string
   readonly decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
+  /** Reads a 200/207 body without parsing it, where it can (`undefined`: parse it and `decode`). */
+  readonly fromBody?: (bytes: Uint8Array) => A | undefined
   readonly budgets: ReadonlyArray<Budget>
   readonly admitted: boolean
 }
@@ -202,6 +204,8 @@ export const make = (
           }
           const bytes = new Uint8Array(yield* Effect.mapError(response.arrayBuffer, onTransport))
           if (status === 200 || status === 207) {
+            const read = call.fromBody?.(bytes)
+            if (read !== undefined) return read
             // Non-ASCII characters are `\uXXXX` escapes in this text: JSON.parse reads the same, the decode costs half.
             let json: unknown
             try {
@@ -291,7 +295,8 @@ export const make = (
         path: v4 ? `/crm/v4/associations/${from}/${to}/batch/read` : `/crm/associations/2026-03/${from}/${to}/batch/read`,
         body: { inputs },
         shape: `${inputs.length} inputs (${inputs.filter((i) => i.after !== undefined).length} with a cursor)`,
-        decode: Api.decodeBatchReadResponse,
+        decode: (u) => Effect.map(Api.decodeBatchReadResponse(u), BatchReadAnswer.fromResponse),
+        fromBody: BatchReadAnswer.fromBody,
         budgets: [budget.requests],
         admitted: callOptions?.admitted === true
       })

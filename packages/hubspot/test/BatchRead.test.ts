@@ -33,7 +33,7 @@ const exportAndCheck = (input: ReadonlyArray<string>, options: Omit<BatchRead.Ba
         Stream.runCollect
       )
     )
-    const rows = pages.flatMap((p) => p.rows)
+    const rows = pages.flatMap((p) => p.rows.toArray())
     assert.strictEqual(rows.length, truth.rows.length)
     assert.deepStrictEqual(multiset(rows), multiset(truth.rows))
     // Refused ids: one error row each, named.
@@ -82,7 +82,7 @@ describe("BatchRead", () => {
       )
       const fresh = (yield* sim.counters).inputs - (yield* BatchRead.stats(progress)).continuations
       assert.strictEqual(fresh, input.length)
-      const rows = Chunk.toReadonlyArray(pages).flatMap((p) => p.rows)
+      const rows = Chunk.toReadonlyArray(pages).flatMap((p) => p.rows.toArray())
       const once = Dataset.groundTruth(sim.dataset, from, to, ids).rows
       const twice = Dataset.groundTruth(sim.dataset, from, to, ids.slice(0, 2)).rows
       assert.deepStrictEqual(multiset(rows), multiset([...once, ...twice]))
@@ -230,7 +230,7 @@ describe("BatchRead", () => {
       const heavy = ids.find((id) => sim.dataset.associations(from, to, id).length > 120)!
       const client = yield* HubSpotClient.HubSpotClient
       const first = yield* client.batchRead(from, to, [{ id: ObjectId.unsafeMake(heavy) }])
-      const after = first.results[0]!.paging!.next!.after
+      const after = first.results[0]!.after!
       const items: Array<BatchRead.Item> = [
         { key: 0, id: ObjectId.unsafeMake(heavy), after },
         ...ids.filter((id) => id !== heavy).slice(0, 40).map((id, i): BatchRead.Item => ({ key: i + 1, id: ObjectId.unsafeMake(id) }))
@@ -242,9 +242,9 @@ describe("BatchRead", () => {
         BatchRead.make({ from, to, batchSize: 1000, maxWait: "100 millis", progress }),
         Stream.runCollect
       )
-      const rows = Chunk.toReadonlyArray(pages).flatMap((p) => p.rows)
+      const rows = Chunk.toReadonlyArray(pages).flatMap((p) => p.rows.toArray())
       const all = Dataset.groundTruth(sim.dataset, from, to, items.map((i): string => i.id))
-      const firstPage = new Set<string>(first.results[0]!.to.map((t) => t.toObjectId))
+      const firstPage = new Set<string>(first.rows({ fromType: from, toType: to }).toArray().map((r) => r.to_object_id))
       const expected = all.rows.filter((r) => r.from_object_id !== heavy || !firstPage.has(r.to_object_id))
       assert.deepStrictEqual(multiset(rows), multiset(expected))
       const snapshot = yield* progress.snapshot

@@ -61,7 +61,7 @@ describe("HubSpotClient", () => {
     ], (client, seen) =>
       Effect.gen(function*() {
         const answer = yield* client.batchRead(from, to, [{ id: id("1") }, { id: id("2"), after: "abc%3D" }])
-        assert.strictEqual(answer.results[0]!.to[0]!.toObjectId, "1152921504606846977")
+        assert.strictEqual(answer.rows({ fromType: from, toType: to }).toArray()[0]!.to_object_id, "1152921504606846977")
         assert.strictEqual(seen.length, 1)
         assert.strictEqual(seen[0]!.url, "https://api.hubapi.com/crm/associations/2026-03/contacts/companies/batch/read")
         assert.strictEqual(seen[0]!.auth, `Bearer ${token}`)

@@ -1,0 +1,236 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Either, FastCheck as fc } from "effect"
+import { Api, AssociationRow, BatchReadAnswer, ObjectId, ObjectType } from "../src/index.js"
+
+const pair: AssociationRow.Pair = { fromType: ObjectType.unsafeMake("contacts"), toType: ObjectType.unsafeMake("companies") }
+const utf8 = new TextEncoder()
+
+/** The reference: the body parsed whole and decoded by the schema, as the client did before `fromBody`. */
+const reference = (bytes: Uint8Array): BatchReadAnswer.BatchReadAnswer | "not JSON" | "refused" => {
+  let json: unknown
+  try {
+    json = JSON.parse(Api.quoteBareIds(Api.jsonText(bytes)))
+  } catch {
+    return "not JSON"
+  }
+  const decoded = Effect.runSync(Effect.either(Api.decodeBatchReadResponse(json)))
+  return Either.isLeft(decoded) ? "refused" : BatchReadAnswer.fromResponse(decoded.right)
+}
+
+/** `fromBody` declines, or reads what the reference reads: status, errors, results, rows and their NDJSON. */
+const agrees = (bytes: Uint8Array, inputOrder?: ReadonlyArray<string>): boolean => {
+  const fast = BatchReadAnswer.fromBody(bytes)
+  if (fast === undefined) return false
+  const ref = reference(bytes)
+  assert.isObject(ref, `fromBody read a body the reference calls ${String(ref)}: ${new TextDecoder().decode(bytes)}`)
+  if (typeof ref !== "object") return true
+  assert.strictEqual(fast.status, ref.status)
+  assert.deepStrictEqual(fast.errors, ref.errors)
+  assert.deepStrictEqual(fast.results, ref.results)
+  const order = inputOrder?.map(ObjectId.unsafeMake)
+  const rows = fast.rows(pair, order)
+  const refRows = ref.rows(pair, order)
+  assert.strictEqual(rows.length, refRows.length)
+  assert.deepStrictEqual(rows.toArray(), refRows.toArray())
+  assert.deepStrictEqual(AssociationRow.encodeNdjsonBytes(rows), AssociationRow.encodeNdjsonBytes(refRows))
+  return true
+}
+
+// ---------------------------------------------------------------------------
+// Answers as values, and a serializer that writes them the many ways JSON allows
+// ---------------------------------------------------------------------------
+
+/** Ids from a small alphabet now and then, so that repeats (which the reference dedupes) happen. */
+const idArb = fc.oneof(fc.stringMatching(/^[0-9]{1,20}$/), fc.constantFrom("1", "2", "3"), fc.stringMatching(/^[0-9]{30,34}$/))
+const labelArb = fc.oneof(
+  fc.constant(null),
+  fc.constantFrom("Primary", "Billing contact", "Décideur", "负责人", "emoji 🎉", "quote \" and \\ and \n"),
+  fc.string({ unit: "binary", maxLength: 12 })
+)
+const typeArb = fc.record({
+  category: fc.oneof({ arbitrary: fc.constantFrom("HUBSPOT_DEFINED", "USER_DEFINED"), weight: 40 }, fc.constantFrom("", "X\u00e9", 7)),
+  typeId: fc.oneof(
+    { arbitrary: fc.constantFrom(1, 279, 449, 1001), weight: 30 },
+    fc.integer({ min: -2147483648, max: 2147483647 }),
+    fc.constantFrom(1.5, 2 ** 31, "1", -0, 1e2)
+  ),
+  label: labelArb,
+  extra: fc.constantFrom(1, "x", [1, { id: 2 }], { toObjectId: "5" })
+}, { requiredKeys: ["category", "typeId"] })
+const toArb = fc.record({
+  toObjectId: fc.oneof({ arbitrary: idArb, weight: 40 }, fc.constantFrom(12, -1, "12a", "", null, 2 ** 60)),
+  associationTypes: fc.oneof({ arbitrary: fc.array(typeArb, { maxLength: 3 }), weight: 40 }, fc.constant(null)),
+  extra: fc.constant({ id: "7" })
+}, { requiredKeys: ["toObjectId", "associationTypes"] })
+const pagingArb = fc.oneof(
+  { arbitrary: fc.record({ next: fc.record({ after: fc.string(), link: fc.webUrl(), more: fc.constant(true) }, { requiredKeys: ["after"] }) }, { requiredKeys: [] }), weight: 40 },
+  fc.constantFrom(null, { next: { after: 1 } }, { next: null }, { next: { link: "x" } }, { next: { after: "a", link: null } })
+)
+const resultArb = fc.record({
+  from: fc.record({ id: fc.oneof({ arbitrary: idArb, weight: 40 }, fc.constantFrom(7, "x", null)), name: fc.constant("n") }, { requiredKeys: ["id"] }),
+  to: fc.oneof({ arbitrary: fc.array(toArb, { maxLength: 5 }), weight: 40 }, fc.constant({})),
+  paging: pagingArb
+}, { requiredKeys: ["from", "to"] })
+const errorArb = fc.record({
+  status: fc.constant("error"),
+  category: fc.constant("OBJECT_NOT_FOUND"),
+  message: fc.string(),
+  context: fc.record({ fromObjectId: fc.array(fc.stringMatching(/^[0-9]{1,5}$/), { maxLength: 2 }) }),
+  id: fc.oneof(fc.constant("a"), fc.nat())
+}, { requiredKeys: ["category", "message"] })
+const answerArb = fc.record({
+  status: fc.oneof({ arbitrary: fc.constant("COMPLETE"), weight: 40 }, fc.constant(1)),
+  results: fc.array(resultArb, { maxLength: 5 }),
+  numErrors: fc.nat(),
+  errors: fc.array(errorArb, { maxLength: 2 }),
+  startedAt: fc.constant("2026-11-29T00:00:00.000Z"),
+  links: fc.constant({ self: "https://x" })
+}, { requiredKeys: ["results"] })
+
+// The common shape (distinct ids, distinct types, plain cursors, compact JSON) must take the byte path:
+// the export's speed depends on it.
+const commonArb = fc.record({
+  status: fc.constant("COMPLETE"),
+  results: fc.uniqueArray(
+    fc.record({
+      from: fc.record({ id: fc.stringMatching(/^[0-9]{1,20}$/) }),
+      to: fc.uniqueArray(
+        fc.record({
+          toObjectId: fc.stringMatching(/^[0-9]{1,20}$/),
+          associationTypes: fc.uniqueArray(
+            fc.record({
+              category: fc.constantFrom("HUBSPOT_DEFINED", "USER_DEFINED"),
+              typeId: fc.integer({ min: 1, max: 2000 }),
+              label: fc.option(fc.string({ unit: "binary" }), { nil: null })
+            }),
+            { selector: (t) => `${t.category}/${t.typeId}`, maxLength: 4 }
+          )
+        }),
+        { selector: (t) => t.toObjectId, maxLength: 6 }
+      ),
+      paging: fc.option(fc.record({ next: fc.record({ after: fc.stringMatching(/^[A-Za-z0-9%=_-]{1,40}$/), link: fc.webUrl() }) }), { nil: undefined })
+    }, { requiredKeys: ["from", "to"] }),
+    { selector: (r) => r.from.id, maxLength: 8 }
+  ),
+  startedAt: fc.constant("2026-11-29T00:00:00.000Z")
+})
+
+
+interface Style {
+  /** Whitespace to put between tokens, drawn in turn. */
+  readonly ws: ReadonlyArray<string>
+  /** Write digit ids under `id`/`toObjectId` as bare numbers. */
+  readonly bareIds: boolean
+  /** Write these characters of strings as `\u` escapes. */
+  readonly escape: ReadonlyArray<string>
+  /** Write the first key of every object twice, the first time with this value. */
+  readonly duplicateFirst: unknown
+  /** Reverse the keys of every object. */
+  readonly reverse: boolean
+}
+
+const styleArb: fc.Arbitrary<Style> = fc.record({
+  ws: fc.oneof({ arbitrary: fc.constant([""]), weight: 3 }, fc.array(fc.constantFrom("", " ", "\n", "\t", "\r\n", "  "), { minLength: 1, maxLength: 5 })),
+  bareIds: fc.boolean(),
+  escape: fc.oneof({ arbitrary: fc.constant([]), weight: 3 }, fc.subarray(["i", "d", "a", "1", "/", "é"])),
+  duplicateFirst: fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, fc.constantFrom("x", "7", 1, null, [])),
+  reverse: fc.boolean()
+})
+
+const serialize = (value: unknown, style: Style): string => {
+  let turn = 0
+  const ws = () => style.ws[turn++ % style.ws.length]!
+  const str = (s: string) =>
+    JSON.stringify(s).replace(/./gu, (c) =>
+      style.escape.includes(c) && c !== "\"" && c !== "\\"
+        ? [...c].map((_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, "0")}`).join("")
+        : c)
+  const go = (v: unknown, key?: string): string => {
+    if (typeof v === "string") {
+      if (style.bareIds && (key === "id" || key === "toObjectId") && /^[0-9]+$/.test(v)) return v
+      return str(v)
+    }
+    if (Array.isArray(v)) return `[${ws()}${v.map((e) => go(e)).join(`${ws()},${ws()}`)}${ws()}]`
+    if (typeof v === "object" && v !== null) {
+      let entries = Object.entries(v).filter(([, e]) => e !== undefined)
+      if (style.reverse) entries = entries.reverse()
+      if (style.duplicateFirst !== undefined && entries.length > 0) entries = [[entries[0]![0], style.duplicateFirst], ...entries]
+      // A bare id right after its key's colon, as `quoteBareIds` expects (`"id" : 5` is declined, see below).
+      const member = ([k, e]: [string, unknown]) => {
+        const value = go(e, k)
+        return `${str(k)}${/^[0-9]/.test(value) ? "" : ws()}:${ws()}${value}`
+      }
+      return `{${ws()}${entries.map(member).join(`${ws()},${ws()}`)}${ws()}}`
+    }
+    return JSON.stringify(v)
+  }
+  return `${ws()}${go(value)}${ws()}`
+}
+
+const fromIdsOf = (answer: { readonly results: ReadonlyArray<{ readonly from: { readonly id?: unknown } }> }): ReadonlyArray<string> =>
+  answer.results.flatMap((r) => (typeof r.from.id === "string" && ObjectId.isObjectId(r.from.id) ? [r.from.id] : []))
+
+describe("BatchReadAnswer.fromBody", () => {
+  it.prop("declines, or reads what JSON.parse and the schema read", [answerArb, styleArb, fc.boolean()], ([answer, style, reorder]) => {
+    const ids = fromIdsOf(answer)
+    agrees(utf8.encode(serialize(answer, style)), reorder ? [...ids].reverse().concat(["42"]) : undefined)
+  }, { fastCheck: { numRuns: 3000 } })
+
+  it.prop("declines, or agrees, on any byte of a body changed, cut or inserted", [
+    fc.oneof(answerArb, commonArb),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "cut", "insert")), { minLength: 1, maxLength: 3 })
+  ], ([answer, edits]) => {
+    const bytes = [...utf8.encode(JSON.stringify(answer))]
+    for (const [at, byte, kind] of edits) {
+      const i = at % (bytes.length + 1)
+      if (kind === "set" && i < bytes.length) bytes[i] = byte
+      else if (kind === "cut") bytes.splice(i, 1)
+      else bytes.splice(i, 0, byte)
+    }
+    agrees(new Uint8Array(bytes), fromIdsOf(answer))
+  }, { fastCheck: { numRuns: 3000 } })
+
+  it.prop("reads every answer of the common shape, bare ids and whitespace included", [commonArb, fc.boolean(), fc.boolean()], ([answer, bare, spaced]) => {
+    const style: Style = { ws: spaced ? [" ", "\n"] : [""], bareIds: bare, escape: [], duplicateFirst: undefined, reverse: false }
+    assert.isTrue(agrees(utf8.encode(serialize(answer, style)), fromIdsOf(answer)), "declined a common answer")
+  }, { fastCheck: { numRuns: 1000 } })
+
+  it("declines what it leaves to the reference: repeats, escaped keys, bare ids it cannot be sure of", () => {
+    const body = (results: string) => utf8.encode(`{"status":"COMPLETE","results":[${results}]}`)
+    const t = (id: string, typeId = 1) => `{"toObjectId":${id},"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":${typeId},"label":null}]}`
+    // Each with what the reference makes of it.
+    const declined: ReadonlyArray<readonly [string, "read" | "not JSON"]> = [
+      [`{"from":{"id":"1"},"to":[${t("\"5\"")},${t("\"5\"", 2)}]}`, "read"], // a to-object twice
+      [`{"from":{"id":"1"},"to":[{"toObjectId":"5","associationTypes":[{"category":"A","typeId":1},{"category":"A","typeId":1,"label":"x"}]}]}`, "read"],
+      [`{"from":{"id":"1"},"to":[]},{"from":{"id":"1"},"to":[]}`, "read"], // a from id twice
+      [`{"from":{"\\u0069d":"1"},"to":[]}`, "read"],
+      [`{"from":{"id":"1"},"to":[${t("5.0")}]}`, "not JSON"], // quoteBareIds makes "5".0 of it
+      [`{"from":{"id" :5},"to":[]}`, "read"], // not quoted: read as the number 5
+      [`{"from":{"id":"1"},"to":[],"x":{"id":5}}`, "read"],
+      [`{"from":{"id":"1"},"to":[],"paging":{"next":{"after":"caf\\u00e9"}}}`, "read"]
+    ]
+    for (const [results, outcome] of declined) {
+      assert.isUndefined(BatchReadAnswer.fromBody(body(results)), results)
+      const ref = reference(body(results))
+      assert.strictEqual(typeof ref === "object" ? "read" : ref, outcome, results)
+    }
+    assert.isUndefined(BatchReadAnswer.fromBody(utf8.encode(`\ufeff{"status":"COMPLETE","results":[]}`)), "a BOM")
+    assert.isUndefined(BatchReadAnswer.fromBody(utf8.encode(`{"status":"COMPLETE","results":[]} x`)))
+    assert.isUndefined(BatchReadAnswer.fromBody(utf8.encode(`{"status":"COMPLETE"}`)))
+  })
+
+  it("reads ids beyond 2^53, bare or quoted, digit for digit, and keeps canonical order", () => {
+    const bytes = utf8.encode(
+      `{"status":"COMPLETE","results":[{"from":{"id":2},"to":[{"toObjectId":1152921504606846977,"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":null}]}]},`
+        + `{"from":{"id":"1"},"to":[{"toObjectId":"99999999999999999999","associationTypes":[{"category":"USER_DEFINED","typeId":1001,"label":"Décideur"}]}]}]}`
+    )
+    const answer = BatchReadAnswer.fromBody(bytes)!
+    assert.isDefined(answer)
+    const rows = answer.rows(pair, ["1", "2"].map(ObjectId.unsafeMake)).toArray()
+    assert.deepStrictEqual(rows.map((r) => [r.from_object_id, r.to_object_id, r.association_label]), [
+      ["1", "99999999999999999999", "Décideur"],
+      ["2", "1152921504606846977", null]
+    ])
+    assert.isTrue(agrees(bytes, ["1", "2"]))
+  })
+})

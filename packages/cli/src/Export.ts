@@ -130,7 +130,7 @@ const fileSource = (file: string, scan: IdSource.Scan, input: CheckpointNs.Input
   idsTotal: scan.ids,
   badLines: scan.badLines,
   label,
-  ids: IdSource.readFile(file)
+  ids: IdSource.readFile(file, scan)
 })
 
 const corrupt = (directory: string) => (detail: string): ExportError | HubSpotError.HubSpotError =>

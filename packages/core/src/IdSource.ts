@@ -62,6 +62,8 @@ export interface Scan {
   readonly digest: string
   readonly ids: number
   readonly badLines: ReadonlyArray<BadLine>
+  /** Every line blank or digits, ending in `\n` or `\r\n`: `readFile` may split it as bytes. */
+  readonly plain: boolean
 }
 
 const ioError = (path: string) => (e: PlatformError) => new IdSourceError({ reason: "Io", path, detail: e.message })
@@ -95,10 +97,74 @@ const parsedLines = (path: string, onBytes?: (bytes: Uint8Array) => void) =>
   }).pipe(Stream.unwrap)
 
 /**
+ * Counts the ids of a file of plain lines from its bytes, as they arrive: every byte a digit, `\n` or the `\r`
+ * of a `\r\n`, every line blank or 1-32 digits. `count` is `undefined` for any other file (a header, spaces,
+ * a bad line, a BOM), which the line reader must read.
+ */
+class PlainIdCounter {
+  private ids = 0
+  private digits = 0
+  private cr = false
+  private plain = true
+
+  update(bytes: Uint8Array): void {
+    if (!this.plain) return
+    let { digits, cr, ids } = this
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i]!
+      if (c >= 48 && c <= 57 && !cr && digits < 32) digits++
+      else if (c === 10) {
+        if (digits > 0) ids++
+        digits = 0
+        cr = false
+      } else if (c === 13 && !cr) cr = true
+      else {
+        this.plain = false
+        return
+      }
+    }
+    this.digits = digits
+    this.cr = cr
+    this.ids = ids
+  }
+
+  get count(): number | undefined {
+    if (!this.plain || this.cr) return undefined
+    return this.ids + (this.digits > 0 ? 1 : 0)
+  }
+}
+
+/**
  * Reads the whole file once: its digest, its number of ids, its bad lines.
  * Fails at the first bad line unless `skipBadLines`.
+ *
+ * A file of plain lines (digits, blank lines, `\n` or `\r\n`: what exports and `psql` write) is counted from
+ * its bytes, ~100 times faster than the line reader: 100,000 ids took ~400 ms before the first request. Any
+ * other file is read again by `scanLines`.
  */
 export const scanFile = (
+  path: string,
+  options: { readonly skipBadLines: boolean }
+): Effect.Effect<Scan, IdSourceError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const hash = createHash("sha256")
+    const counter = new PlainIdCounter()
+    yield* fs.stream(path, { chunkSize: 256 * 1024 }).pipe(
+      Stream.mapError(ioError(path)),
+      Stream.runForEach((bytes) =>
+        Effect.sync(() => {
+          hash.update(bytes)
+          counter.update(bytes)
+        })
+      )
+    )
+    const ids = counter.count
+    return ids === undefined ? yield* scanLines(path, options) : { digest: hash.digest("hex"), ids, badLines: [], plain: true }
+  })
+
+/** `scanFile` by the line reader: what `readFile` reads, line by line. */
+export const scanLines = (
   path: string,
   options: { readonly skipBadLines: boolean }
 ): Effect.Effect<Scan, IdSourceError, FileSystem.FileSystem> => {
@@ -120,19 +186,62 @@ export const scanFile = (
         return Effect.void
       })
     ),
-    Effect.map(() => ({ digest: hash.digest("hex"), ids, badLines }))
+    Effect.map(() => ({ digest: hash.digest("hex"), ids, badLines, plain: false }))
   )
 }
 
-/** The ids of a file in order, bad lines left out (scan the file first to know of them). */
-export const readFile = (path: string): Stream.Stream<IdLine, IdSourceError, FileSystem.FileSystem> =>
-  parsedLines(path).pipe(
+/**
+ * The ids of a file in order, bad lines left out (scan the file first to know of them). Given its scan, a
+ * plain file is split as bytes, with the same lines and ordinals.
+ */
+export const readFile = (path: string, scan?: Scan): Stream.Stream<IdLine, IdSourceError, FileSystem.FileSystem> =>
+  scan?.plain === true ? readPlainFile(path) : parsedLines(path).pipe(
     Stream.mapChunks((chunk) =>
       Chunk.filterMap(chunk, (l) =>
         l.parsed._tag === "Id" ? Option.some<IdLine>({ ordinal: l.ordinal, line: l.line, id: l.parsed.id }) : Option.none()
       )
     )
   )
+
+const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
+  String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as Array<number>)
+
+/** The ids of a plain file (see `PlainIdCounter`), its lines split on `\n` in its bytes. */
+const readPlainFile = (path: string): Stream.Stream<IdLine, IdSourceError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    let line = 0
+    let ordinal = 0
+    // The start of a line cut by the end of a chunk.
+    let carry = ""
+    const id = (text: string, out: Array<IdLine>) => {
+      line++
+      const digits = text.endsWith("\r") ? text.slice(0, -1) : text
+      if (digits.length > 0) out.push({ ordinal: ordinal++, line, id: digits as ObjectId.ObjectId })
+    }
+    const lines = fs.stream(path, { chunkSize: 64 * 1024 }).pipe(
+      Stream.mapError(ioError(path)),
+      Stream.mapChunks((chunks) => {
+        const out: Array<IdLine> = []
+        for (const bytes of chunks) {
+          let start = 0
+          for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
+            id(carry + latin1(bytes, start, i), out)
+            carry = ""
+            start = i + 1
+          }
+          carry += latin1(bytes, start, bytes.length)
+        }
+        return Chunk.unsafeFromArray(out)
+      })
+    )
+    const last = Stream.suspend(() => {
+      const out: Array<IdLine> = []
+      if (carry.length > 0) id(carry, out)
+      return Stream.fromIterable(out)
+    })
+    return Stream.concat(lines, last)
+  }).pipe(Stream.unwrap)
 
 /**
  * Copies a byte stream (stdin) to a file, so it can be scanned before any

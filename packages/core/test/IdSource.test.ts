@@ -1,6 +1,6 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Stream } from "effect"
+import { Chunk, Effect, Either, FastCheck as fc, Stream } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -62,5 +62,50 @@ describe("IdSource", () => {
       yield* IdSource.spool(input, file)
       const ids = Chunk.toReadonlyArray(yield* Stream.runCollect(IdSource.readFile(file))).map((l) => l.id)
       assert.deepStrictEqual(ids, ["5", "6", "7"])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  // Plain files are counted from their bytes; every file must scan as the line reader scans it.
+  const pieces = fc.oneof(
+    { arbitrary: fc.stringMatching(/^[0-9]{1,34}$/), weight: 8 },
+    { arbitrary: fc.constantFrom("\n", "\r\n"), weight: 8 },
+    fc.constantFrom("", "\r", " ", "\t", "id", "\"id\"", "x", "-1", "\ufeff", "\u00a0", "é")
+  )
+  // Nearly plain: only digits and line ends, a lone `\r` among them now and then.
+  const nearlyPlain = fc.oneof(
+    fc.stringMatching(/^[0-9]{1,34}$/),
+    fc.constantFrom("\n", "\r\n", "\n", "\r\n", "\r")
+  )
+  it.scoped.prop("scanFile reads every file as the line reader does", [
+    fc.oneof(fc.array(pieces, { maxLength: 30 }), fc.array(nearlyPlain, { maxLength: 30 })),
+    fc.boolean()
+  ], ([parts, skip]) =>
+    Effect.gen(function*() {
+      const file = yield* withFile(parts.join(""))
+      const withoutPlain = ({ plain: _, ...scan }: IdSource.Scan) => scan
+      const fast = yield* Effect.either(Effect.map(IdSource.scanFile(file, { skipBadLines: skip }), withoutPlain))
+      const lines = yield* Effect.either(Effect.map(IdSource.scanLines(file, { skipBadLines: skip }), withoutPlain))
+      assert.deepStrictEqual(fast, lines)
+    }).pipe(Effect.provide(NodeFileSystem.layer)), { fastCheck: { numRuns: 300 } })
+
+  const readAll = (file: string, scan?: IdSource.Scan) => Effect.map(Stream.runCollect(IdSource.readFile(file, scan)), Chunk.toReadonlyArray)
+
+  it.scoped.prop("a plain file split as bytes gives the lines and ordinals of the line reader", [fc.array(nearlyPlain, { maxLength: 30 })], ([parts]) =>
+    Effect.gen(function*() {
+      const file = yield* withFile(parts.join(""))
+      const scan = yield* IdSource.scanFile(file, { skipBadLines: true })
+      assert.deepStrictEqual(yield* readAll(file, scan), yield* readAll(file))
+    }).pipe(Effect.provide(NodeFileSystem.layer)), { fastCheck: { numRuns: 200 } })
+
+  it.scoped("splits a plain file of many chunks, lines cut anywhere by their ends", () =>
+    Effect.gen(function*() {
+      // ~700 KB: ids of 1-32 digits, LF and CRLF, blank lines, no end at the end.
+      const lines = Array.from({ length: 40_000 }, (_, i) => (i % 97 === 0 ? "" : String(i * 7919 % 10 ** ((i % 32) + 1))))
+      const text = lines.map((l, i) => l + (i % 3 === 0 ? "\r\n" : "\n")).join("") + "12345"
+      const file = yield* withFile(text)
+      const scan = yield* IdSource.scanFile(file, { skipBadLines: false })
+      assert.isTrue(scan.plain)
+      const fast = yield* readAll(file, scan)
+      assert.strictEqual(fast.length, scan.ids)
+      assert.deepStrictEqual(fast, yield* readAll(file))
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })

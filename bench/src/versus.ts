@@ -261,7 +261,8 @@ export const run = async (): Promise<void> => {
   const runs = Number(process.env["BENCH_RUNS"] ?? 3)
   const sizes = (process.env["BENCH_IDS"] ?? "10000,100000").split(",").map(Number).filter((n) => n > 0)
   for (const n of sizes) await compareRuns(n, runs)
-  const scale = (process.env["BENCH_SCALE"] ?? "10000,100000,1000000").split(",").map(Number)
+  const scale = (process.env["BENCH_SCALE"] ?? "10000,100000,1000000").split(",").map(Number).filter((n) => n > 0)
+  if (scale.length === 0) return
   console.log(`scaling (ours ndjson, latency off, simulator 20/2s, CLI --rate-limit 20/2s; exact = same multiset as the dataset):`)
   console.log(`${"objects".padStart(9)}${pad("wall s", 9)}${pad("requests", 10)}${pad("429s", 6)}${pad("rows", 11)}${pad("expected", 11)}${
     pad("exact", 7)}${pad("peak RSS MiB", 14)}`)

@@ -262,19 +262,27 @@ class Scanner {
 
   /** A key: the bytes between its quotes, `b[keyStart, keyEnd)`. Declines an escape or a control character. */
   private key(): void {
+    this.keyStart = this.pos + 1
+    this.keyEnd = this.unescapedString(false)
+  }
+
+  /**
+   * Reads a string with no escape and no control character (and only ASCII if `ascii`) whose `"` is at `pos`;
+   * returns where its closing quote is. Declines any other.
+   */
+  private unescapedString(ascii: boolean): number {
     const b = this.b
     if (b[this.pos] !== QUOTE) throw decline
-    const start = this.pos + 1
-    let p = start
+    const top = ascii ? 0x80 : 0x100
+    let p = this.pos + 1
     for (;;) {
       const c = b[p]
-      if (c === undefined || c === BACKSLASH || c < 0x20) throw decline
+      if (c === undefined || c < 0x20 || c >= top || c === BACKSLASH) throw decline
       if (c === QUOTE) break
       p++
     }
     this.pos = p + 1
-    this.keyStart = start
-    this.keyEnd = p
+    return p
   }
 
   /** Whether the key just read is `key`. */
@@ -598,20 +606,10 @@ class Scanner {
     return after
   }
 
-  /** A string of printable ASCII with no escape, as it is. */
+  /** A string of ASCII with no escape, as it is. */
   private plainString(): string {
-    const b = this.b
-    if (b[this.pos] !== QUOTE) throw decline
     const start = this.pos + 1
-    let p = start
-    for (;;) {
-      const c = b[p]
-      if (c === undefined || c < 0x20 || c >= 0x80 || c === BACKSLASH) throw decline
-      if (c === QUOTE) break
-      p++
-    }
-    this.pos = p + 1
-    return latin1(b, start, p)
+    return latin1(this.b, start, this.unescapedString(true))
   }
 }
 

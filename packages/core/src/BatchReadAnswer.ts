@@ -71,20 +71,16 @@ export const fromBody = (bytes: Uint8Array): BatchReadAnswer | undefined => {
   }
 }
 
-/** The indexes of the results in canonical order (the scan declines an answer that repeats a from id). */
+/**
+ * The indexes of the results in canonical order, as `AssociationRow.flatten` orders them: each at the first
+ * place of its id in `inputOrder`, then the others in answer order (the scan declines an answer that repeats
+ * a from id).
+ */
 const canonicalOrder = (
   fromIds: ReadonlyArray<string>,
   inputOrder: ReadonlyArray<ObjectId> | undefined
 ): ReadonlyArray<number> => {
-  const inAnswerOrder = fromIds.map((_, i) => i)
-  if (inputOrder === undefined) return inAnswerOrder
-  let same = fromIds.length <= inputOrder.length
-  for (let i = 0, j = 0; same && i < fromIds.length; i++, j++) {
-    // The answer in input order, skipping refused inputs, is the usual case: no map needed.
-    while (j < inputOrder.length && inputOrder[j] !== fromIds[i]) j++
-    same = j < inputOrder.length
-  }
-  if (same) return inAnswerOrder
+  if (inputOrder === undefined) return fromIds.map((_, i) => i)
   const index = new Map<string, number>()
   fromIds.forEach((id, i) => index.set(id, i))
   const order: Array<number> = []

@@ -173,7 +173,8 @@ const fromIdsOf = (answer: { readonly results: ReadonlyArray<{ readonly from: { 
 describe("BatchReadAnswer.fromBody", () => {
   it.prop("declines, or reads what JSON.parse and the schema read", [answerArb, styleArb, fc.boolean()], ([answer, style, reorder]) => {
     const ids = fromIdsOf(answer)
-    agrees(utf8.encode(serialize(answer, style)), reorder ? [...ids].reverse().concat(["42"]) : undefined)
+    // Reordered, with an id not answered and ids repeated (a result goes where its id is first met).
+    agrees(utf8.encode(serialize(answer, style)), reorder ? [...ids].reverse().concat(["42"], ids) : undefined)
   }, { fastCheck: { numRuns: 3000 } })
 
   it.prop("declines, or agrees, on any byte of a body changed, cut or inserted", [
@@ -232,5 +233,9 @@ describe("BatchReadAnswer.fromBody", () => {
       ["2", "1152921504606846977", null]
     ])
     assert.isTrue(agrees(bytes, ["1", "2"]))
+    // A repeated input id: its result goes where the id is first met.
+    const order = ["2", "1", "2"].map(ObjectId.unsafeMake)
+    assert.deepStrictEqual(answer.rows(pair, order).toArray().map((r) => r.from_object_id), ["2", "1"])
+    assert.isTrue(agrees(bytes, ["2", "1", "2"]))
   })
 })

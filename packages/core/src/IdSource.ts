@@ -206,7 +206,10 @@ export const readFile = (path: string, scan?: Scan): Stream.Stream<IdLine, IdSou
 const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
   String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as Array<number>)
 
-/** The ids of a plain file (see `PlainIdCounter`), its lines split on `\n` in its bytes. */
+/**
+ * The ids of a plain file (see `PlainIdCounter`), its lines split on `\n` in its bytes. A line that is not an
+ * id fails the stream: the file changed after it was scanned.
+ */
 const readPlainFile = (path: string): Stream.Stream<IdLine, IdSourceError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -214,14 +217,19 @@ const readPlainFile = (path: string): Stream.Stream<IdLine, IdSourceError, FileS
     let ordinal = 0
     // The start of a line cut by the end of a chunk.
     let carry = ""
+    let changed: IdSourceError | undefined
     const id = (text: string, out: Array<IdLine>) => {
       line++
       const digits = text.endsWith("\r") ? text.slice(0, -1) : text
-      if (digits.length > 0) out.push({ ordinal: ordinal++, line, id: digits as ObjectId.ObjectId })
+      if (digits.length === 0) return
+      if (ObjectId.isObjectId(digits)) out.push({ ordinal: ordinal++, line, id: digits })
+      else changed ??= new IdSourceError({ reason: "BadLine", path, line, detail: "the file changed while it was read" })
     }
+    const emit = (out: Array<IdLine>) =>
+      changed === undefined ? Effect.succeed(Chunk.unsafeFromArray(out)) : Effect.fail(changed)
     const lines = fs.stream(path, { chunkSize: 64 * 1024 }).pipe(
       Stream.mapError(ioError(path)),
-      Stream.mapChunks((chunks) => {
+      Stream.mapChunksEffect((chunks) => {
         const out: Array<IdLine> = []
         for (const bytes of chunks) {
           let start = 0
@@ -232,13 +240,13 @@ const readPlainFile = (path: string): Stream.Stream<IdLine, IdSourceError, FileS
           }
           carry += latin1(bytes, start, bytes.length)
         }
-        return Chunk.unsafeFromArray(out)
+        return emit(out)
       })
     )
     const last = Stream.suspend(() => {
       const out: Array<IdLine> = []
       if (carry.length > 0) id(carry, out)
-      return Stream.fromIterable(out)
+      return Stream.fromEffect(emit(out)).pipe(Stream.flattenChunks)
     })
     return Stream.concat(lines, last)
   }).pipe(Stream.unwrap)

@@ -108,4 +108,14 @@ describe("IdSource", () => {
       assert.strictEqual(fast.length, scan.ids)
       assert.deepStrictEqual(fast, yield* readAll(file))
     }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scoped("a plain file changed after its scan fails the read, naming the line", () =>
+    Effect.gen(function*() {
+      const file = yield* withFile("1\n2\n3\n")
+      const scan = yield* IdSource.scanFile(file, { skipBadLines: false })
+      assert.isTrue(scan.plain)
+      fs.writeFileSync(file, "1\n2x\n3\n")
+      const read = yield* Effect.either(readAll(file, scan))
+      assert.isTrue(Either.isLeft(read) && read.left.line === 2, JSON.stringify(read))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 })

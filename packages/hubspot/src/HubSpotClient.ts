@@ -3,8 +3,10 @@
  *
  * Each attempt waits on the shared request budget, sends through the
  * `HttpClient` it was handed, decodes the answer with the core schemas (ids
- * beyond 2^53 quoted before `JSON.parse`) and classifies any failure into a
- * `HubSpotError`; retryable failures are retried by `RetryPolicy.schedule`.
+ * beyond 2^53 quoted before `JSON.parse`; a batch-read answer of the common
+ * shape is read from its bytes instead, `BatchReadAnswer.fromBody`) and
+ * classifies any failure into a `HubSpotError`; retryable failures are
+ * retried by `RetryPolicy.schedule`.
  */
 import { Api, BatchReadAnswer, type ObjectType } from "@assoc-etl/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"

@@ -13,6 +13,7 @@ import { Either, Schema } from "effect"
 import * as Api from "./Api.js"
 import * as AssociationRow from "./AssociationRow.js"
 import * as Scan from "./internal/batchReadScan.js"
+import { latin1 } from "./internal/latin1.js"
 import type { ObjectId } from "./ObjectId.js"
 
 export interface Result {
@@ -94,9 +95,6 @@ const canonicalOrder = (
   for (const i of index.values()) order.push(i)
   return order
 }
-
-const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
-  String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as Array<number>)
 
 const QUOTE = 0x22
 

@@ -11,6 +11,7 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Chunk, Effect, Option, Schema, Stream } from "effect"
 import { createHash } from "node:crypto"
+import { latin1 } from "./internal/latin1.js"
 import * as ObjectId from "./ObjectId.js"
 
 export class IdSourceError extends Schema.TaggedError<IdSourceError>()("IdSourceError", {
@@ -202,9 +203,6 @@ export const readFile = (path: string, scan?: Scan): Stream.Stream<IdLine, IdSou
       )
     )
   )
-
-const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
-  String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as Array<number>)
 
 /**
  * The ids of a plain file (see `PlainIdCounter`), its lines split on `\n` in its bytes. A line that is not an

@@ -35,7 +35,8 @@ const keyCount = (o: Fields): number => {
 /** An association type as it may come over the wire: its label may be absent. */
 type WireType = { readonly category: string; readonly typeId: number; readonly label?: string | null | undefined }
 
-const isType = (t: unknown): t is WireType => {
+/** Whether `t` is an association type the schema accepts (see `WireType`). */
+export const isType = (t: unknown): t is WireType => {
   if (!isFields(t)) return false
   const { category, label, typeId } = t
   return typeof category === "string" && category.length > 0 && isInt32(typeId) &&

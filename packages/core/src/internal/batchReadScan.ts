@@ -30,14 +30,10 @@
  * checks them; values of unknown keys are checked as JSON and skipped, as the
  * schema ignores them.
  */
+import type { AssociationType } from "../Api.js"
 import { isObjectId } from "../ObjectId.js"
-
-/** An association type as decoded: the label `null` when absent. */
-export interface AssociationType {
-  readonly category: string
-  readonly typeId: number
-  readonly label: string | null
-}
+import { isType } from "./batchReadResults.js"
+import { latin1 } from "./latin1.js"
 
 export interface Scanned {
   readonly body: Uint8Array
@@ -106,22 +102,7 @@ const isDigit = (c: number | undefined): boolean => c !== undefined && c >= ZERO
 const isHex = (c: number | undefined): boolean =>
   c !== undefined && ((c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))
 
-const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
-  String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as Array<number>)
-
 const utf8 = new TextDecoder()
-
-const isInt32 = (u: unknown): u is number =>
-  typeof u === "number" && Number.isInteger(u) && u >= -2147483648 && u <= 2147483647
-
-/** The association type of a parsed JSON value, as the schema decodes it; `undefined` where the schema refuses. */
-const associationType = (t: unknown): AssociationType | undefined => {
-  if (typeof t !== "object" || t === null || Array.isArray(t)) return undefined
-  const { category, label, typeId } = t as { readonly [k: string]: unknown }
-  if (typeof category !== "string" || category.length === 0 || !isInt32(typeId)) return undefined
-  if (label !== undefined && label !== null && typeof label !== "string") return undefined
-  return { category, typeId, label: label ?? null }
-}
 
 class Scanner {
   pos = 0
@@ -561,8 +542,9 @@ class Scanner {
     } catch {
       throw decline
     }
-    const type = associationType(parsed)
-    if (type === undefined) throw decline
+    // Checked as the hand decoder checks it (the schema's rules); an absent label is `null`.
+    if (!isType(parsed)) throw decline
+    const type: AssociationType = { category: parsed.category, typeId: parsed.typeId, label: parsed.label ?? null }
     const entry = { bytes: b.slice(start, end), type, index: this.types.length }
     this.types.push(type)
     met.push(entry)

@@ -110,6 +110,9 @@ export interface Budget {
   readonly stats: Effect.Effect<BudgetStats>
 }
 
+/** How many recent round trips the quickest one is taken from. */
+const roundTrips = 32
+
 /** Index of the first element of the ascending `xs` greater than `t`. */
 const upperBound = (xs: ReadonlyArray<number>, from: number, t: number): number => {
   let lo = from
@@ -135,9 +138,17 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
     // Per start: the latest time it can have arrived (the start until its answer says later), when it leaves
     // the window, and whether an answer was matched to it.
     const arrivedBy: Array<number> = []
+    // Per start: a likelier time of arrival, its answer's time less the quickest recent round trip (the start
+    // until answered). Only for telling our own starts from other jobs' in the server's count: the answer's
+    // time would count a start of ours that arrived before the server's window as in it, and hide as much of
+    // another job's use.
+    const arrivedAbout: Array<number> = []
     const release: Array<number> = []
     const answered: Array<boolean> = []
     let ownHead = 0
+    // The last `roundTrips` round trips (answer time - start), a ring.
+    const trips: Array<number> = []
+    let tripNext = 0
     let phantoms: Array<number> = []
     let pausedUntil = 0
     /** How long own starts are remembered: two spans, or the server's window when it is longer. */
@@ -150,6 +161,7 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
       if (ownHead > 1024 && ownHead * 2 > own.length) {
         own.splice(0, ownHead)
         arrivedBy.splice(0, ownHead)
+        arrivedAbout.splice(0, ownHead)
         release.splice(0, ownHead)
         answered.splice(0, ownHead)
         ownHead = 0
@@ -175,6 +187,12 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
 
     /** The answer to the request that started at `startedAt` came at `now`: it arrived by `now`. */
     const answer = (startedAt: number, now: number) => {
+      const trip = Math.max(0, now - startedAt)
+      if (trips.length < roundTrips) trips.push(trip)
+      else trips[tripNext] = trip
+      tripNext = (tripNext + 1) % roundTrips
+      let quickest = trip
+      for (const t of trips) if (t < quickest) quickest = t
       // Its start: the latest one not yet answered at or before `startedAt` (a start is taken before the request
       // leaves; starts taken at the same moment are interchangeable).
       let i = upperBound(own, ownHead, startedAt) - 1
@@ -182,6 +200,7 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
       if (i < ownHead) return
       answered[i] = true
       arrivedBy[i] = Math.max(own[i]!, now)
+      arrivedAbout[i] = Math.max(own[i]!, now - quickest)
       release[i] = Math.max(release[i]!, arrivedBy[i]! + limit.windowMillis)
     }
 
@@ -200,6 +219,7 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
         const now = yield* waitFree
         own.push(now)
         arrivedBy.push(now)
+        arrivedAbout.push(now)
         release.push(now + span)
         answered.push(false)
         stats.starts++
@@ -234,7 +254,7 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
         const used = o.max - o.remaining
         const to = upperBound(own, ownHead, Math.min(now, o.startedAt))
         let ours = 0
-        for (let i = ownHead; i < to; i++) if (arrivedBy[i]! > o.startedAt - serverSpan) ours++
+        for (let i = ownHead; i < to; i++) if (arrivedAbout[i]! > o.startedAt - serverSpan) ours++
         const others = Math.ceil((used - ours) * Math.min(1, span / serverSpan))
         if (others <= 0) return
         let active = 0

@@ -151,6 +151,26 @@ describe("RequestBudget", () => {
       assert.deepStrictEqual(yield* admissions(budget, 3, true), [1600, 1700, 2600])
     }))
 
+  it.effect("a late answer of our own does not hide another job's request in the server's count", () =>
+    Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({ limit: { max: 10, windowMillis: 1000 }, margin: "0 millis" })
+      yield* budget.acquire // A at 0
+      yield* budget.acquire // B at 0
+      // B answered at 100 (the quickest round trip), A at 300: A likely arrived by 200, though it holds its
+      // place until 1300 (it may have arrived as late as its answer).
+      yield* TestClock.adjust("100 millis")
+      yield* budget.observe({ startedAt: 0, max: 10, remaining: 9 })
+      yield* TestClock.adjust("200 millis")
+      yield* budget.observe({ startedAt: 0, max: 10, remaining: 8 })
+      // C at 1250, answered at 1350: the server counted 2 in (250, 1250]. C is one; A, likely gone by 250, is
+      // not the other: another job's request is.
+      yield* TestClock.adjust("950 millis")
+      yield* budget.acquire
+      yield* TestClock.adjust("100 millis")
+      yield* budget.observe({ startedAt: 1250, max: 10, remaining: 8 })
+      assert.strictEqual((yield* budget.stats).phantoms, 1)
+    }))
+
   it.effect("awaitFree waits for room without taking it", () =>
     Effect.gen(function*() {
       const budget = yield* RequestBudget.make({ limit: { max: 1, windowMillis: 1000 }, margin: "0 millis" })

@@ -110,9 +110,6 @@ export interface Budget {
   readonly stats: Effect.Effect<BudgetStats>
 }
 
-/** How many recent round trips the quickest one is taken from. */
-const roundTrips = 32
-
 /** Index of the first element of the ascending `xs` greater than `t`. */
 const upperBound = (xs: ReadonlyArray<number>, from: number, t: number): number => {
   let lo = from
@@ -125,6 +122,9 @@ const upperBound = (xs: ReadonlyArray<number>, from: number, t: number): number 
   return lo
 }
 
+/** How many recent round trips the quickest one is taken from. */
+const roundTrips = 32
+
 export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
   Effect.gen(function*() {
     const limit = options.limit
@@ -135,13 +135,10 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
     const lock = yield* Effect.makeSemaphore(1)
     // Ascending start times; entries before `ownHead` are forgotten. Kept two spans so `observe` sees them.
     const own: Array<number> = []
-    // Per start: the latest time it can have arrived (the start until its answer says later), when it leaves
-    // the window, and whether an answer was matched to it.
-    const arrivedBy: Array<number> = []
-    // Per start: a likelier time of arrival, its answer's time less the quickest recent round trip (the start
-    // until answered). Only for telling our own starts from other jobs' in the server's count: the answer's
-    // time would count a start of ours that arrived before the server's window as in it, and hide as much of
-    // another job's use.
+    // Per start: a likely time of arrival, its answer's time less the quickest recent round trip (the start
+    // until answered), for telling our own starts from other jobs' in the server's count (the answer's time,
+    // which holds the place, would count a start of ours that arrived before the server's window as in it, and
+    // hide as much of another job's use); when it leaves the window; whether an answer was matched to it.
     const arrivedAbout: Array<number> = []
     const release: Array<number> = []
     const answered: Array<boolean> = []
@@ -160,7 +157,6 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
       while (ownHead < keepFrom && release[ownHead]! <= now) ownHead++
       if (ownHead > 1024 && ownHead * 2 > own.length) {
         own.splice(0, ownHead)
-        arrivedBy.splice(0, ownHead)
         arrivedAbout.splice(0, ownHead)
         release.splice(0, ownHead)
         answered.splice(0, ownHead)
@@ -199,9 +195,8 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
       while (i >= ownHead && answered[i]) i--
       if (i < ownHead) return
       answered[i] = true
-      arrivedBy[i] = Math.max(own[i]!, now)
       arrivedAbout[i] = Math.max(own[i]!, now - quickest)
-      release[i] = Math.max(release[i]!, arrivedBy[i]! + limit.windowMillis)
+      release[i] = Math.max(release[i]!, now + limit.windowMillis)
     }
 
     const waitFree: Effect.Effect<number> = Effect.gen(function*() {
@@ -218,7 +213,6 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
         const t0 = yield* Clock.currentTimeMillis
         const now = yield* waitFree
         own.push(now)
-        arrivedBy.push(now)
         arrivedAbout.push(now)
         release.push(now + span)
         answered.push(false)

@@ -32,10 +32,18 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const cli = path.resolve(here, "../../packages/cli/dist/assoc-etl.mjs")
 const official = path.resolve(here, "officialScript.js")
 
-interface Child { readonly wallMillis: number; readonly peakRssKiB: number; readonly code: number | null }
+interface Child {
+  readonly wallMillis: number
+  readonly peakRssKiB: number
+  readonly code: number | null
+  /** Epoch millis of the spawn and of the exit, on the clock of the simulator's arrival log. */
+  readonly spawnedAt: number
+  readonly exitedAt: number
+}
 
 const runChild = (args: ReadonlyArray<string>): Promise<Child> => new Promise((resolve, reject) => {
   const t0 = performance.now()
+  const spawnedAt = Date.now()
   const child = spawn(process.execPath, args, {
     env: { ...process.env, HUBSPOT_ACCESS_TOKEN: "sim-token" },
     stdio: ["ignore", "ignore", "pipe"]
@@ -53,7 +61,7 @@ const runChild = (args: ReadonlyArray<string>): Promise<Child> => new Promise((r
   child.on("exit", (code) => {
     clearInterval(poll)
     if (code !== 0) console.error(`child ${args[0]} exited ${code}: ${stderr.slice(-500)}`)
-    resolve({ wallMillis: performance.now() - t0, peakRssKiB: peak, code })
+    resolve({ wallMillis: performance.now() - t0, peakRssKiB: peak, code, spawnedAt, exitedAt: Date.now() })
   })
 })
 
@@ -124,6 +132,31 @@ interface Measure {
   readonly missing: number
   readonly duplicated: number
   readonly peakRssKiB: number
+  readonly phases: Phases
+}
+
+/**
+ * Where a run's wall time went, from the simulator's arrival log: spawn to the first arrival (start-up), first
+ * to last arrival, last arrival to exit (the last answer, its pages written, the manifest). `floorMillis` is
+ * the least the rate limit allows between the first and last of that many arrivals: the (max·k+1)-th arrival
+ * is more than k windows after the first.
+ */
+interface Phases {
+  readonly startupMillis: number
+  readonly spanMillis: number
+  readonly floorMillis: number
+  readonly finishMillis: number
+}
+
+const phasesOf = (child: Child, arrivals: ReadonlyArray<number>): Phases => {
+  const first = arrivals[0] ?? Number.NaN
+  const last = arrivals[arrivals.length - 1] ?? Number.NaN
+  return {
+    startupMillis: first - child.spawnedAt,
+    spanMillis: last - first,
+    floorMillis: Math.floor(Math.max(0, arrivals.length - 1) / simulatorLimit.max) * simulatorLimit.windowMillis,
+    finishMillis: child.exitedAt - last
+  }
 }
 
 const median = (xs: ReadonlyArray<number>): number => {
@@ -169,7 +202,13 @@ const runTool = async <A>(
   tool: Tool,
   idsFile: string,
   check: (dir: string) => Promise<A>
-): Promise<{ readonly child: Child; readonly requests: number; readonly status429: number; readonly checked: A }> => {
+): Promise<{
+  readonly child: Child
+  readonly requests: number
+  readonly status429: number
+  readonly arrivals: ReadonlyArray<number>
+  readonly checked: A
+}> => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "versus-"))
   await Effect.runPromise(SimulatorProcess.resetCounters(sim.baseUrl))
   const child = tool === "official client" || tool === "official + after"
@@ -181,7 +220,7 @@ const runTool = async <A>(
   const counters = await Effect.runPromise(SimulatorProcess.counters(sim.baseUrl))
   const checked = await check(out)
   fs.rmSync(out, { recursive: true, force: true })
-  return { child, requests: counters.requests, status429: counters.status429, checked }
+  return { child, requests: counters.requests, status429: counters.status429, arrivals: counters.arrivals, checked }
 }
 
 const pad = (s: string, n: number) => s.padStart(n)
@@ -199,14 +238,16 @@ const compareRuns = async (idCount: number, runs: number) =>
     for (let r = 0; r < runs; r++) {
       for (const tool of tools) {
         await sleep(2100) // let the previous run's rolling window empty
-        const { checked, child, requests, status429 } = await runTool(sim, tool, idsFile.file, (dir) => compare(truth, dir))
+        const { arrivals, checked, child, requests, status429 } = await runTool(sim, tool, idsFile.file, (dir) =>
+          compare(truth, dir))
         const m: Measure = {
           tool,
           wallMillis: child.code === 0 ? child.wallMillis : Number.NaN,
           requests,
           status429,
           ...checked,
-          peakRssKiB: child.peakRssKiB
+          peakRssKiB: child.peakRssKiB,
+          phases: phasesOf(child, arrivals)
         }
         results.get(tool)!.push(m)
         console.log(`  run ${r + 1} ${tool}: ${(m.wallMillis / 1000).toFixed(1)} s, ${m.requests} requests, ${m.status429} 429s`)
@@ -230,6 +271,12 @@ const compareRuns = async (idCount: number, runs: number) =>
         console.log(`${tool} / ${baseline}: wall ${median(ratios).toFixed(3)} (per pair ${ratios.map((x) => x.toFixed(2)).join(", ")}), ` +
           `speedup ${(1 / median(ratios)).toFixed(2)}x, peak RSS ${median(rss).toFixed(2)}`)
       }
+    }
+    for (const tool of tools) {
+      const ms = results.get(tool)!
+      const s = (f: (p: Phases) => number) => (median(ms.map((m) => f(m.phases))) / 1000).toFixed(2)
+      console.log(`${tool} wall time (medians, s): start-up ${s((p) => p.startupMillis)}, first to last arrival ${
+        s((p) => p.spanMillis)} (the rate limit's floor ${s((p) => p.floorMillis)}), last arrival to exit ${s((p) => p.finishMillis)}`)
     }
     idsFile.remove()
   })

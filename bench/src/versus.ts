@@ -139,7 +139,7 @@ interface Measure {
  * Where a run's wall time went, from the simulator's arrival log: spawn to the first arrival (start-up), first
  * to last arrival, last arrival to exit (the last answer, its pages written, the manifest). `floorMillis` is
  * the least the rate limit allows between the first and last of that many arrivals: the (max·k+1)-th arrival
- * is more than k windows after the first.
+ * is at least k windows after the first (no rolling window holds more than max).
  */
 interface Phases {
   readonly startupMillis: number

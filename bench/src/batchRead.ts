@@ -7,7 +7,9 @@
  * HubSpot would: its event loop and garbage collector are not the client's, and
  * a request counts in its window when it arrives there. Requests, 429s and the
  * arrival times come from its `GET /__sim/counters`; the expected rows from
- * the same seeded `Dataset` in this process.
+ * the same seeded `SimulatedPortal` in this process. The stage's and the
+ * budget's figures are their `Metric`s, read inside the run, which is tagged
+ * `bench_run` so that no other run's counts are added to them.
  *
  * `node bench/dist/batchRead.js [ids]` runs it alone; `run()` is what bench/src/main.ts calls.
  * `BENCH_MARGIN_MS` sets the limiter's margin; `BENCH_DEBUG=1` prints where the time between the
@@ -15,10 +17,10 @@
  */
 import { ObjectId, ObjectType } from "@assoc-etl/core"
 import { BatchRead, HubSpotClient, RequestBudget } from "@assoc-etl/hubspot"
-import { Dataset } from "@assoc-etl/simulator"
+import { SimulatedPortal } from "@assoc-etl/simulator"
 import { HttpClient } from "@effect/platform"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Chunk, Effect, Layer, Redacted, Stream } from "effect"
+import { Chunk, Effect, Layer, Metric, Redacted, Stream } from "effect"
 import * as SimulatorProcess from "./simulatorProcess.js"
 
 const limit = { max: 20, windowMillis: 2000 }
@@ -32,6 +34,20 @@ const seed = 1
 const batchSize = 100
 const concurrency = 6
 
+/** Tags each measured run's metrics apart (`Effect.tagMetrics`), so that runs in one process do not add up. */
+let runs = 0
+
+const count = (counter: Metric.Metric.Counter<number>) => Effect.map(Metric.value(counter), (state) => state.count)
+
+/** The stage's and the request budget's counts, as seen from inside the tagged run that made them. */
+const runMetrics = Effect.all({
+  batches: count(BatchRead.metrics.batches),
+  inputs: count(BatchRead.metrics.inputs),
+  continuations: count(BatchRead.metrics.continuations),
+  longestChain: Effect.map(Metric.value(BatchRead.metrics.longestChain), (state) => state.value),
+  waitedMillis: count(RequestBudget.metricOf(RequestBudget.metrics.waitedMillis, "requests")),
+  phantoms: count(RequestBudget.metricOf(RequestBudget.metrics.phantoms, "requests"))
+})
 
 export interface Result {
   readonly ids: number
@@ -83,10 +99,10 @@ export const measure = (idCount: number, margin?: number): Promise<Result> => {
     ])
     const from = ObjectType.unsafeMake("contacts")
     const to = ObjectType.unsafeMake("companies")
-    const dataset = Dataset.make({ seed, objects, types: ["contacts", "companies", "deals", "tickets"] })
-    const ids = dataset.ids(from).slice(0, idCount)
+    const portal = SimulatedPortal.make({ seed, objects, types: ["contacts", "companies", "deals", "tickets"] })
+    const ids = portal.ids(from).slice(0, idCount)
     let expectedRows = 0
-    for (const id of ids) for (const a of dataset.associations(from, to, id)) expectedRows += a.associationTypes.length
+    for (const id of ids) for (const a of portal.associations(from, to, id)) expectedRows += a.associationTypes.length
 
     // The limiter's admissions and the transport's hand-offs, to compare with the server's arrivals.
     const budget = Layer.effect(
@@ -111,17 +127,16 @@ export const measure = (idCount: number, margin?: number): Promise<Result> => {
 
     yield* SimulatorProcess.resetCounters(sim.baseUrl)
     const { stats, rows, wallMillis } = yield* Effect.gen(function*() {
-      const progress = yield* BatchRead.makeProgress
       const t0 = performance.now()
       let rows = 0
       yield* Stream.fromChunk(Chunk.unsafeFromArray(ids.map(ObjectId.unsafeMake))).pipe(
         Stream.rechunk(batchSize),
-        BatchRead.fromIds({ from, to, batchSize, concurrency, progress }),
+        BatchRead.fromIds({ from, to, batchSize, concurrency }),
         Stream.runForEach((page) => Effect.sync(() => (rows += page.rows.length)))
       )
       const wallMillis = performance.now() - t0
-      return { stats: yield* BatchRead.stats(progress), rows, wallMillis }
-    }).pipe(Effect.provide(client))
+      return { stats: yield* runMetrics, rows, wallMillis }
+    }).pipe(Effect.tagMetrics("bench_run", String(++runs)), Effect.provide(client))
     const counters = yield* SimulatorProcess.counters(sim.baseUrl)
 
     const requests = counters.requests
@@ -144,8 +159,8 @@ export const measure = (idCount: number, margin?: number): Promise<Result> => {
       sustainedShare,
       wallMillis,
       idealMillis,
-      waitedMillis: stats.budget.waitedMillis,
-      phantoms: stats.budget.phantoms,
+      waitedMillis: stats.waitedMillis,
+      phantoms: stats.phantoms,
       batches: stats.batches,
       inputs: stats.inputs,
       continuations: stats.continuations,

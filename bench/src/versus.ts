@@ -2,10 +2,10 @@
  * assoc-etl's CLI export (NDJSON, Parquet) against the script a user would
  * write with `@hubspot/api-client` (bench/src/officialScript.ts), on one
  * simulator (its own process, so the benchmark's sets of row keys and their
- * garbage collections never delay an answer): same dataset (seed), same rate limit (20/2s on the
+ * garbage collections never delay an answer): same portal (seed), same rate limit (20/2s on the
  * simulator and `--rate-limit 20/2s` for ours), latency 100-300 ms. Each tool
  * runs as a child process; peak RSS is the child's VmHWM from /proc, polled.
- * Rows missing/duplicated are counted against `Dataset.groundTruth` (Parquet
+ * Rows missing/duplicated are counted against `SimulatedPortal.groundTruth` (Parquet
  * parts read back with hyparquet). The official-client script runs twice: as
  * its README shows (no `after`), and following `after` as a careful user
  * would once they notice the missing rows (`--follow-after`).
@@ -14,11 +14,11 @@
  * small export, where start-up and the last pages' round trips weigh, and a
  * nightly one).
  * Then a scaling run (latency off) of ours: BENCH_SCALE (default
- * 10000,100000,1000000), checked against the dataset by a multiset
+ * 10000,100000,1000000), checked against the portal by a multiset
  * fingerprint (count and two 32-bit hash sums) so 1M objects fit in memory.
  */
 import { ParquetReader } from "@assoc-etl/sink-parquet"
-import { Dataset, Simulator } from "@assoc-etl/simulator"
+import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -170,10 +170,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 type Tool = "ours ndjson" | "ours parquet" | "official client" | "official + after"
 const tools: ReadonlyArray<Tool> = ["ours ndjson", "ours parquet", "official client", "official + after"]
 
-/** The simulator, in its own process, and its dataset (the same seed and size), for the ground truth. */
+/** The simulator, in its own process, and its portal (the same seed and size), for the ground truth. */
 interface Session {
   readonly baseUrl: string
-  readonly dataset: Dataset.Dataset
+  readonly portal: SimulatedPortal.SimulatedPortal
 }
 
 const session = <A>(
@@ -185,8 +185,8 @@ const session = <A>(
       "--seed", String(seed), "--objects", String(options.objects), "--rate-limit", `${simulatorLimit.max}/${simulatorLimit.windowMillis}`,
       "--latency", options.latency
     ])
-    const dataset = Dataset.make({ seed, objects: options.objects, types: Simulator.defaultTypes })
-    return yield* Effect.promise(() => body({ baseUrl, dataset }))
+    const portal = SimulatedPortal.make({ seed, objects: options.objects, types: Simulator.defaultTypes })
+    return yield* Effect.promise(() => body({ baseUrl, portal }))
   })))
 
 const writeIds = (ids: ReadonlyArray<string>): { readonly file: string; readonly remove: () => void } => {
@@ -230,9 +230,9 @@ const seed = 7
 
 const compareRuns = async (idCount: number, runs: number) =>
   session({ objects: idCount, latency: "100-300" }, async (sim) => {
-    const ids = sim.dataset.ids("contacts").slice(0, idCount)
+    const ids = sim.portal.ids("contacts").slice(0, idCount)
     const idsFile = writeIds(ids)
-    const truth = new Set(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows.map(key))
+    const truth = new Set(SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids).rows.map(key))
     console.log(`versus: ${ids.length} contacts -> companies, ${truth.size} ground-truth rows, simulator 20/2s, latency 100-300 ms, ${runs} runs`)
     const results = new Map<Tool, Array<Measure>>(tools.map((t) => [t, []]))
     for (let r = 0; r < runs; r++) {
@@ -283,11 +283,11 @@ const compareRuns = async (idCount: number, runs: number) =>
 
 const scalingRun = async (n: number) =>
   session({ objects: n, latency: "0-0" }, async (sim) => {
-    const ids = sim.dataset.ids("contacts").slice(0, n)
+    const ids = sim.portal.ids("contacts").slice(0, n)
     const idsFile = writeIds(ids)
     const truth = new Fingerprint()
     for (const id of ids) {
-      for (const a of sim.dataset.associations("contacts", "companies", id)) {
+      for (const a of sim.portal.associations("contacts", "companies", id)) {
         for (const t of a.associationTypes) {
           truth.add(key({ from_object_id: id, to_object_id: a.toObjectId, association_category: t.category, association_type_id: t.typeId }))
         }

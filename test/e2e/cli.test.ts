@@ -1,4 +1,4 @@
-import { Dataset } from "@assoc-etl/simulator"
+import { SimulatedPortal } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -26,13 +26,13 @@ describe("assoc-etl (built CLI as a child process)", () => {
     Effect.gen(function*() {
       const sim = yield* simulator()
       const dir = yield* tempDir
-      const ids = sim.dataset.ids("contacts").slice(0, 300)
+      const ids = sim.portal.ids("contacts").slice(0, 300)
       const file = writeIds(dir, ["id", ...ids])
       const out = path.join(dir, "out")
       const ran = yield* cli([...exportArgs(sim.baseUrl, out, "--ids", file)], { env })
       assert.strictEqual(ran.code, 0, ran.stderr)
       assert.include(ran.stderr, "complete")
-      const truth = Dataset.groundTruth(sim.dataset, "contacts", "companies", ids)
+      const truth = SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids)
       const rows = yield* readNdjson(path.join(out, "*.ndjson"))
       assert.deepStrictEqual(sortedKeys(rows), sortedKeys(truth.rows))
       assert.isTrue(fs.existsSync(path.join(out, "_SUCCESS")))
@@ -61,7 +61,7 @@ describe("assoc-etl (built CLI as a child process)", () => {
     Effect.gen(function*() {
       const sim = yield* simulator()
       const dir = yield* tempDir
-      const known = sim.dataset.ids("contacts").slice(0, 20)
+      const known = sim.portal.ids("contacts").slice(0, 20)
       const file = writeIds(dir, [...known, "oops", "999999999999"])
       const out = path.join(dir, "out")
       const ran = yield* cli(exportArgs(sim.baseUrl, out, "--ids", file, "--skip-bad-lines"), { env })
@@ -75,19 +75,19 @@ describe("assoc-etl (built CLI as a child process)", () => {
     Effect.gen(function*() {
       const sim = yield* simulator()
       const dir = yield* tempDir
-      const ids = sim.dataset.ids("contacts").slice(0, 50)
+      const ids = sim.portal.ids("contacts").slice(0, 50)
       const out = path.join(dir, "out")
       const ran = yield* cli(exportArgs(sim.baseUrl, out, "--ids", "-"), { env, stdin: ids.join("\n") })
       assert.strictEqual(ran.code, 0, ran.stderr)
       const rows = yield* readNdjson(path.join(out, "*.ndjson"))
-      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows))
+      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids).rows))
     }))
 
   it.scopedLive("a resume with other arguments is refused, saying what differs and how to start over", () =>
     Effect.gen(function*() {
       const sim = yield* simulator({ rateLimit: { max: 200, windowMillis: 1000 } })
       const dir = yield* tempDir
-      const ids = sim.dataset.ids("contacts").slice(0, 30)
+      const ids = sim.portal.ids("contacts").slice(0, 30)
       const out = path.join(dir, "out")
       fs.mkdirSync(out)
       // An unfinished export: a 401 stops it after its checkpoint exists.
@@ -105,7 +105,7 @@ describe("assoc-etl (built CLI as a child process)", () => {
     Effect.gen(function*() {
       const sim = yield* simulator()
       const dir = yield* tempDir
-      const ids = sim.dataset.ids("contacts").slice(0, 30)
+      const ids = sim.portal.ids("contacts").slice(0, 30)
       const out = path.join(dir, "out")
       const bad = yield* cli(exportArgs(sim.baseUrl, out, "--ids", writeIds(dir, ids)), {
         env: { HUBSPOT_ACCESS_TOKEN: "not-the-token-1234" }
@@ -124,7 +124,7 @@ describe("assoc-etl (built CLI as a child process)", () => {
     Effect.gen(function*() {
       const sim = yield* simulator({ latencyMillis: [50, 50] })
       const dir = yield* tempDir
-      const ids = sim.dataset.ids("contacts")
+      const ids = sim.portal.ids("contacts")
       const out = path.join(dir, "out")
       const file = writeIds(dir, ids)
       const args = [
@@ -150,6 +150,6 @@ describe("assoc-etl (built CLI as a child process)", () => {
       assert.strictEqual(resumed.code, 0, resumed.stderr)
       assert.include(resumed.stderr, "resumed")
       const rows = yield* readNdjson(path.join(out, "*.ndjson"))
-      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows))
+      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids).rows))
     }))
 })

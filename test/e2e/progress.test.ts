@@ -15,7 +15,7 @@ describe("progress output", () => {
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ objects: 300, pageSize: 50, token, rateLimit: { max: 100, windowMillis: 1000 } })
       const dir = yield* tempDir
-      const file = writeIds(dir, sim.dataset.ids("contacts"))
+      const file = writeIds(dir, sim.portal.ids("contacts"))
       const args = (out: string, ...more: ReadonlyArray<string>) => [
         "export", "--from", "contacts", "--to", "companies", "--out", path.join(dir, out), "--ids", file,
         "--base-url", sim.baseUrl, "--rate-limit", "4/1s", "--batch-size", "10", ...more
@@ -26,9 +26,18 @@ describe("progress output", () => {
       assert.strictEqual(json.code, 0, json.stderr)
       const lines = json.stderr.split("\n").filter((l) => l.startsWith("{"))
       assert.isAtLeast(lines.length, 1, json.stderr)
+      // Effect's JSON logger: the message, its level, and the figures as annotations.
       const first = JSON.parse(lines[0]!)
-      assert.strictEqual(first.msg, "progress")
-      for (const k of ["ids_done", "ids_total", "rows", "requests", "retries", "status_429", "rows_per_s"]) assert.property(first, k)
+      assert.strictEqual(first.message, "progress")
+      assert.strictEqual(first.logLevel, "INFO")
+      for (const k of ["ids_done", "ids_total", "rows", "requests", "retries", "status_429", "rows_per_s"]) {
+        assert.property(first.annotations, k)
+      }
+      assert.strictEqual(first.annotations.ids_total, 300)
+
+      const logfmt = yield* cli(args("logfmt"), { env })
+      assert.strictEqual(logfmt.code, 0, logfmt.stderr)
+      assert.match(logfmt.stderr, /level=INFO .*message=progress .*ids_done=\d+/)
       assert.include(json.stderr, "export complete")
       assert.notInclude(json.stderr, "\r")
 
@@ -38,7 +47,7 @@ describe("progress output", () => {
       assert.strictEqual(tty.code, 0, tty.stdout.slice(-2000))
       assert.include(tty.stdout, "\r\x1b[2K")
       assert.match(tty.stdout, /\d+\/300 ids · \d+ rows · \d+ requests · \d+ retries · \d+ 429s · \d+ rows\/s · ETA/)
-      assert.notInclude(tty.stdout, "level=info")
+      assert.notInclude(tty.stdout, "level=INFO")
       assert.include(tty.stdout, "export complete")
     }), { timeout: 120_000 })
 })

@@ -4,7 +4,7 @@
  * before each kill (as its checkpoint says) was not asked for again.
  */
 import { Checkpoint } from "@assoc-etl/core"
-import { Dataset, Simulator } from "@assoc-etl/simulator"
+import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schedule, Schema } from "effect"
 import type { ChildProcess } from "node:child_process"
@@ -60,7 +60,7 @@ describe("resume after kill -9", () => {
           }
         })
         const dir = yield* tempDir
-        const known = sim.dataset.ids("contacts")
+        const known = sim.portal.ids("contacts")
         const unknown = ["999999999991", "999999999992"]
         const ids = [...known.slice(0, 1200), unknown[0]!, ...known.slice(1200), known[5]!, unknown[1]!, known[77]!]
         const file = writeIds(dir, ids)
@@ -133,7 +133,7 @@ describe("resume after kill -9", () => {
         assert.isAbove(checked, 0)
         assert.isAbove(asked.length, 0)
 
-        const truth = Dataset.groundTruth(sim.dataset, "contacts", "companies", ids)
+        const truth = SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids)
         const rows = format === "parquet"
           ? yield* readParquet(path.join(out, "*.parquet"))
           : yield* readNdjson(path.join(out, "*.ndjson"))

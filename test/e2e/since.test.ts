@@ -4,7 +4,7 @@
  * search API's 10,000 results a query, and chains from an earlier run's
  * directory.
  */
-import { Dataset } from "@assoc-etl/simulator"
+import { SimulatedPortal } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -17,8 +17,8 @@ const token = "since-test-token"
 const { env, exportArgs, simulator } = exportHarness({ token, serverPerSecond: 400, rateLimit: "300/1s" })
 /** The window ends this long before the run starts (Export.searchIndexLagMillis, said in --since's help). */
 const indexLagMillis = 5 * 60_000
-const modifiedSince = (dataset: Dataset.Dataset, since: string) =>
-  dataset.ids("contacts").filter((id) => dataset.lastModified("contacts", id) >= Date.parse(since))
+const modifiedSince = (portal: SimulatedPortal.SimulatedPortal, since: string) =>
+  portal.ids("contacts").filter((id) => portal.lastModified("contacts", id) >= Date.parse(since))
 /** True once the checkpoint says ordinals beyond `n` are done (a torn read of it says false). */
 const committedPast = (out: string, n: number) => {
   try {
@@ -30,6 +30,37 @@ const committedPast = (out: string, n: number) => {
   }
 }
 const manifestOf = (out: string) => JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"))
+/** The window a search run's manifest records. */
+const windowOf = (out: string): { readonly since: string; readonly until: string } => manifestOf(out).export.source.details
+
+/** The manifest of a finished export of `from` as this version writes it, or the first version did (`input`). */
+const writeManifest = (
+  dir: string,
+  from: string,
+  startedAt: string,
+  source: { readonly kind: string; readonly since?: string; readonly until?: string },
+  version: 1 | 2 = 2
+) => {
+  const { kind, ...details } = source
+  fs.mkdirSync(dir)
+  fs.writeFileSync(
+    path.join(dir, "manifest.json"),
+    JSON.stringify({
+      version,
+      tool: { name: "assoc-etl", version: "0.1.0" },
+      format: "ndjson",
+      schema: [],
+      parts: [],
+      totals: { rows: 0, bytes: 0, parts: 0 },
+      errors: { file: "_errors/errors.ndjson", rows: 0 },
+      startedAt,
+      finishedAt: startedAt,
+      export: version === 2
+        ? { from, to: "companies", source: { kind, key: details.since ?? from, description: kind, details } }
+        : { from, to: "companies", input: source }
+    })
+  )
+}
 
 describe("assoc-etl export --since (built CLI as a child process)", () => {
   it.scopedLive("takes exactly the objects modified since the date, and records the window", () =>
@@ -42,17 +73,17 @@ describe("assoc-etl export --since (built CLI as a child process)", () => {
       const ran = yield* cli(exportArgs(sim.baseUrl, out, "--since", since), { env })
       const after = Date.now()
       assert.strictEqual(ran.code, 0, ran.stderr)
-      const ids = modifiedSince(sim.dataset, since)
+      const ids = modifiedSince(sim.portal, since)
       assert.isAbove(ids.length, 50)
       assert.isBelow(ids.length, 400)
       const rows = yield* readNdjson(path.join(out, "*.ndjson"))
-      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows))
-      const input = manifestOf(out).export.input
-      assert.strictEqual(input.kind, "search")
-      assert.strictEqual(input.since, "2025-07-01T00:00:00.000Z")
+      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids).rows))
+      assert.strictEqual(manifestOf(out).export.source.kind, "search")
+      const window = windowOf(out)
+      assert.strictEqual(window.since, "2025-07-01T00:00:00.000Z")
       // The window ends the search index's lag before the run started.
-      assert.isAtLeast(Date.parse(input.until), before - indexLagMillis - 1000)
-      assert.isAtMost(Date.parse(input.until), after - indexLagMillis)
+      assert.isAtLeast(Date.parse(window.until), before - indexLagMillis - 1000)
+      assert.isAtMost(Date.parse(window.until), after - indexLagMillis)
       const counters = yield* sim.counters
       assert.isAbove(counters.searchRequests, 0)
       assert.strictEqual(counters.listRequests, 0)
@@ -64,12 +95,12 @@ describe("assoc-etl export --since (built CLI as a child process)", () => {
       const dir = yield* tempDir
       const out = path.join(dir, "out")
       const since = "2025-01-10T00:00:00Z"
-      const ids = modifiedSince(sim.dataset, since)
+      const ids = modifiedSince(sim.portal, since)
       assert.isAbove(ids.length, 10_000)
       const ran = yield* cli(exportArgs(sim.baseUrl, out, "--since", since, "--concurrency", "8"), { env })
       assert.strictEqual(ran.code, 0, ran.stderr)
       const rows = yield* readNdjson(path.join(out, "*.ndjson"))
-      const truth = Dataset.groundTruth(sim.dataset, "contacts", "companies", ids)
+      const truth = SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids)
       assert.strictEqual(rows.length, truth.rows.length)
       assert.deepStrictEqual(sortedKeys(rows), sortedKeys(truth.rows))
     }), 120_000)
@@ -84,35 +115,29 @@ describe("assoc-etl export --since (built CLI as a child process)", () => {
       const second = path.join(dir, "second")
       const chained = yield* cli(exportArgs(sim.baseUrl, second, "--since", first), { env })
       assert.strictEqual(chained.code, 0, chained.stderr)
-      assert.strictEqual(manifestOf(second).export.input.since, manifestOf(first).export.input.until)
+      assert.strictEqual(windowOf(second).since, windowOf(first).until)
 
       // Earlier runs whose times fall inside the dataset's year, so rows prove the moment taken.
+      // One written by the first version of the tool: its manifest is read too.
       const searchRun = path.join(dir, "search-run")
-      fs.mkdirSync(searchRun)
-      fs.writeFileSync(
-        path.join(searchRun, "manifest.json"),
-        JSON.stringify({
-          startedAt: "2025-03-01T00:00:00.000Z",
-          export: { input: { kind: "search", since: "2025-01-01T00:00:00.000Z", until: "2025-09-15T00:00:00.000Z" } }
-        })
-      )
+      writeManifest(searchRun, "contacts", "2025-03-01T00:00:00.000Z", {
+        kind: "search",
+        since: "2025-01-01T00:00:00.000Z",
+        until: "2025-09-15T00:00:00.000Z"
+      }, 1)
       const listRun = path.join(dir, "list-run")
-      fs.mkdirSync(listRun)
-      fs.writeFileSync(
-        path.join(listRun, "manifest.json"),
-        JSON.stringify({ startedAt: "2025-11-20T12:00:00.000Z", export: { input: { kind: "list" } } })
-      )
+      writeManifest(listRun, "contacts", "2025-11-20T12:00:00.000Z", { kind: "list" })
       for (const [previous, moment] of [[searchRun, "2025-09-15T00:00:00.000Z"], [listRun, "2025-11-20T12:00:00.000Z"]]) {
         const out = path.join(dir, `after-${path.basename(previous!)}`)
         const ran = yield* cli(exportArgs(sim.baseUrl, out, "--since", previous!), { env })
         assert.strictEqual(ran.code, 0, ran.stderr)
-        assert.strictEqual(manifestOf(out).export.input.since, moment)
-        const ids = modifiedSince(sim.dataset, moment!)
+        assert.strictEqual(windowOf(out).since, moment)
+        const ids = modifiedSince(sim.portal, moment!)
         assert.isAbove(ids.length, 0)
         const rows = yield* readNdjson(path.join(out, "*.ndjson"))
         assert.deepStrictEqual(
           sortedKeys(rows),
-          sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows)
+          sortedKeys(SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids).rows)
         )
       }
     }))
@@ -137,7 +162,7 @@ describe("assoc-etl export --since (built CLI as a child process)", () => {
       })
       assert.strictEqual(first.code, 130, first.stderr)
       const checkpoint = JSON.parse(fs.readFileSync(path.join(out, ".checkpoint.json"), "utf8"))
-      const until = checkpoint.payload.args.input.until
+      const until = checkpoint.payload.source.details.until
       const listed = fs.readFileSync(path.join(out, ".listed-ids"), "utf8").split("\n").filter((l) => l !== "")
       assert.isAbove(listed.length, 0, "the interrupted run kept the pages it searched")
       assert.isAbove(checkpoint.payload.done.length, 0, "and committed some ids")
@@ -146,14 +171,14 @@ describe("assoc-etl export --since (built CLI as a child process)", () => {
       const resumed = yield* cli(args, { env })
       assert.strictEqual(resumed.code, 0, resumed.stderr)
       assert.include(resumed.stderr, "resumed")
-      assert.strictEqual(manifestOf(out).export.input.until, until)
+      assert.strictEqual(windowOf(out).until, until)
       assert.isBelow(Date.parse(until), Date.parse(resumeStart))
-      const ids = modifiedSince(sim.dataset, since)
+      const ids = modifiedSince(sim.portal, since)
       const pages = Math.ceil(ids.length / 200)
       // The committed pages are not searched again.
       assert.isBelow((yield* sim.counters).searchRequests - searchesBefore, pages)
       const rows = yield* readNdjson(path.join(out, "*.ndjson"))
-      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(Dataset.groundTruth(sim.dataset, "contacts", "companies", ids).rows))
+      assert.deepStrictEqual(sortedKeys(rows), sortedKeys(SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids).rows))
     }))
 
   it.scopedLive("a bad --since, or --since with --ids, exits 2 before any request", () =>
@@ -170,14 +195,10 @@ describe("assoc-etl export --since (built CLI as a child process)", () => {
       assert.strictEqual(noManifest.code, 2, noManifest.stderr)
       assert.include(noManifest.stderr, "manifest.json")
       const deals = path.join(dir, "deals-run")
-      fs.mkdirSync(deals)
-      fs.writeFileSync(
-        path.join(deals, "manifest.json"),
-        JSON.stringify({ startedAt: "2025-11-20T12:00:00.000Z", export: { from: "deals", input: { kind: "list" } } })
-      )
+      writeManifest(deals, "deals", "2025-11-20T12:00:00.000Z", { kind: "list" })
       const otherType = yield* cli(exportArgs(sim.baseUrl, path.join(dir, "d"), "--since", deals), { env })
       assert.strictEqual(otherType.code, 2, otherType.stderr)
-      assert.include(otherType.stderr, "an export of deals, not contacts")
+      assert.include(otherType.stderr, "is of deals, not contacts")
       const withIds = yield* cli(
         exportArgs(sim.baseUrl, path.join(dir, "c"), "--since", "2025-07-01", "--ids", writeIds(dir, ["1"])),
         { env }

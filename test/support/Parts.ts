@@ -3,6 +3,7 @@
  * scoped temporary directories, and writing a part from an encoder to a file.
  */
 import type { AssociationRow, PartEncoder } from "@assoc-etl/core"
+import { RowBatch } from "@assoc-etl/core"
 import type { Scope } from "effect"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -79,7 +80,7 @@ export const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquire
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
-/** Every byte of one part: `open`, one `write` a chunk, `finish`, concatenated. */
+/** Every byte of one part: `open`, one `write` a chunk (as a `RowBatch`), `finish`, concatenated. */
 export const encodePart = (
   encoder: PartEncoder.PartEncoder,
   chunks: Iterable<ReadonlyArray<Row>>
@@ -87,7 +88,7 @@ export const encodePart = (
   Effect.gen(function*() {
     const writer = yield* encoder.open
     const out: Array<Uint8Array> = []
-    for (const chunk of chunks) out.push(...(yield* writer.write(chunk)))
+    for (const chunk of chunks) out.push(...(yield* writer.write(RowBatch.fromRows(chunk))))
     out.push(...(yield* writer.finish))
     return Buffer.concat(out)
   })

@@ -1,27 +1,44 @@
 /**
  * The commands: `export`, `simulate`, `demo`, with `--help` and `--version`
- * from @effect/cli. Each flag that has a conventional environment variable
- * falls back to it.
+ * from @effect/cli. Flags are decoded where they enter (a schema each, the
+ * conventional environment variable as a fallback), their defaults are the
+ * library's, and `export` maps them to the library's values: an id source,
+ * the batch-read stage, a dataset sink, `Export.run`.
  */
-import { ObjectType } from "@assoc-etl/core"
+import { Dataset, Export, IdSource, ObjectType, type PartEncoder } from "@assoc-etl/core"
+import {
+  AssociationsApi,
+  BatchRead,
+  HubSpotClient,
+  type HubSpotError,
+  HubSpotIdSource,
+  RequestBudget,
+  RetryPolicy
+} from "@assoc-etl/hubspot"
+import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
+import { ParquetEncoder } from "@assoc-etl/sink-parquet"
 import { Command, Options } from "@effect/cli"
-import { Config, Effect, Option } from "effect"
+import { FileSystem, Path } from "@effect/platform"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Config, ConfigError, Effect, Layer, Option, Schema } from "effect"
+import { InvalidArgument } from "./CliError.js"
 import * as Demo from "./Demo.js"
-import * as Export from "./Export.js"
 import * as Report from "./Report.js"
 import * as Simulate from "./Simulate.js"
-import * as Since from "./Since.js"
-import * as Wiring from "./Wiring.js"
 
-export const version = "0.1.0"
+export const version = Dataset.toolVersion
 
 const objectType = (name: string, description: string) =>
-  Options.text(name).pipe(
-    Options.withSchema(ObjectType.ObjectType),
-    Options.withDescription(description)
-  )
+  Options.text(name).pipe(Options.withSchema(ObjectType.ObjectType), Options.withDescription(description))
 
-const from = objectType("from", "Object type the associations start from: a name (contacts, companies, deals, tickets, ...) or an id (0-1, 2-12345).")
+/** An integer flag within [min, max]. */
+const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  Options.integer(name).pipe(Options.withSchema(Schema.Number.pipe(Schema.between(min, max))))
+
+const from = objectType(
+  "from",
+  "Object type the associations start from: a name (contacts, companies, deals, tickets, ...) or an id (0-1, 2-12345)."
+)
 const to = objectType("to", "Object type the associations point to.")
 const out = Options.directory("out", { exists: "either" }).pipe(
   Options.withDescription(
@@ -43,47 +60,50 @@ const since = Options.text("since").pipe(
   Options.withDescription(
     "Incremental run: only the --from objects modified since then, found through HubSpot's search API (about 5 "
       + "requests a second). An ISO date or date-time (2025-06-30T00:00:00Z; UTC when it names no zone), or the --out "
-      + "directory of the previous run: "
-      + "this run then starts where that one's window ended, so nightly runs chained this way miss nothing. "
+      + "directory of the previous run: this run then starts where that one's window ended. "
       + "The window ends 5 minutes before the run starts, since HubSpot's search index lags writes: the next run "
-      + "chained from this one takes those minutes, once indexed, so no object is missed and none is taken twice. "
-      + "A resume keeps the window. Not with --ids."
+      + "chained from this one takes those minutes, once indexed. Only objects whose modification date moved are "
+      + "found: HubSpot does not promise that a new or removed association moves it. A resume keeps the window. "
+      + "Not with --ids."
   )
 )
 const format = Options.choice("format", ["ndjson", "parquet"]).pipe(
   Options.withDefault("ndjson" as const),
-  Options.withDescription("Part format. Parquet parts are typed (association_type_id INT32, nullable label), dictionary-encoded, SNAPPY.")
+  Options.withDescription(
+    "Part format. Parquet parts are typed (association_type_id INT32, nullable label), dictionary-encoded, SNAPPY."
+  )
 )
 const gzip = Options.boolean("gzip").pipe(Options.withDescription("With --format ndjson: write .ndjson.gz parts."))
 const baseUrl = Options.text("base-url").pipe(
   Options.withFallbackConfig(Config.string("HUBSPOT_BASE_URL")),
-  Options.withDefault("https://api.hubapi.com"),
+  Options.withDefault(HubSpotClient.defaultBaseUrl),
   Options.withDescription("HubSpot API base URL (env HUBSPOT_BASE_URL). Plain http:// only for a loopback host.")
 )
-const batchSize = Options.integer("batch-size").pipe(
-  Options.withDefault(1000),
-  Options.withDescription("Ids per batch-read request, 1 to 1000 (HubSpot's maximum).")
+const batchSize = integer("batch-size", 1, AssociationsApi.maxBatchInputs).pipe(
+  Options.withDefault(BatchRead.defaultBatchSize),
+  Options.withDescription(`Ids per batch-read request, 1 to ${AssociationsApi.maxBatchInputs} (HubSpot's maximum).`)
 )
-const concurrency = Options.integer("concurrency").pipe(
-  Options.withDefault(6),
-  Options.withDescription("Requests in flight at once.")
+const concurrency = integer("concurrency", 1, 64).pipe(
+  Options.withDefault(BatchRead.defaultConcurrency),
+  Options.withDescription("Requests in flight at once, 1 to 64.")
 )
 const rateLimit = Options.text("rate-limit").pipe(
-  Options.withDefault("100/10s"),
+  Options.withSchema(RequestBudget.Limit),
+  Options.withDefault(RequestBudget.defaultLimit),
   Options.withDescription(
-    "Requests allowed per rolling window, as N/duration (100/10s, 190/10s): your app's HubSpot limit. "
+    "Requests allowed per rolling window, as N/duration (100/10s, 190/10s): your app's HubSpot limit. Default 100/10s. "
       + "A safety margin is kept, and the answers' X-HubSpot-RateLimit-Remaining slows it when another job shares the app."
   )
 )
-const maxRetries = Options.integer("max-retries").pipe(
-  Options.withDefault(8),
+const maxRetries = integer("max-retries", 0, 100).pipe(
+  Options.withDefault(RetryPolicy.defaultMaxRetries),
   Options.withDescription("Retries of one request on 429, 5xx, timeouts and dropped connections before the run fails.")
 )
 const skipBadLines = Options.boolean("skip-bad-lines").pipe(
   Options.withDescription("Write bad id lines to errors.ndjson and go on, instead of stopping before any request.")
 )
-const partRows = Options.integer("part-rows").pipe(
-  Options.withDefault(1_000_000),
+const partRows = integer("part-rows", 1).pipe(
+  Options.withDefault(Dataset.defaultPartMaxRows),
   Options.withDescription("Rows in a part before the next part starts.")
 )
 const logFormat = Options.choice("log-format", ["logfmt", "json"]).pipe(
@@ -91,43 +111,112 @@ const logFormat = Options.choice("log-format", ["logfmt", "json"]).pipe(
   Options.withDescription("Format of the progress lines written when stderr is not a terminal.")
 )
 
+/** The part encoder of `--format` (and `--gzip`). */
+export const encoderFor = (format: "ndjson" | "parquet", gzip: boolean): PartEncoder.PartEncoder =>
+  format === "parquet" ? ParquetEncoder.make() : NdjsonEncoder.make({ gzip })
+
+/** Where a listing source keeps the ids it listed, so that a resume numbers them as before. */
+export const listedIdsName = ".listed-ids"
+
+/** `--since`: an ISO date-time, or the directory of an earlier export of the same objects. */
+const sinceMoment = (value: string, type: ObjectType.ObjectType) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const isDirectory = yield* fs.stat(value).pipe(
+      Effect.map((info) => info.type === "Directory"),
+      Effect.orElseSucceed(() => false)
+    )
+    const bad = (detail: string) => new InvalidArgument({ flag: "--since", detail })
+    if (!isDirectory) {
+      const moment = HubSpotIdSource.parseMoment(value)
+      if (moment !== undefined) return moment
+      return yield* bad(
+        `${JSON.stringify(value)} is neither an ISO date-time (2025-06-30T00:00:00Z) nor the directory of an earlier export`
+      )
+    }
+    const manifest = yield* Dataset.readManifest(value).pipe(Effect.mapError((e) => bad(e.message)))
+    return yield* HubSpotIdSource.chainedSince(manifest, type).pipe(Effect.mapError((e) => bad(`${value}: ${e.message}`)))
+  })
+
+/** The HubSpot client of an export: its token from `HUBSPOT_ACCESS_TOKEN`, over Node's HTTP client. */
+export const clientLayer = (options: {
+  readonly baseUrl: string
+  readonly rateLimit: RequestBudget.Limit
+  readonly maxRetries: number
+}) =>
+  HubSpotClient.layerConfig({ baseUrl: Config.succeed(options.baseUrl), maxRetries: Config.succeed(options.maxRetries) }).pipe(
+    Layer.mapError((e) =>
+      ConfigError.isConfigError(e)
+        ? new InvalidArgument({
+          flag: "HUBSPOT_ACCESS_TOKEN",
+          detail: "not set: export a private app's access token (Settings > Integrations > Private apps in HubSpot) "
+            + "with the crm.objects.<type>.read scopes of the types you export"
+        })
+        : new InvalidArgument({ flag: "--base-url", detail: e.message })
+    ),
+    Layer.provide(RequestBudget.layer({ limit: options.rateLimit })),
+    Layer.provide(NodeHttpClient.layerUndici)
+  )
+
 const exportCommand = Command.make(
   "export",
-  { from, to, out, ids, since, format, gzip, baseUrl, batchSize, concurrency, rateLimit, maxRetries, skipBadLines, partRows, logFormat },
+  {
+    from,
+    to,
+    out,
+    ids,
+    since,
+    format,
+    gzip,
+    baseUrl,
+    batchSize,
+    concurrency,
+    rateLimit,
+    maxRetries,
+    skipBadLines,
+    partRows,
+    logFormat
+  },
   (flags) =>
     Effect.gen(function*() {
-      const limit = yield* Wiring.parseRateLimit(flags.rateLimit)
       if (Option.isSome(flags.since) && Option.isSome(flags.ids)) {
-        return yield* new Wiring.InvalidArgument({
+        return yield* new InvalidArgument({
           flag: "--since",
           detail: "it takes the objects modified since then from the API, so it cannot be combined with --ids"
         })
       }
-      const searchSince = Option.isSome(flags.since) ? Option.some(yield* Since.resolve(flags.since.value, flags.from)) : Option.none()
-      const input: Export.Input = Option.isSome(searchSince)
-        ? { kind: "search", since: searchSince.value }
-        : Option.match(flags.ids, {
-          onNone: () => ({ kind: "list" as const }),
-          onSome: (path) => path === "-" ? { kind: "stdin" as const, bytes: Wiring.stdin } : { kind: "file" as const, path }
+      const path = yield* Path.Path
+      const journal = { journal: path.join(flags.out, listedIdsName) }
+      const files = { skipBadLines: flags.skipBadLines }
+      const source: IdSource.IdSource<
+        HubSpotError.HubSpotError | HubSpotIdSource.HubSpotIdSourceError | IdSource.IdSourceError,
+        HubSpotClient.HubSpotClient | FileSystem.FileSystem | Path.Path
+      > = Option.isSome(flags.since)
+        ? HubSpotIdSource.modifiedSince(flags.from, yield* sinceMoment(flags.since.value, flags.from), journal)
+        : Option.isNone(flags.ids)
+        ? HubSpotIdSource.list(flags.from, journal)
+        : flags.ids.value === "-"
+        ? IdSource.stdin(files)
+        : IdSource.fromFile(flags.ids.value, files)
+      const encoder = encoderFor(flags.format, flags.gzip)
+      const { progress, summary } = yield* Report.withProgress(
+        Export.run({
+          pair: { fromType: flags.from, toType: flags.to },
+          source,
+          stage: BatchRead.stage({ batchSize: flags.batchSize, concurrency: flags.concurrency }),
+          sink: Dataset.sink({ directory: flags.out, encoder, partMaxRows: flags.partRows })
         })
-      const summary = yield* Report.withProgress(
-        (progress) => Export.run({
-          from: flags.from,
-          to: flags.to,
-          out: flags.out,
-          format: flags.format === "parquet" ? "parquet" : flags.gzip ? "ndjson.gz" : "ndjson",
-          input,
-          skipBadLines: flags.skipBadLines,
-          batchSize: flags.batchSize,
-          concurrency: flags.concurrency,
-          partMaxRows: flags.partRows
-        }, progress),
-        { logFormat: flags.logFormat, out: flags.out }
       ).pipe(
-        Effect.provide(Wiring.clientLayer({ baseUrl: flags.baseUrl, rateLimit: limit, maxRetries: flags.maxRetries }))
+        Effect.catchTag("ExportError", (e) =>
+          new InvalidArgument({
+            flag: "--out",
+            detail: `${flags.out} holds another export: ${e.detail}. It was not touched. To start over, remove it or `
+              + "choose another --out"
+          })),
+        Effect.provide(clientLayer(flags))
       )
-      yield* Report.outcome(summary)
-    })
+      yield* Report.outcome(summary, progress, { directory: flags.out, extension: encoder.extension })
+    }).pipe(Effect.provide(Report.logger(flags.logFormat)))
 ).pipe(
   Command.withDescription(
     "Export the associations of --from objects to --to objects into a dataset directory. The token comes from "
@@ -151,4 +240,3 @@ export const command = Command.make("assoc-etl").pipe(
 )
 
 export const run = Command.run(command, { name: "assoc-etl", version })
-

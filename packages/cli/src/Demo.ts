@@ -3,15 +3,14 @@
  * from it, one to NDJSON and one to Parquet, read back at the end. No
  * HubSpot account needed; the first thing a newcomer runs.
  */
-import { ObjectType } from "@assoc-etl/core"
-import { HubSpotClient, RequestBudget } from "@assoc-etl/hubspot"
+import { Dataset, Export, ObjectType } from "@assoc-etl/core"
+import { BatchRead, HubSpotIdSource, RequestBudget } from "@assoc-etl/hubspot"
 import { Simulator } from "@assoc-etl/simulator"
 import { ParquetReader } from "@assoc-etl/sink-parquet"
 import { Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Console, Effect, Layer, Redacted } from "effect"
-import * as Export from "./Export.js"
+import { Console, Effect } from "effect"
+import * as Cli from "./Cli.js"
 import * as Report from "./Report.js"
 
 export const options = {
@@ -32,52 +31,51 @@ const pairs = [
 ] as const
 
 export const run = (flags: { readonly out: string; readonly objects: number; readonly seed: number }) =>
-  Effect.scoped(Effect.gen(function*() {
+  Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const rate = { max: 100, windowMillis: 10_000 }
-    const sim = yield* Simulator.make({
-      seed: flags.seed,
-      objects: flags.objects,
-      rateLimit: { ...rate, daily: 0 },
-      latencyMillis: [20, 80],
-      faults: { status500: 0.01, status502: 0.01, status503: 0.01, drop: 0.005, truncate: 0.005 }
-    })
+    const sim = yield* Simulator.Simulator
+    const rate = RequestBudget.defaultLimit
     yield* Console.error(
       `simulator: ${flags.objects} objects per type at ${sim.baseUrl}, HubSpot's limit of 100 requests per 10 s, `
         + "20-80 ms latency, about 4% of requests failing (5xx, dropped connections, cut-short bodies)\n"
     )
-    const client = HubSpotClient.layer({ token: Redacted.make(sim.options.token), baseUrl: sim.baseUrl }).pipe(
-      Layer.provide(RequestBudget.layer({ limit: rate })),
-      Layer.provide(NodeHttpClient.layerUndici)
-    )
     // One client, so one request budget, for both exports: together they stay inside the app's limit.
-    yield* Effect.forEach(pairs, (pair) => Effect.gen(function*() {
-      const out = path.resolve(flags.out, `${pair.from}-${pair.to}`)
-      yield* fs.remove(out, { recursive: true, force: true })
-      yield* Console.error(`export ${pair.from} → ${pair.to} as ${pair.format}, every ${pair.from} listed through the API`)
-      const summary = yield* Report.withProgress(
-        (progress) =>
+    yield* Effect.forEach(pairs, (pair) =>
+      Effect.gen(function*() {
+        const out = path.resolve(flags.out, `${pair.from}-${pair.to}`)
+        const from = ObjectType.unsafeMake(pair.from)
+        const encoder = Cli.encoderFor(pair.format, false)
+        yield* fs.remove(out, { recursive: true, force: true })
+        yield* Console.error(`export ${pair.from} → ${pair.to} as ${pair.format}, every ${pair.from} listed through the API`)
+        const { progress, summary } = yield* Report.withProgress(
           Export.run({
-            from: ObjectType.unsafeMake(pair.from),
-            to: ObjectType.unsafeMake(pair.to),
-            out,
-            format: pair.format,
-            input: { kind: "list" }
-          }, progress),
-        { logFormat: "logfmt", out }
-      )
-      yield* Report.outcome(summary)
-      const first = path.join(out, `part-00000${summary.extension}`)
-      const peek = pair.format === "parquet"
-        ? (yield* ParquetReader.readRows(first, { limit: 3 })).map((r) => JSON.stringify(r))
-        : (yield* fs.readFileString(first)).split("\n").slice(0, 3)
-      yield* Console.log(`\nfirst rows of ${path.relative(process.cwd(), first)}, read back:\n${peek.join("\n")}\n`)
-    }), { discard: true }).pipe(Effect.provide(client))
+            pair: { fromType: from, toType: ObjectType.unsafeMake(pair.to) },
+            source: HubSpotIdSource.list(from, { journal: path.join(out, Cli.listedIdsName) }),
+            stage: BatchRead.stage(),
+            sink: Dataset.sink({ directory: out, encoder })
+          })
+        )
+        yield* Report.outcome(summary, progress, { directory: out, extension: encoder.extension })
+        const first = path.join(out, `part-00000${encoder.extension}`)
+        const peek = pair.format === "parquet"
+          ? (yield* ParquetReader.readRows(first, { limit: 3 })).map((r) => JSON.stringify(r))
+          : (yield* fs.readFileString(first)).split("\n").slice(0, 3)
+        yield* Console.log(`\nfirst rows of ${path.relative(process.cwd(), first)}, read back:\n${peek.join("\n")}\n`)
+      }), { discard: true })
     const counters = yield* sim.counters
     yield* Console.error(
       `the simulator answered ${counters.requests} requests (${counters.status429} over the limit); `
         + `highest in one 10 s window: ${counters.maxInWindow} of ${rate.max}.\n`
         + `query the results with any reader, e.g. duckdb: SELECT count(*) FROM read_parquet('${flags.out}/deals-companies/*.parquet')`
     )
-  }))
+  }).pipe(
+    Effect.provide(Simulator.layerTest({
+      seed: flags.seed,
+      objects: flags.objects,
+      rateLimit: { ...RequestBudget.defaultLimit, daily: 0 },
+      latencyMillis: [20, 80],
+      faults: { status500: 0.01, status502: 0.01, status503: 0.01, drop: 0.005, truncate: 0.005 }
+    }, {})), // the command line's client: HubSpot's smallest limit, the library's retries
+    Effect.provide(Report.logger("logfmt"))
+  )

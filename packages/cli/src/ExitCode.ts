@@ -1,9 +1,13 @@
-import { Cause, Data, Exit, Option } from "effect"
-
 /**
- * The exit status of the command line, decided in this one place
- * (DESIGN.md "Command line").
+ * The exit status of the command line, decided in this one place by the
+ * class of what ended the program (DESIGN.md "Command line").
  */
+import { Dataset, Export, IdSource } from "@assoc-etl/core"
+import { HubSpotError, HubSpotIdSource } from "@assoc-etl/hubspot"
+import { ValidationError } from "@effect/cli"
+import { Cause, ConfigError, Exit, Option } from "effect"
+import { DoneWithRefusals, InvalidArgument } from "./CliError.js"
+
 export const ExitCode = {
   /** Everything done. */
   Done: 0,
@@ -18,34 +22,28 @@ export const ExitCode = {
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
-/** Not an error: the export finished, but the API refused some inputs (exit 3). */
-export class DoneWithRefusals extends Data.TaggedError("DoneWithRefusals")<{ readonly refused: number }> {}
-
-/** The tags of errors that mean the user's arguments or input are wrong. */
-const badInputTags = new Set(["IdSourceError", "ExportError", "ValidationError", "InvalidArgument", "MissingToken"])
-
-export interface Failure {
-  readonly _tag?: string
-  readonly reason?: string
-}
-
-export const forFailure = (error: Failure): ExitCode => {
-  if (error._tag === "DoneWithRefusals") return ExitCode.DoneWithRefusals
-  if (error._tag === "DatasetError" && error.reason === "NotEmpty") return ExitCode.BadInput
-  if (error._tag === "HubSpotError" && error.reason === "BaseUrl") return ExitCode.BadInput
-  if (error._tag === "IdSourceError" && error.reason === "Io") return ExitCode.Failed
-  if (error._tag === "ExportError" && error.reason === "BadCheckpoint") return ExitCode.Failed
-  // HubSpot's data, not the user's input: a rerun may pass once the objects' modification times spread.
-  if (error._tag === "ExportError" && error.reason === "SearchTooDense") return ExitCode.Failed
-  return error._tag !== undefined && badInputTags.has(error._tag) ? ExitCode.BadInput : ExitCode.Failed
+export const forFailure = (error: unknown): ExitCode => {
+  if (error instanceof DoneWithRefusals) return ExitCode.DoneWithRefusals
+  if (error instanceof InvalidArgument || error instanceof Export.ExportError) return ExitCode.BadInput
+  if (error instanceof HubSpotError.BaseUrlError) return ExitCode.BadInput
+  if (ValidationError.isValidationError(error) || ConfigError.isConfigError(error)) return ExitCode.BadInput
+  // A bad line of the user's file is bad input; a file that cannot be read, or a journal, is not.
+  if (error instanceof IdSource.IdSourceError) return error.reason === "BadLine" ? ExitCode.BadInput : ExitCode.Failed
+  if (error instanceof Dataset.DatasetError) {
+    return error.reason === "NotEmpty" || error.reason === "Mismatch" || error.reason === "NotFinished"
+      ? ExitCode.BadInput
+      : ExitCode.Failed
+  }
+  // Too many objects modified in one millisecond is HubSpot's data, not the user's input: a rerun may pass.
+  if (error instanceof HubSpotIdSource.HubSpotIdSourceError) {
+    return error.reason === "Since" ? ExitCode.BadInput : ExitCode.Failed
+  }
+  return ExitCode.Failed
 }
 
 /** The exit status of the whole program. */
 export const forExit = (exit: Exit.Exit<unknown, unknown>): ExitCode => {
   if (Exit.isSuccess(exit)) return ExitCode.Done
   if (Cause.isInterruptedOnly(exit.cause)) return ExitCode.Interrupted
-  return Option.match(Cause.failureOption(exit.cause), {
-    onNone: () => ExitCode.Failed,
-    onSome: (e) => forFailure(typeof e === "object" && e !== null ? e as Failure : {})
-  })
+  return Option.match(Cause.failureOption(exit.cause), { onNone: () => ExitCode.Failed, onSome: forFailure })
 }

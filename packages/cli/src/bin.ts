@@ -7,7 +7,9 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Exit, Option } from "effect"
+import { ValidationError } from "@effect/cli"
 import * as Cli from "./Cli.js"
+import { DoneWithRefusals } from "./CliError.js"
 import * as ExitCode from "./ExitCode.js"
 
 const program = Effect.suspend(() => Cli.run(process.argv)).pipe(
@@ -20,12 +22,12 @@ const program = Effect.suspend(() => Cli.run(process.argv)).pipe(
     }
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure)) {
-      const error = failure.value as { readonly _tag?: string; readonly message?: string }
-      // @effect/cli has printed its own help for bad flags.
-      if (error._tag === "ValidationError" || error._tag === "DoneWithRefusals") return Effect.void
+      const error = failure.value
+      // @effect/cli has printed its own help for bad flags; refusals were in the summary.
+      if (ValidationError.isValidationError(error) || error instanceof DoneWithRefusals) return Effect.void
       const resumable = ExitCode.forFailure(error) === ExitCode.ExitCode.Failed
       return Console.error(
-        `error: ${error.message ?? String(error)}${
+        `error: ${error instanceof Error ? error.message : String(error)}${
           resumable ? "\nNothing committed is lost: run the same command again to resume." : ""
         }`
       )
@@ -37,6 +39,7 @@ const program = Effect.suspend(() => Cli.run(process.argv)).pipe(
 
 NodeRuntime.runMain(program, {
   disableErrorReporting: true,
+  disablePrettyLogger: true,
   teardown: (exit, onExit) => onExit(ExitCode.forExit(exit))
 })
 

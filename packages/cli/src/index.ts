@@ -1,4 +1,4 @@
 export * as Cli from "./Cli.js"
+export * as CliError from "./CliError.js"
 export * as ExitCode from "./ExitCode.js"
-export * as Export from "./Export.js"
 export * as Report from "./Report.js"

@@ -1,22 +1,40 @@
+import { Dataset, Export, IdSource } from "@assoc-etl/core"
+import { HubSpotError, HubSpotIdSource } from "@assoc-etl/hubspot"
 import { assert, describe, it } from "@effect/vitest"
 import { Exit, FiberId } from "effect"
-import { ExitCode, Export } from "../src/index.js"
+import { CliError, ExitCode } from "../src/index.js"
 
-const exportError = (reason: Export.ExportError["reason"]) =>
-  new Export.ExportError({ reason, directory: "/out", detail: "detail" })
+const { BadInput, Done, DoneWithRefusals, Failed, Interrupted } = ExitCode.ExitCode
 
 describe("ExitCode", () => {
-  it("an ExportError is bad input only when the arguments differ from the export in --out", () => {
-    assert.strictEqual(ExitCode.forFailure(exportError("ArgumentsDiffer")), ExitCode.ExitCode.BadInput)
-    assert.strictEqual(ExitCode.forFailure(exportError("BadCheckpoint")), ExitCode.ExitCode.Failed)
-    // Too many objects modified in one millisecond for the search API is HubSpot's data, not the user's input.
-    assert.strictEqual(ExitCode.forFailure(exportError("SearchTooDense")), ExitCode.ExitCode.Failed)
-    assert.strictEqual(ExitCode.forExit(Exit.fail(exportError("SearchTooDense"))), ExitCode.ExitCode.Failed)
+  it("what the user gave is wrong: 2; what a rerun can get past: 1", () => {
+    const cases: ReadonlyArray<readonly [unknown, ExitCode.ExitCode]> = [
+      [new Export.ExportError({ reason: "ArgumentsDiffer", detail: "d" }), BadInput],
+      [new CliError.InvalidArgument({ flag: "--since", detail: "d" }), BadInput],
+      [new HubSpotError.BaseUrlError({ reason: "Insecure", baseUrl: "http://x" }), BadInput],
+      [new IdSource.IdSourceError({ reason: "BadLine", path: "ids.txt", line: 3, detail: "d" }), BadInput],
+      [new IdSource.IdSourceError({ reason: "Io", path: "ids.txt", detail: "d" }), Failed],
+      [new IdSource.IdSourceError({ reason: "Journal", path: ".listed-ids", detail: "d" }), Failed],
+      [new Dataset.DatasetError({ reason: "NotEmpty", path: "/out", detail: "d" }), BadInput],
+      [new Dataset.DatasetError({ reason: "Mismatch", path: "/out", detail: "d" }), BadInput],
+      [new Dataset.DatasetError({ reason: "NotFinished", path: "/since", detail: "d" }), BadInput],
+      [new Dataset.DatasetError({ reason: "NoSpace", path: "/out", detail: "d" }), Failed],
+      [new Dataset.DatasetError({ reason: "Corrupt", path: "/out", detail: "d" }), Failed],
+      [new HubSpotIdSource.HubSpotIdSourceError({ reason: "Since", detail: "d" }), BadInput],
+      // Too many objects modified in one millisecond is HubSpot's data, not the user's input.
+      [new HubSpotIdSource.HubSpotIdSourceError({ reason: "SearchTooDense", detail: "d" }), Failed],
+      [new HubSpotError.HubSpotError({ reason: "Server", method: "POST", path: "/p", status: 503 }), Failed],
+      [new Error("a bug"), Failed]
+    ]
+    for (const [error, code] of cases) {
+      assert.strictEqual(ExitCode.forFailure(error), code, String(error))
+      assert.strictEqual(ExitCode.forExit(Exit.fail(error)), code, String(error))
+    }
   })
 
   it("refusals, interruption and success", () => {
-    assert.strictEqual(ExitCode.forFailure(new ExitCode.DoneWithRefusals({ refused: 2 })), ExitCode.ExitCode.DoneWithRefusals)
-    assert.strictEqual(ExitCode.forExit(Exit.void), ExitCode.ExitCode.Done)
-    assert.strictEqual(ExitCode.forExit(Exit.interrupt(FiberId.none)), ExitCode.ExitCode.Interrupted)
+    assert.strictEqual(ExitCode.forFailure(new CliError.DoneWithRefusals({ refused: 2 })), DoneWithRefusals)
+    assert.strictEqual(ExitCode.forExit(Exit.void), Done)
+    assert.strictEqual(ExitCode.forExit(Exit.interrupt(FiberId.none)), Interrupted)
   })
 })

@@ -1,99 +1,67 @@
 /**
- * What an export has committed, as the payload of the dataset's checkpoint:
- * the arguments that define the export, the ordinals of the input ids whose
- * every association is in a committed part, the per-id `after` cursors of ids
- * half done, and counters. (A listing source keeps the ids it listed beside it,
- * in `.listed-ids`, so ordinals mean the same ids on a resume.)
+ * What an export has committed, as the payload of its sink's checkpoint: the
+ * pair and the source it reads (compared on a resume), when it first started,
+ * the ordinals of the input ids whose every association is committed, the
+ * per-id cursors of ids half done, and counters.
  *
- * It is written only by the dataset writer's commit, after the rows it covers
- * are durable, so a resumed export skips exactly what is committed.
+ * A sink stores it only with the rows it covers (`RowSink`'s law), so a
+ * resumed export skips exactly what is committed.
  */
 import { Schema } from "effect"
+import type { Pair } from "./AssociationRow.js"
+import { Identity } from "./IdSource.js"
 import { IntervalSet } from "./IntervalSet.js"
 import { ObjectId } from "./ObjectId.js"
 
-export const version = 1
-
-/** Where the ids come from, and what identifies that input. */
-export const Input = Schema.Union(
-  Schema.Struct({ kind: Schema.Literal("file"), path: Schema.String, digest: Schema.String }),
-  Schema.Struct({ kind: Schema.Literal("stdin"), digest: Schema.String }),
-  Schema.Struct({ kind: Schema.Literal("list") }),
-  Schema.Struct({ kind: Schema.Literal("search"), since: Schema.String, until: Schema.String })
-)
-export type Input = typeof Input.Type
-
-/** The arguments that define an export: a resume with other values would mix two exports. */
-export const Args = Schema.Struct({
-  from: Schema.String,
-  to: Schema.String,
-  format: Schema.String,
-  input: Input
-})
-export type Args = typeof Args.Type
+export const version = 2
 
 export const Pending = Schema.Struct({ key: Schema.Int, id: ObjectId, after: Schema.String })
 export type Pending = typeof Pending.Type
 
 export const Counters = Schema.Struct({
   rows: Schema.Number,
-  refused: Schema.Number,
-  requests: Schema.Number,
-  retries: Schema.Number
+  refused: Schema.Number
 })
 export type Counters = typeof Counters.Type
 
 export const Checkpoint = Schema.Struct({
   version: Schema.Literal(version),
-  args: Args,
-  startedAt: Schema.String,
+  from: Schema.String,
+  to: Schema.String,
+  source: Identity,
+  /** When the export first started, in epoch millis. */
+  startedAt: Schema.Number,
   /** Ordinals of input ids fully exported, as half-open ranges. */
   done: Schema.Array(Schema.Tuple(Schema.Int, Schema.Int)),
   pending: Schema.Array(Pending),
-  /** Bad input lines already written to errors.ndjson. */
+  /** Bad input lines already recorded as refused inputs. */
   badLinesRecorded: Schema.Boolean,
   counters: Counters
 })
 export type Checkpoint = typeof Checkpoint.Type
 
-export const decode = Schema.decodeUnknown(Checkpoint)
-
-const describeInput = (input: Input): string => {
-  switch (input.kind) {
-    case "file":
-      return `the id file ${input.path} (sha256 ${input.digest.slice(0, 12)})`
-    case "stdin":
-      return `ids from stdin (sha256 ${input.digest.slice(0, 12)})`
-    case "list":
-      return "every object listed through the API"
-    case "search":
-      return `objects modified from ${input.since} to ${input.until}`
-  }
-}
+const shorten = (key: string) => JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}...` : key)
 
 /**
- * What differs between the arguments of a checkpoint and those of this run,
- * one sentence a difference; empty when the run may resume.
+ * What differs between the export a checkpoint records and the one this run asks for, one sentence a
+ * difference; empty when the run may resume.
  */
-export const differences = (committed: Args, requested: Args): ReadonlyArray<string> => {
+export const differences = (
+  committed: Pick<Checkpoint, "from" | "to" | "source">,
+  requested: { readonly pair: Pair; readonly source: Identity }
+): ReadonlyArray<string> => {
   const out: Array<string> = []
-  if (committed.from !== requested.from || committed.to !== requested.to) {
-    out.push(`it exports ${committed.from} → ${committed.to}, this run asks for ${requested.from} → ${requested.to}`)
+  if (committed.from !== requested.pair.fromType || committed.to !== requested.pair.toType) {
+    out.push(
+      `it exports ${committed.from} → ${committed.to}, this run asks for ${requested.pair.fromType} → ${requested.pair.toType}`
+    )
   }
-  if (committed.format !== requested.format) {
-    out.push(`it writes ${committed.format}, this run asks for ${requested.format}`)
+  const a = committed.source
+  const b = requested.source
+  if (a.kind !== b.kind || a.key !== b.key) {
+    const keys = a.description === b.description ? ` (key ${shorten(a.key)}, this run's ${shorten(b.key)})` : ""
+    out.push(`it read ${a.description}, this run reads ${b.description}${keys}`)
   }
-  const a = committed.input
-  const b = requested.input
-  const sameInput = a.kind === b.kind &&
-    (a.kind === "file" && b.kind === "file"
-      ? a.digest === b.digest
-      : a.kind === "stdin" && b.kind === "stdin"
-      ? a.digest === b.digest
-      : a.kind === "search" && b.kind === "search"
-      ? a.since === b.since
-      : true)
-  if (!sameInput) out.push(`it read ${describeInput(a)}, this run reads ${describeInput(b)}`)
   return out
 }
 

@@ -4,10 +4,10 @@
  * `Set<string>` of them 53): an export remembers every id it met (duplicates
  * are asked once, across resumes too), and a portal holds millions of objects.
  *
- * Ids of digits below 2^53 without leading zeros (nearly all of HubSpot's)
+ * Ids of digits below 2^53 without leading zeros (nearly all of a CRM's)
  * are kept as numbers in an open-addressing table of float64s; any other id
  * (beyond 2^53, or written "007") goes to a `Set<string>`. Membership is by the
- * id's text: "7" and "007" are different ids, as they are to HubSpot.
+ * id's text: "7" and "007" are different ids, as they are to the source system.
  */
 
 const canonical = /^(0|[1-9][0-9]{0,15})$/

@@ -1,269 +1,242 @@
 /**
- * Object ids from a file (or stdin spooled to a file): one id a line.
+ * Where an export's ids come from, as a value: a file, stdin, any byte
+ * stream, any `Stream` or iterable of ids a program has, or a paged listing
+ * kept in a journal (the way a remote API's list or search is read). A new
+ * source is one more value of this type: nothing else changes.
  *
- * Blank lines and a header line `id` (the first non-blank line) are skipped;
- * surrounding spaces and `\r` are trimmed. A file is scanned whole before
- * the export sends a request, so a bad line stops the run before any
- * request, naming its line number, and the file's digest identifies the
- * input of an export for resume.
+ * `open` is called once a run, when the export knows when it first started
+ * (a resume keeps the first start) and whether it resumes. It gives:
+ * - an identity, recorded in the checkpoint and compared on a resume: a
+ *   resume whose source has another identity is refused, not mixed in;
+ * - the ids, each with its ordinal, the same ordinals for the same ids on
+ *   every run of one export (the checkpoint says which ordinals are done);
+ * - the bad lines it skipped (when asked to), which the export records as
+ *   refused inputs.
  */
-import { FileSystem } from "@effect/platform"
+import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Chunk, Effect, Option, Schema, Stream } from "effect"
-import { createHash } from "node:crypto"
-import { latin1 } from "./internal/latin1.js"
-import * as ObjectId from "./ObjectId.js"
+import { Chunk, Effect, Option, Schema, type Scope, Stream } from "effect"
+import type { BadLine, IdLine } from "./internal/idFile.js"
+import * as IdFile from "./internal/idFile.js"
+import * as IdJournal from "./internal/idJournal.js"
+import type { ObjectId } from "./ObjectId.js"
 
-export class IdSourceError extends Schema.TaggedError<IdSourceError>()("IdSourceError", {
-  reason: Schema.Literal("BadLine", "Io"),
-  path: Schema.String,
-  line: Schema.optionalWith(Schema.Number, { exact: true }),
-  detail: Schema.String
-}) {
-  override get message(): string {
-    return this.reason === "BadLine"
-      ? `${this.path}, line ${this.line}: ${this.detail}`
-      : `cannot read ids from ${this.path}: ${this.detail}`
-  }
+export { type BadLine, type IdLine, IdSourceError, parseLine } from "./internal/idFile.js"
+export type { ListedPage } from "./internal/idJournal.js"
+
+/** What identifies a source's ids across runs. */
+export const Identity = Schema.Struct({
+  /** `"file"`, `"stdin"`, `"stream"`, or a source's own name (`"list"`, `"search"`, ...). */
+  kind: Schema.String,
+  /** Equal keys (of one kind) mean the same ids in the same order: what a resume compares. */
+  key: Schema.String,
+  /** For people: "the id file ids.txt (sha256 0c4f…)". */
+  description: Schema.String,
+  /** More facts about the input, kept in the checkpoint and the manifest but not compared (a search's window). */
+  details: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { exact: true })
+})
+export type Identity = typeof Identity.Type
+
+/** What a source learns of the run that opens it. */
+export interface Run {
+  /** When the export first started, in epoch millis: a resume keeps it. */
+  readonly startedAt: number
+  /** Whether this run resumes committed work (a journal is then read back, not started afresh). */
+  readonly resumed: boolean
 }
 
-/** One id of the input, with its ordinal among the ids (0-based) and its line number (1-based). */
-export interface IdLine {
-  readonly ordinal: number
-  readonly line: number
-  readonly id: ObjectId.ObjectId
-}
-
-export interface BadLine {
-  readonly line: number
-  readonly text: string
-  readonly reason: string
-}
-
-export type Parsed =
-  | { readonly _tag: "Id"; readonly id: ObjectId.ObjectId }
-  | { readonly _tag: "Skip" }
-  | { readonly _tag: "Bad"; readonly reason: string }
-
-const headerPattern = /^"?id"?$/i
-
-/** What one line holds; `first` is true for the first non-blank line, where a header may stand. */
-export const parseLine = (raw: string, first: boolean): Parsed => {
-  const text = raw.trim()
-  if (text.length === 0) return { _tag: "Skip" }
-  if (first && headerPattern.test(text)) return { _tag: "Skip" }
-  if (ObjectId.isObjectId(text)) return { _tag: "Id", id: text }
-  const shown = text.length > 40 ? `${text.slice(0, 40)}...` : text
-  return { _tag: "Bad", reason: `${JSON.stringify(shown)} is not an object id (a string of digits)` }
-}
-
-/** The result of reading a whole id file once. */
-export interface Scan {
-  /** sha256 of the file's bytes: the identity of the input. */
-  readonly digest: string
-  readonly ids: number
+export interface Opened<E = never, R = never> {
+  readonly identity: Identity
+  /** Lines skipped as not ids (only when the source was asked to skip them). */
   readonly badLines: ReadonlyArray<BadLine>
-  /** Every line blank or digits, ending in `\n` or `\r\n`: `readFile` may split it as bytes. */
-  readonly plain: boolean
+  /** How many ids the source gives, once known (a listing learns it from its first answer). */
+  readonly total: Effect.Effect<Option.Option<number>>
+  readonly ids: Stream.Stream<IdLine, E, R>
 }
 
-const ioError = (path: string) => (e: PlatformError) => new IdSourceError({ reason: "Io", path, detail: e.message })
-
-interface LineState {
-  line: number
-  ordinal: number
-  first: boolean
+export interface IdSource<E = never, R = never> {
+  readonly open: (run: Run) => Effect.Effect<Opened<E, R>, E, R | Scope.Scope>
 }
 
-/** Lines of a file with their parse, a chunk at a time. */
-const parsedLines = (path: string, onBytes?: (bytes: Uint8Array) => void) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const state: LineState = { line: 0, ordinal: 0, first: true }
-    return fs.stream(path, { chunkSize: 256 * 1024 }).pipe(
-      Stream.mapError(ioError(path)),
-      onBytes === undefined ? (s) => s : Stream.tap((bytes) => Effect.sync(() => onBytes(bytes))),
-      Stream.decodeText(),
-      Stream.splitLines,
-      Stream.mapChunks((lines) =>
-        Chunk.map(lines, (raw) => {
-          state.line++
-          const parsed = parseLine(raw, state.first)
-          if (state.first && raw.trim().length > 0) state.first = false
-          const ordinal = parsed._tag === "Id" ? state.ordinal++ : -1
-          return { line: state.line, ordinal, parsed, raw }
-        })
-      )
-    )
-  }).pipe(Stream.unwrap)
+export interface FileOptions {
+  /** Record lines that are not ids as refused inputs and go on, instead of failing before any id is read. */
+  readonly skipBadLines?: boolean
+}
+
+const short = (digest: string) => digest.slice(0, 12)
+
+/** An opened source over a scanned file. */
+const openedFile = (
+  file: string,
+  scan: IdFile.Scan,
+  identity: Identity
+): Opened<IdFile.IdSourceError, FileSystem.FileSystem> => ({
+  identity,
+  badLines: scan.badLines,
+  total: Effect.succeed(Option.some(scan.ids)),
+  ids: IdFile.readFile(file, scan)
+})
 
 /**
- * Counts the ids of a file of plain lines from its bytes, as they arrive: every byte a digit, `\n` or the `\r`
- * of a `\r\n`, every line blank or 1-32 digits. `count` is `undefined` for any other file (a header, spaces,
- * a bad line, a BOM), which the line reader must read.
+ * The ids of a file, one a line (blank lines and an `id` header skipped). The file is read whole when the
+ * source opens: a bad line fails the open, naming its number, before any id is read; its sha256 is the key.
  */
-class PlainIdCounter {
-  private ids = 0
-  private digits = 0
-  private cr = false
-  private plain = true
-
-  update(bytes: Uint8Array): void {
-    if (!this.plain) return
-    let { digits, cr, ids } = this
-    for (let i = 0; i < bytes.length; i++) {
-      const c = bytes[i]!
-      if (c >= 48 && c <= 57 && !cr && digits < 32) digits++
-      else if (c === 10) {
-        if (digits > 0) ids++
-        digits = 0
-        cr = false
-      } else if (c === 13 && !cr) cr = true
-      else {
-        this.plain = false
-        return
-      }
-    }
-    this.digits = digits
-    this.cr = cr
-    this.ids = ids
-  }
-
-  get count(): number | undefined {
-    if (!this.plain || this.cr) return undefined
-    return this.ids + (this.digits > 0 ? 1 : 0)
-  }
-}
-
-/**
- * Reads the whole file once: its digest, its number of ids, its bad lines.
- * Fails at the first bad line unless `skipBadLines`.
- *
- * A file of plain lines (digits, blank lines, `\n` or `\r\n`: what exports and `psql` write) is counted from
- * its bytes, ~100 times faster than the line reader: 100,000 ids took ~400 ms before the first request. Any
- * other file is read again by `scanLines`.
- */
-export const scanFile = (
+export const fromFile = (
   path: string,
-  options: { readonly skipBadLines: boolean }
-): Effect.Effect<Scan, IdSourceError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const hash = createHash("sha256")
-    const counter = new PlainIdCounter()
-    yield* fs.stream(path, { chunkSize: 256 * 1024 }).pipe(
-      Stream.mapError(ioError(path)),
-      Stream.runForEach((bytes) =>
-        Effect.sync(() => {
-          hash.update(bytes)
-          counter.update(bytes)
-        })
-      )
-    )
-    const ids = counter.count
-    return ids === undefined ? yield* scanLines(path, options) : { digest: hash.digest("hex"), ids, badLines: [], plain: true }
-  })
-
-/** `scanFile` by the line reader: what `readFile` reads, line by line. */
-export const scanLines = (
-  path: string,
-  options: { readonly skipBadLines: boolean }
-): Effect.Effect<Scan, IdSourceError, FileSystem.FileSystem> => {
-  const hash = createHash("sha256")
-  const badLines: Array<BadLine> = []
-  let ids = 0
-  return parsedLines(path, (bytes) => hash.update(bytes)).pipe(
-    Stream.runForEachChunk((chunk) =>
-      Effect.suspend(() => {
-        for (const l of chunk) {
-          if (l.parsed._tag === "Id") ids++
-          else if (l.parsed._tag === "Bad") {
-            if (!options.skipBadLines) {
-              return Effect.fail(new IdSourceError({ reason: "BadLine", path, line: l.line, detail: l.parsed.reason }))
-            }
-            badLines.push({ line: l.line, text: l.raw.trim().slice(0, 200), reason: l.parsed.reason })
-          }
-        }
-        return Effect.void
+  options: FileOptions = {}
+): IdSource<IdFile.IdSourceError, FileSystem.FileSystem | Path.Path> => ({
+  open: () =>
+    Effect.gen(function*() {
+      const file = (yield* Path.Path).resolve(path)
+      const scan = yield* IdFile.scanFile(file, { skipBadLines: options.skipBadLines ?? false })
+      return openedFile(file, scan, {
+        kind: "file",
+        key: scan.digest,
+        description: `the id file ${file} (sha256 ${short(scan.digest)})`,
+        details: { path: file }
       })
-    ),
-    Effect.map(() => ({ digest: hash.digest("hex"), ids, badLines, plain: false }))
-  )
-}
-
-/**
- * The ids of a file in order, bad lines left out (scan the file first to know of them). Given its scan, a
- * plain file is split as bytes, with the same lines and ordinals.
- */
-export const readFile = (path: string, scan?: Scan): Stream.Stream<IdLine, IdSourceError, FileSystem.FileSystem> =>
-  scan?.plain === true ? readPlainFile(path) : parsedLines(path).pipe(
-    Stream.mapChunks((chunk) =>
-      Chunk.filterMap(chunk, (l) =>
-        l.parsed._tag === "Id" ? Option.some<IdLine>({ ordinal: l.ordinal, line: l.line, id: l.parsed.id }) : Option.none()
-      )
-    )
-  )
-
-/**
- * The ids of a plain file (see `PlainIdCounter`), its lines split on `\n` in its bytes. A line that is not an
- * id fails the stream: the file changed after it was scanned.
- */
-const readPlainFile = (path: string): Stream.Stream<IdLine, IdSourceError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    let line = 0
-    let ordinal = 0
-    // The start of a line cut by the end of a chunk.
-    let carry = ""
-    let changed: IdSourceError | undefined
-    const id = (text: string, out: Array<IdLine>) => {
-      line++
-      const digits = text.endsWith("\r") ? text.slice(0, -1) : text
-      if (digits.length === 0) return
-      if (ObjectId.isObjectId(digits)) out.push({ ordinal: ordinal++, line, id: digits })
-      else changed ??= new IdSourceError({ reason: "BadLine", path, line, detail: "the file changed while it was read" })
-    }
-    const emit = (out: Array<IdLine>) =>
-      changed === undefined ? Effect.succeed(Chunk.unsafeFromArray(out)) : Effect.fail(changed)
-    const lines = fs.stream(path, { chunkSize: 64 * 1024 }).pipe(
-      Stream.mapError(ioError(path)),
-      Stream.mapChunksEffect((chunks) => {
-        const out: Array<IdLine> = []
-        for (const bytes of chunks) {
-          let start = 0
-          for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, start)) {
-            id(carry + latin1(bytes, start, i), out)
-            carry = ""
-            start = i + 1
-          }
-          carry += latin1(bytes, start, bytes.length)
-        }
-        return emit(out)
-      })
-    )
-    const last = Stream.suspend(() => {
-      const out: Array<IdLine> = []
-      if (carry.length > 0) id(carry, out)
-      return Stream.fromEffect(emit(out)).pipe(Stream.flattenChunks)
     })
-    return Stream.concat(lines, last)
-  }).pipe(Stream.unwrap)
+})
+
+export interface BytesOptions extends FileOptions {
+  /** The identity's kind; default `"bytes"`. */
+  readonly kind?: string
+  /** Names the input in messages; default the kind. */
+  readonly label?: string
+}
 
 /**
- * Copies a byte stream (stdin) to a file, so it can be scanned before any
- * request and read again; the copy is synced before it is used.
+ * The ids of a byte stream, one a line, as a file's: copied to a temporary file (removed when the run ends)
+ * and read from there. Its sha256 is the key, so a resume must be fed the same bytes.
  */
-export const spool = <E, R>(
-  input: Stream.Stream<Uint8Array, E, R>,
-  path: string
-): Effect.Effect<void, E | IdSourceError, R | FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    yield* Effect.scoped(Effect.gen(function*() {
-      const file = yield* fs.open(path, { flag: "w" }).pipe(Effect.mapError(ioError(path)))
-      yield* input.pipe(
-        Stream.runForEach((bytes) => file.writeAll(bytes).pipe(Effect.mapError(ioError(path))))
+export const fromBytes = <E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  options: BytesOptions = {}
+): IdSource<E | IdFile.IdSourceError, R | FileSystem.FileSystem | Path.Path> => ({
+  open: () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const kind = options.kind ?? "bytes"
+      const label = options.label ?? kind
+      const spoolError = (e: PlatformError) => new IdFile.IdSourceError({ reason: "Io", path: label, detail: e.message })
+      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "assoc-etl-ids-" }).pipe(Effect.mapError(spoolError))
+      const file = path.join(directory, "ids")
+      yield* IdFile.spool(bytes, file)
+      const scan = yield* IdFile.scanFile(file, { skipBadLines: options.skipBadLines ?? false }).pipe(
+        Effect.mapError((e) => new IdFile.IdSourceError({ ...e, path: label }))
       )
-      yield* file.sync.pipe(Effect.mapError(ioError(path)))
+      return openedFile(file, scan, { kind, key: scan.digest, description: `${label} (sha256 ${short(scan.digest)})` })
+    })
+})
+
+/** The ids of standard input, one a line (see `fromBytes`). */
+export const stdin = (
+  options: FileOptions = {}
+): IdSource<IdFile.IdSourceError, FileSystem.FileSystem | Path.Path> =>
+  fromBytes(
+    Stream.fromAsyncIterable(
+      process.stdin as AsyncIterable<Uint8Array>,
+      (e) => new IdFile.IdSourceError({ reason: "Io", path: "stdin", detail: e instanceof Error ? e.message : String(e) })
+    ),
+    { ...options, kind: "stdin", label: "ids from stdin" }
+  )
+
+export interface StreamOptions {
+  /**
+   * What identifies these ids, when the program knows (the query and its snapshot, say): the ids are then read
+   * as they come, and a resume must give the same ids in the same order for the same key. Without a key the ids
+   * are copied to a temporary file first and their sha256 is the key.
+   */
+  readonly key?: string
+  /** Names the ids in messages; default "ids from a stream". */
+  readonly description?: string
+}
+
+const encoder = new TextEncoder()
+
+/** The ids of a `Stream` a program has, in order. */
+export const fromStream = <E, R>(
+  ids: Stream.Stream<ObjectId, E, R>,
+  options: StreamOptions = {}
+): IdSource<E | IdFile.IdSourceError, R | FileSystem.FileSystem | Path.Path> => {
+  const description = options.description ?? "ids from a stream"
+  if (options.key === undefined) {
+    const lines = ids.pipe(Stream.mapChunks((chunk) => {
+      let text = ""
+      for (const id of chunk) text += `${id}\n`
+      return Chunk.of(encoder.encode(text))
     }))
-  })
+    return fromBytes(lines, { kind: "stream", label: description })
+  }
+  const key = options.key
+  return {
+    open: () =>
+      Effect.succeed({
+        identity: { kind: "stream", key, description },
+        badLines: [],
+        total: Effect.succeed(Option.none()),
+        ids: Stream.suspend(() => {
+          let ordinal = 0
+          return ids.pipe(Stream.mapChunks((chunk) => Chunk.map(chunk, (id): IdLine => ({ ordinal: ordinal++, line: 0, id }))))
+        })
+      })
+  }
+}
+
+/** The ids of an iterable (an array, a set), in order (see `fromStream`). */
+export const fromIterable = (
+  ids: Iterable<ObjectId>,
+  options: StreamOptions = {}
+): IdSource<IdFile.IdSourceError, FileSystem.FileSystem | Path.Path> => fromStream(Stream.fromIterable(ids), options)
+
+export interface PagesOptions<P, I, E, R> {
+  readonly identity: Identity
+  /** The journal file: the pages listed so far (see `internal/idJournal.ts`). Removed when a run starts afresh. */
+  readonly journal: string
+  /** The schema of a page's position, as the journal keeps it. */
+  readonly position: Schema.Schema<P, I>
+  readonly first: P
+  /** Lists the page at `position`, whose first id gets ordinal `firstKey`; `total` when the answer says it. */
+  readonly list: (
+    position: P,
+    firstKey: number
+  ) => Effect.Effect<IdJournal.ListedPage<P> & { readonly total?: number }, E, R>
+}
+
+/**
+ * The ids of a paged listing (a remote API's list or search), each page kept in a journal before its ids go
+ * on, so that a resume gives the same ordinals to the same ids however the listing changed since. `options`
+ * may depend on the run: a window that ends at the export's first start, say.
+ */
+export const fromPages = <P, I, E, R>(
+  options: (run: Run) => PagesOptions<P, I, E, R>
+): IdSource<E | IdFile.IdSourceError, R | FileSystem.FileSystem> => ({
+  open: (run) =>
+    Effect.gen(function*() {
+      const o = options(run)
+      if (!run.resumed) {
+        // Ids listed by anything but this export's committed runs are not this export's.
+        const fs = yield* FileSystem.FileSystem
+        yield* fs.remove(o.journal, { force: true }).pipe(
+          Effect.mapError((e) => new IdFile.IdSourceError({ reason: "Io", path: o.journal, detail: e.message }))
+        )
+      }
+      let total: number | undefined
+      return {
+        identity: o.identity,
+        badLines: [],
+        total: Effect.sync(() => Option.fromNullable(total)),
+        ids: IdJournal.stream({
+          path: o.journal,
+          position: o.position,
+          first: o.first,
+          list: (position, firstKey) =>
+            Effect.map(o.list(position, firstKey), (page) => {
+              if (total === undefined && page.total !== undefined) total = page.total
+              return page
+            })
+        })
+      }
+    })
+})

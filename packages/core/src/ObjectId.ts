@@ -1,6 +1,6 @@
 /**
- * A HubSpot object id: a string of digits. Never a JavaScript number: ids
- * pass 2^53 and would silently lose digits.
+ * A CRM object id: a string of digits. Never a JavaScript number: ids pass
+ * 2^53 and would silently lose digits.
  */
 import { Schema } from "effect"
 

@@ -1,5 +1,5 @@
 /**
- * A HubSpot CRM object type as it appears in a URL path: a name such as
+ * A CRM object type as it appears in a URL path: a name such as
  * `contacts` or `line_items`, or an object type id such as `0-1` or
  * `2-12345` (custom objects). Anything else is refused before it can reach
  * a URL.

@@ -1,10 +1,10 @@
 /**
- * How rows become the bytes of one part file. The dataset writer owns the
- * files (temporary names, sync, rename); an encoder only turns chunks of rows
+ * How rows become the bytes of one part file. The dataset owns the files
+ * (temporary names, sync, rename); an encoder only turns batches of rows
  * into bytes, so formats can be swapped without touching durability.
  */
 import type { Effect } from "effect"
-import type { AssociationRow } from "./AssociationRow.js"
+import type { RowBatch } from "./RowBatch.js"
 
 export interface PartEncoder {
   /** `"ndjson"`, `"parquet"`, ...: recorded in the manifest. */
@@ -14,19 +14,18 @@ export interface PartEncoder {
   /** Starts encoding a new part. */
   readonly open: Effect.Effect<PartWriter>
   /**
-   * `true` when a part's bytes are exactly its rows' NDJSON lines (`AssociationRow.encodeNdjsonBytes`), with no
-   * header or trailer: the dataset writer then keeps no journal beside the part, whose temp file is the journal.
+   * `true` when a part's bytes are exactly its rows' NDJSON lines (`NdjsonRows.encode`), with no header or
+   * trailer: the dataset then keeps no journal beside the part, whose temp file is the journal.
    */
   readonly partIsJournal?: boolean
 }
 
 export interface PartWriter {
   /**
-   * Encodes a chunk of rows and returns the bytes to append to the part file
-   * now, in order (possibly none, while a row group fills). Called with
-   * whole chunks, never a row at a time.
+   * Encodes a batch of rows and returns the bytes to append to the part file now, in order (possibly none,
+   * while a row group fills). Called with whole batches, never a row at a time.
    */
-  readonly write: (rows: ReadonlyArray<AssociationRow>) => Effect.Effect<ReadonlyArray<Uint8Array>>
+  readonly write: (rows: RowBatch) => Effect.Effect<ReadonlyArray<Uint8Array>>
   /** Encodes what is buffered and the trailer (a footer, a gzip trailer); the part is whole after these bytes. */
   readonly finish: Effect.Effect<ReadonlyArray<Uint8Array>>
 }

@@ -4,12 +4,12 @@ import { SystemError } from "@effect/platform/Error"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Scope, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { PartEncoder } from "../src/index.js"
-import { AssociationRow, Dataset, ErrorRow } from "../src/index.js"
+import type { IdSource, PartEncoder } from "../src/index.js"
+import { AssociationRow, Dataset, ErrorRow, NdjsonRows, ObjectType, RowBatch } from "../src/index.js"
 
 type Row = AssociationRow.AssociationRow
 
@@ -23,6 +23,8 @@ const row = (n: number, label: string | null = n % 3 === 0 ? null : `label ${n},
   association_label: label
 })
 const rows = (from: number, count: number) => Array.from({ length: count }, (_, i) => row(from + i))
+const batch = (from: number, count: number) => RowBatch.fromRows(rows(from, count))
+const ndjsonBytes = (rs: ReadonlyArray<Row>) => NdjsonRows.encodeRows(rs).length
 
 const refusal = (id: number): ErrorRow.ErrorRow => ({
   from_object_type: "contacts",
@@ -38,7 +40,7 @@ const ndjson: PartEncoder.PartEncoder = {
   format: "ndjson",
   extension: ".ndjson",
   open: Effect.succeed({
-    write: (rs) => Effect.succeed([new TextEncoder().encode(AssociationRow.encodeNdjson(rs))]),
+    write: (rs) => Effect.succeed([NdjsonRows.encode(rs)]),
     finish: Effect.succeed([])
   }),
   partIsJournal: true
@@ -49,7 +51,7 @@ const framed: PartEncoder.PartEncoder = {
   format: "framed",
   extension: ".framed",
   open: Effect.succeed({
-    write: (rs) => Effect.succeed(rs.length === 0 ? [] : [new TextEncoder().encode(AssociationRow.encodeNdjson(rs))]),
+    write: (rs) => Effect.succeed(rs.length === 0 ? [] : [NdjsonRows.encode(rs)]),
     finish: Effect.succeed([new TextEncoder().encode("END\n")])
   })
 }
@@ -124,13 +126,31 @@ const fullDisk = (control: { budget: number }) =>
     }
   })
 
+/** The payload the tests commit: how much of the export is done. */
+const Done = Schema.Struct({ done: Schema.Number })
+
+/** Opens a dataset directory as a sink whose payload is `Done`. */
+const open = (options: Dataset.DatasetOptions) => Dataset.sink(options).open(Done)
+
+const pair = { fromType: ObjectType.unsafeMake("contacts"), toType: ObjectType.unsafeMake("companies") }
+const source: IdSource.Identity = {
+  kind: "file",
+  key: "0c4f".repeat(16),
+  description: "the id file /data/ids.txt (sha256 0c4f0c4f0c4f)",
+  details: { path: "/data/ids.txt" }
+}
+const startedAt = "2026-01-01T00:00:00.000Z"
+/** What the run tells the sink when it finishes. */
+const facts = { pair, source, startedAt: Date.parse(startedAt) }
+
 /** Opens a dataset in a scope of its own, so a test can drop it like a killed process would. */
-const openScoped = (options: Dataset.DatasetOptions) =>
+const openWith = <P, I>(options: Dataset.DatasetOptions, payload: Schema.Schema<P, I>) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
-    const opened = yield* Dataset.open(options).pipe(Scope.extend(scope))
+    const opened = yield* Dataset.sink(options).open(payload).pipe(Scope.extend(scope))
     return { ...opened, drop: Scope.close(scope, Exit.void) }
   })
+const openScoped = (options: Dataset.DatasetOptions) => openWith(options, Done)
 
 /** Reads the parts back the way a reader would: every `part-*` file, in name order, parsed line by line. */
 const readParts = (dir: string, ext: string) =>
@@ -170,6 +190,7 @@ const assertPartsWhole = (dir: string, ext: string, context: string) => {
 const unitCount = 8
 const unitStart = (i: number) => i * 3
 const unitRows = (i: number) => rows(unitStart(i), 1 + (i % 3))
+const unitBatch = (i: number) => RowBatch.fromRows(unitRows(i))
 const unitErrors = (i: number) => (i % 3 === 0 ? [refusal(i)] : [])
 const allRows = (units: number) => Array.from({ length: units }, (_, i) => unitRows(i)).flat()
 const allErrors = (units: number) => Array.from({ length: units }, (_, i) => unitErrors(i)).flat()
@@ -182,15 +203,17 @@ describe("Dataset", () => {
       const layer = instrumented({
         before: (op, target) => Effect.sync(() => op === "rename" && renamed.push(path.relative(dir, target)))
       })
-      const { writer } = yield* Dataset.open({ directory: dir, encoder: ndjson, partMaxRows: 5 }).pipe(
+      const writer = yield* open({ directory: dir, encoder: ndjson, partMaxRows: 5 }).pipe(
         Effect.provide(layer)
       )
-      yield* writer.append(rows(0, 3), [])
-      yield* writer.commit({ step: 1 })
-      yield* writer.append(rows(3, 3), [refusal(42)])
-      yield* writer.commit({ step: 2 })
-      yield* writer.append(rows(6, 2), [refusal(43)])
-      const manifest = yield* writer.finish({ step: 3 }, { startedAt: "2026-01-01T00:00:00.000Z", export: { a: 1 } })
+      yield* writer.append(batch(0, 3), [])
+      yield* writer.commit({ done: 1 })
+      yield* writer.append(batch(3, 3), [refusal(42)])
+      yield* writer.commit({ done: 2 })
+      yield* writer.append(batch(6, 2), [refusal(43)])
+      const finishedAt = "2026-01-01T02:30:00.000Z"
+      yield* TestClock.setTime(Date.parse(finishedAt))
+      const manifest = yield* writer.finish({ done: 3 }, facts)
 
       assert.deepStrictEqual(readersSee(dir), ["_SUCCESS", "_errors", "manifest.json", "part-00000.ndjson", "part-00001.ndjson"])
       assert.deepStrictEqual(readParts(dir, ".ndjson"), rows(0, 8))
@@ -201,7 +224,7 @@ describe("Dataset", () => {
       assert.deepStrictEqual(onDisk, JSON.parse(JSON.stringify(manifest)))
       const sizes = ["part-00000.ndjson", "part-00001.ndjson"].map((n) => fs.statSync(path.join(dir, n)).size)
       assert.deepStrictEqual(onDisk, {
-        version: 1,
+        version: 2,
         tool: { name: "assoc-etl", version: Dataset.toolVersion },
         format: "ndjson",
         schema: AssociationRow.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
@@ -211,11 +234,11 @@ describe("Dataset", () => {
         ],
         totals: { rows: 8, bytes: sizes[0]! + sizes[1]!, parts: 2 },
         errors: { file: "_errors/errors.ndjson", rows: 2 },
-        startedAt: "2026-01-01T00:00:00.000Z",
-        finishedAt: manifest.finishedAt,
-        export: { a: 1 }
+        startedAt,
+        finishedAt,
+        export: { from: "contacts", to: "companies", source }
       })
-      assert.isFalse(Number.isNaN(Date.parse(manifest.finishedAt)))
+      assert.deepStrictEqual(yield* Dataset.readManifest(dir), manifest)
       assert.deepStrictEqual(onDisk.schema.map((c: { name: string }) => c.name), [
         "from_object_type",
         "from_object_id",
@@ -229,16 +252,17 @@ describe("Dataset", () => {
       assert.deepStrictEqual(errors, [refusal(42), refusal(43)])
       assert.deepStrictEqual(Object.keys(errors[0]!), Object.keys(ErrorRow.ErrorRow.fields), "ErrorRow field order")
       assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith(".") && n !== ".checkpoint.json"), [])
-      const refused = yield* Effect.flip(writer.append(rows(9, 1), []))
-      assert.include(refused.message, "complete")
+      const refused = yield* Effect.flip(writer.append(batch(9, 1), []))
+      assert.strictEqual(refused.reason, "Finished")
+      assert.include(refused.message, "finished export")
     }).pipe(Effect.provide(base)))
 
   it.scoped("a dataset with no rows has no parts and an empty errors.ndjson", () =>
     Effect.gen(function*() {
       const dir = yield* outDir
-      const { writer } = yield* Dataset.open({ directory: dir, encoder: framed })
-      yield* writer.commit({ step: 1 })
-      const manifest = yield* writer.finish({ step: 2 }, {})
+      const writer = yield* open({ directory: dir, encoder: framed })
+      yield* writer.commit({ done: 1 })
+      const manifest = yield* writer.finish({ done: 2 }, facts)
       assert.deepStrictEqual(readersSee(dir), ["_SUCCESS", "_errors", "manifest.json"])
       assert.deepStrictEqual(manifest.parts, [])
       assert.deepStrictEqual(manifest.totals, { rows: 0, bytes: 0, parts: 0 })
@@ -248,26 +272,26 @@ describe("Dataset", () => {
   it.scoped("parts roll over by rows only inside commit and never split one append", () =>
     Effect.gen(function*() {
       const dir = yield* outDir
-      const { writer } = yield* Dataset.open({ directory: dir, encoder: framed, partMaxRows: 5 })
+      const writer = yield* open({ directory: dir, encoder: framed, partMaxRows: 5 })
       const partRows = Effect.map(writer.state, (s) => s.parts.map((p) => p.rows))
-      yield* writer.append(rows(0, 7), []) // one unit larger than a part
+      yield* writer.append(batch(0, 7), []) // one unit larger than a part
       assert.deepStrictEqual(yield* partRows, [], "append alone never rolls")
-      yield* writer.commit({})
+      yield* writer.commit({ done: 0 })
       assert.deepStrictEqual(yield* partRows, [7])
-      for (let i = 0; i < 6; i++) yield* writer.append(rows(7 + i, 1), []) // 6 units, no commit between them
+      for (let i = 0; i < 6; i++) yield* writer.append(batch(7 + i, 1), []) // 6 units, no commit between them
       assert.deepStrictEqual(readersSee(dir), ["_errors", "part-00000.framed"])
-      yield* writer.commit({})
+      yield* writer.commit({ done: 0 })
       assert.deepStrictEqual(yield* partRows, [7, 6], "the units between two commits stay together")
-      yield* writer.append(rows(13, 2), [])
-      yield* writer.commit({})
-      yield* writer.append(rows(15, 2), [])
-      yield* writer.commit({})
+      yield* writer.append(batch(13, 2), [])
+      yield* writer.commit({ done: 0 })
+      yield* writer.append(batch(15, 2), [])
+      yield* writer.commit({ done: 0 })
       assert.deepStrictEqual(yield* partRows, [7, 6], "4 rows are below the limit")
-      yield* writer.append(rows(17, 2), [])
-      yield* writer.commit({})
+      yield* writer.append(batch(17, 2), [])
+      yield* writer.commit({ done: 0 })
       assert.deepStrictEqual(yield* partRows, [7, 6, 6])
-      yield* writer.append(rows(19, 1), [])
-      const manifest = yield* writer.finish({}, {})
+      yield* writer.append(batch(19, 1), [])
+      const manifest = yield* writer.finish({ done: 0 }, facts)
       assert.deepStrictEqual(manifest.parts.map((p) => p.rows), [7, 6, 6, 1])
       assert.deepStrictEqual(manifest.parts.map((p) => p.name), [0, 1, 2, 3].map((i) => Dataset.partName(i, ".framed")))
       assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 20))
@@ -278,9 +302,9 @@ describe("Dataset", () => {
       const workingFiles = (encoder: PartEncoder.PartEncoder) =>
         Effect.gen(function*() {
           const dir = yield* outDir
-          const { writer } = yield* Dataset.open({ directory: dir, encoder })
-          yield* writer.append(rows(0, 3), [])
-          yield* writer.commit({})
+          const writer = yield* open({ directory: dir, encoder })
+          yield* writer.append(batch(0, 3), [])
+          yield* writer.commit({ done: 0 })
           return fs.readdirSync(dir).filter((n) => n.startsWith(".part-")).sort()
         })
       assert.deepStrictEqual(yield* workingFiles(ndjson), [".part-00000.ndjson.tmp"])
@@ -295,17 +319,17 @@ describe("Dataset", () => {
     Effect.gen(function*() {
       const dir = yield* outDir
       const same = (n: number) => row(n, "same length")
-      const unitBytes = new TextEncoder().encode(AssociationRow.encodeNdjson([same(0), same(1)])).length
-      const { writer } = yield* Dataset.open({
+      const unitBytes = ndjsonBytes([same(0), same(1)])
+      const writer = yield* open({
         directory: dir,
         encoder: ndjson,
         partMaxBytes: Math.floor(unitBytes * 2.5)
       })
       for (let i = 0; i < 8; i++) {
-        yield* writer.append([same(2 * i), same(2 * i + 1)], [])
-        yield* writer.commit({ units: i + 1 })
+        yield* writer.append(RowBatch.fromRows([same(2 * i), same(2 * i + 1)]), [])
+        yield* writer.commit({ done: i + 1 })
       }
-      const manifest = yield* writer.finish({}, {})
+      const manifest = yield* writer.finish({ done: 0 }, facts)
       assert.deepStrictEqual(manifest.parts.map((p) => p.rows), [6, 6, 4])
       assert.deepStrictEqual(manifest.parts.map((p) => p.bytes), [3 * unitBytes, 3 * unitBytes, 2 * unitBytes])
       assert.deepStrictEqual(readParts(dir, ".ndjson"), Array.from({ length: 16 }, (_, n) => same(n)))
@@ -316,13 +340,13 @@ describe("Dataset", () => {
       Effect.gen(function*() {
         const dir = yield* outDir
         const first = yield* openScoped({ directory: dir, encoder, partMaxRows: 4 })
-        yield* first.writer.append(rows(0, 3), [refusal(1)])
-        yield* first.writer.commit({ done: 3 })
-        yield* first.writer.append(rows(3, 3), []) // rolls over at the next commit
-        yield* first.writer.commit({ done: 6 })
-        yield* first.writer.append(rows(6, 2), [refusal(2)])
-        yield* first.writer.commit({ done: 8 })
-        yield* first.writer.append(rows(100, 5), [refusal(100)]) // never committed
+        yield* first.append(batch(0, 3), [refusal(1)])
+        yield* first.commit({ done: 3 })
+        yield* first.append(batch(3, 3), []) // rolls over at the next commit
+        yield* first.commit({ done: 6 })
+        yield* first.append(batch(6, 2), [refusal(2)])
+        yield* first.commit({ done: 8 })
+        yield* first.append(batch(100, 5), [refusal(100)]) // never committed
         yield* first.drop
         // A torn checkpoint temp and stray bytes after the committed journal, as a kill can leave.
         fs.writeFileSync(path.join(dir, ".checkpoint.json.tmp"), "{\"version\":1,\"dat")
@@ -331,16 +355,16 @@ describe("Dataset", () => {
         assert.deepStrictEqual(readersSee(dir), ["_errors", `part-00000${encoder.extension}`], "working files are dotted")
 
         const second = yield* openScoped({ directory: dir, encoder, partMaxRows: 4 })
-        assert.isFalse(second.complete)
+        assert.isTrue(Option.isNone(second.finished))
         assert.deepStrictEqual(second.resumed, Option.some({ done: 8 }))
-        assert.deepStrictEqual((yield* second.writer.state).open, {
+        assert.deepStrictEqual((yield* second.state).open, {
           index: 1,
           rows: 2,
-          journalBytes: new TextEncoder().encode(AssociationRow.encodeNdjson(rows(6, 2))).length
+          journalBytes: ndjsonBytes(rows(6, 2))
         })
         assert.isFalse(fs.existsSync(path.join(dir, ".checkpoint.json.tmp")), "the torn temp is deleted")
-        yield* second.writer.append(rows(8, 3), [refusal(3)])
-        const manifest = yield* second.writer.finish({ done: 11 }, {})
+        yield* second.append(batch(8, 3), [refusal(3)])
+        const manifest = yield* second.finish({ done: 11 }, facts)
         assert.deepStrictEqual(readParts(dir, encoder.extension), rows(0, 11))
         assert.deepStrictEqual(manifest.parts.map((p) => p.rows), [6, 5])
         assert.deepStrictEqual(readErrors(dir), [refusal(1), refusal(2), refusal(3)])
@@ -359,11 +383,11 @@ describe("Dataset", () => {
               : Effect.void
         })
         const first = yield* openScoped({ directory: dir, encoder, partMaxRows: 2 }).pipe(Effect.provide(layer))
-        yield* first.writer.append(rows(0, 3), [])
-        const failed = yield* Effect.flip(first.writer.commit({ done: 3 }).pipe(Effect.provide(layer)))
+        yield* first.append(batch(0, 3), [])
+        const failed = yield* Effect.flip(first.commit({ done: 3 }).pipe(Effect.provide(layer)))
         assert.strictEqual(failed.reason, "Io")
         assert.include(failed.message, `part-00000${encoder.extension}`)
-        const closed = yield* Effect.flip(first.writer.append(rows(3, 1), []))
+        const closed = yield* Effect.flip(first.append(batch(3, 1), []))
         assert.include(closed.message, "open the directory again to resume")
         yield* first.drop
         assert.deepStrictEqual(readersSee(dir), ["_errors"])
@@ -373,8 +397,8 @@ describe("Dataset", () => {
         assert.deepStrictEqual(second.resumed, Option.some({ done: 3 }))
         assert.deepStrictEqual(readersSee(dir), ["_errors", `part-00000${encoder.extension}`])
         assert.deepStrictEqual(readParts(dir, encoder.extension), rows(0, 3))
-        yield* second.writer.append(rows(3, 1), [])
-        yield* second.writer.finish({ done: 4 }, {})
+        yield* second.append(batch(3, 1), [])
+        yield* second.finish({ done: 4 }, facts)
         assert.deepStrictEqual(readParts(dir, encoder.extension), rows(0, 4))
         yield* second.drop
       }).pipe(Effect.provide(base)))
@@ -384,18 +408,19 @@ describe("Dataset", () => {
     Effect.gen(function*() {
       const dir = yield* outDir
       const first = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 100 })
-      yield* first.writer.append(rows(0, 3), [])
-      yield* first.writer.commit({ done: 3 })
+      yield* first.append(batch(0, 3), [])
+      yield* first.commit({ done: 3 })
       yield* first.drop
       // As if a roll had renamed part 0 but its checkpoint never reached the disk; and a stray from further on.
-      fs.writeFileSync(path.join(dir, "part-00000.framed"), AssociationRow.encodeNdjson(rows(0, 3)) + "END\n")
+      const renamed = Buffer.concat([NdjsonRows.encodeRows(rows(0, 3)), Buffer.from("END\n")])
+      fs.writeFileSync(path.join(dir, "part-00000.framed"), renamed)
       fs.writeFileSync(path.join(dir, "part-00007.framed"), "left by a run that never committed it")
 
       const second = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 100 })
       assert.deepStrictEqual(second.resumed, Option.some({ done: 3 }))
       assert.deepStrictEqual(readersSee(dir), ["_errors"])
-      yield* second.writer.append(rows(3, 2), [])
-      yield* second.writer.finish({ done: 5 }, {})
+      yield* second.append(batch(3, 2), [])
+      yield* second.finish({ done: 5 }, facts)
       assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 5))
       yield* second.drop
     }).pipe(Effect.provide(base)))
@@ -410,8 +435,8 @@ describe("Dataset", () => {
         let committed = 0
         const error = yield* Effect.flip(Effect.gen(function*() {
           for (let i = 0; i < 100; i++) {
-            yield* first.writer.append(rows(i * 2, 2), i % 4 === 0 ? [refusal(i)] : [])
-            yield* first.writer.commit({ done: i + 1 })
+            yield* first.append(batch(i * 2, 2), i % 4 === 0 ? [refusal(i)] : [])
+            yield* first.commit({ done: i + 1 })
             committed = i + 1
           }
         }).pipe(Effect.provide(layer)))
@@ -420,7 +445,7 @@ describe("Dataset", () => {
         assert.include(error.message, "What was committed is safe")
         assert.include(error.message, "run the same command again to resume")
         assert.isAbove(committed, 2)
-        const refused = yield* Effect.flip(first.writer.commit({ done: -1 }))
+        const refused = yield* Effect.flip(first.commit({ done: -1 }))
         assert.strictEqual(refused.reason, "Io", "a writer that failed takes nothing more")
         assert.include(refused.message, "open the directory again to resume")
         yield* first.drop
@@ -429,9 +454,9 @@ describe("Dataset", () => {
         const second = yield* openScoped({ directory: dir, encoder, partMaxRows: 10 })
         assert.deepStrictEqual(second.resumed, Option.some({ done: committed }))
         for (let i = committed; i < 100; i++) {
-          yield* second.writer.append(rows(i * 2, 2), i % 4 === 0 ? [refusal(i)] : [])
+          yield* second.append(batch(i * 2, 2), i % 4 === 0 ? [refusal(i)] : [])
         }
-        yield* second.writer.finish({ done: 100 }, {})
+        yield* second.finish({ done: 100 }, facts)
         assert.deepStrictEqual(readParts(dir, encoder.extension), rows(0, 200))
         assert.deepStrictEqual(readErrors(dir), Array.from({ length: 25 }, (_, k) => refusal(k * 4)))
         yield* second.drop
@@ -472,11 +497,11 @@ describe("Dataset", () => {
             let committed = 0
             const run = Effect.gen(function*() {
               for (let i = 0; i < unitCount; i++) {
-                yield* first.writer.append(unitRows(i), unitErrors(i))
-                yield* first.writer.commit({ units: i + 1 })
+                yield* first.append(unitBatch(i), unitErrors(i))
+                yield* first.commit({ done: i + 1 })
                 committed = i + 1
               }
-              yield* first.writer.finish({ units: unitCount }, {})
+              yield* first.finish({ done: unitCount }, facts)
             }).pipe(Effect.provide(layer))
             const fiber = yield* Effect.fork(run)
             const outcome = yield* Effect.raceFirst(
@@ -495,18 +520,15 @@ describe("Dataset", () => {
             assertPartsWhole(dir, encoder.extension, context)
 
             const second = yield* openScoped({ directory: dir, encoder, partMaxRows: 4 })
-            if (second.complete) {
+            if (Option.isSome(second.finished)) {
               assert.strictEqual(committed, unitCount, context)
             } else {
-              const done = Option.match(second.resumed, {
-                onNone: () => 0,
-                onSome: (p) => (p as { units: number }).units
-              })
+              const done = Option.match(second.resumed, { onNone: () => 0, onSome: (p) => p.done })
               assert.isAtLeast(done, committed, context)
               assert.isAtMost(done, committed + 1, context)
               assertPartsWhole(dir, encoder.extension, `${context}, reopened`)
-              for (let i = done; i < unitCount; i++) yield* second.writer.append(unitRows(i), unitErrors(i))
-              yield* second.writer.finish({ units: unitCount }, {})
+              for (let i = done; i < unitCount; i++) yield* second.append(unitBatch(i), unitErrors(i))
+              yield* second.finish({ done: unitCount }, facts)
             }
             assert.deepStrictEqual(readParts(dir, encoder.extension), allRows(unitCount), context)
             assert.deepStrictEqual(readErrors(dir), allErrors(unitCount), context)
@@ -521,13 +543,13 @@ describe("Dataset", () => {
     Effect.gen(function*() {
       const dir = yield* outDir
       const first = yield* openScoped({ directory: dir, encoder: framed })
-      for (let i = 0; i < 10; i++) yield* first.writer.append(rows(i * 2000, 2000), [])
-      yield* first.writer.commit({ done: 20_000 })
+      for (let i = 0; i < 10; i++) yield* first.append(batch(i * 2000, 2000), [])
+      yield* first.commit({ done: 20_000 })
       yield* first.drop
       const second = yield* openScoped({ directory: dir, encoder: framed })
-      assert.strictEqual((yield* second.writer.state).open.rows, 20_000)
-      yield* second.writer.append(rows(20_000, 5), [])
-      yield* second.writer.finish({}, {})
+      assert.strictEqual((yield* second.state).open.rows, 20_000)
+      yield* second.append(batch(20_000, 5), [])
+      yield* second.finish({ done: 0 }, facts)
       assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 20_005))
       yield* second.drop
     }).pipe(Effect.provide(base)))
@@ -539,9 +561,9 @@ describe("Dataset", () => {
       for (const encoder of [ndjson, framed]) {
         const dir = yield* outDir
         const opened = yield* openScoped({ directory: dir, encoder, partMaxRows: 2 })
-        yield* opened.writer.append(rows(0, 3), [refusal(1)])
-        yield* opened.writer.commit({}) // rolls over: the next part's files are opened
-        yield* opened.writer.append(rows(3, 1), [])
+        yield* opened.append(batch(0, 3), [refusal(1)])
+        yield* opened.commit({ done: 0 }) // rolls over: the next part's files are opened
+        yield* opened.append(batch(3, 1), [])
         assert.isAbove(openFiles(), before)
         yield* opened.drop
         assert.strictEqual(openFiles(), before, encoder.format)
@@ -552,8 +574,8 @@ describe("Dataset", () => {
     Effect.gen(function*() {
       const dir = yield* outDir
       const first = yield* openScoped({ directory: dir, encoder: ndjson })
-      yield* first.writer.append(rows(0, 3), [refusal(1)])
-      yield* first.writer.finish({ done: 3 }, {})
+      yield* first.append(batch(0, 3), [refusal(1)])
+      const manifest = yield* first.finish({ done: 3 }, facts)
       yield* first.drop
       const snapshot = () =>
         fs.readdirSync(dir, { recursive: true }).map(String).sort().map((n) => {
@@ -562,11 +584,13 @@ describe("Dataset", () => {
         })
       const before = snapshot()
       const again = yield* openScoped({ directory: dir, encoder: ndjson })
-      assert.isTrue(again.complete)
+      assert.deepStrictEqual(again.finished, Option.some(manifest))
       assert.deepStrictEqual(again.resumed, Option.some({ done: 3 }))
-      assert.deepStrictEqual((yield* again.writer.state).parts.map((p) => p.rows), [3])
-      const refused = yield* Effect.flip(again.writer.append(rows(3, 1), []))
-      assert.include(refused.message, "the export is complete")
+      assert.deepStrictEqual((yield* again.state).parts.map((p) => p.rows), [3])
+      const refused = yield* Effect.flip(again.append(batch(3, 1), []))
+      assert.strictEqual(refused.reason, "Finished")
+      assert.include((yield* Effect.flip(again.commit({ done: 4 }))).message, "holds a finished export")
+      assert.include((yield* Effect.flip(again.finish({ done: 4 }, facts))).message, "holds a finished export")
       yield* again.drop
       assert.deepStrictEqual(snapshot(), before)
     }).pipe(Effect.provide(base)))
@@ -576,7 +600,7 @@ describe("Dataset", () => {
       for (const foreign of ["part-00000.ndjson", "manifest.json", "_SUCCESS"]) {
         const dir = yield* tempDir
         fs.writeFileSync(path.join(dir, foreign), "{}\n")
-        const error = yield* Effect.flip(Dataset.open({ directory: dir, encoder: ndjson }))
+        const error = yield* Effect.flip(open({ directory: dir, encoder: ndjson }))
         assert.strictEqual(error.reason, "NotEmpty")
         assert.include(error.message, dir)
         assert.include(error.message, "choose an empty --out")
@@ -584,30 +608,97 @@ describe("Dataset", () => {
       }
     }).pipe(Effect.provide(base)))
 
+  it.scoped("readManifest reads a first-version manifest as the current one, and refuses a directory without one", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const missing = yield* Effect.flip(Dataset.readManifest(dir))
+      assert.strictEqual(missing.reason, "NotFinished")
+      assert.include(missing.message, "not a finished export")
+      const common = {
+        tool: { name: "assoc-etl", version: "0.1.0" },
+        format: "ndjson",
+        schema: AssociationRow.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
+        parts: [{ name: "part-00000.ndjson", rows: 1, bytes: 200 }],
+        totals: { rows: 1, bytes: 200, parts: 1 },
+        errors: { file: "_errors/errors.ndjson", rows: 0 },
+        startedAt,
+        finishedAt: startedAt
+      }
+      const input = { kind: "file", path: "/data/ids.txt", digest: "ab".repeat(32) }
+      fs.writeFileSync(
+        path.join(dir, Dataset.manifestName),
+        JSON.stringify({ version: 1, ...common, export: { from: "contacts", to: "companies", input } })
+      )
+      assert.deepStrictEqual(yield* Dataset.readManifest(dir), {
+        version: 2,
+        ...common,
+        export: {
+          from: "contacts",
+          to: "companies",
+          source: {
+            kind: "file",
+            key: input.digest,
+            description: "file",
+            details: { path: input.path, digest: input.digest }
+          }
+        }
+      })
+      fs.writeFileSync(path.join(dir, Dataset.manifestName), JSON.stringify({ version: 3, ...common }))
+      assert.strictEqual((yield* Effect.flip(Dataset.readManifest(dir))).reason, "Corrupt")
+    }).pipe(Effect.provide(base)))
+
   it.scoped("an unreadable checkpoint is a clear error, not a fresh start", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       fs.writeFileSync(path.join(dir, ".checkpoint.json"), "{not json")
-      const error = yield* Effect.flip(Dataset.open({ directory: dir, encoder: ndjson }))
+      const error = yield* Effect.flip(open({ directory: dir, encoder: ndjson }))
       assert.strictEqual(error.reason, "Corrupt")
       assert.include(error.message, ".checkpoint.json")
       assert.include(error.message, "checkpoint cannot be read")
       assert.isTrue(Option.isNone(yield* Effect.option(Dataset.readCheckpoint(dir))))
     }).pipe(Effect.provide(base)))
 
-  it.scoped("readCheckpoint returns the committed state and payload, or none", () =>
+  it.scoped("readCheckpoint returns the committed state and the payload as encoded, or none", () =>
     Effect.gen(function*() {
       const dir = yield* outDir
       assert.isTrue(Option.isNone(yield* Dataset.readCheckpoint(dir)))
-      const { writer } = yield* Dataset.open({ directory: dir, encoder: ndjson, partMaxRows: 2 })
-      yield* writer.append(rows(0, 2), [refusal(1)])
-      yield* writer.commit({ cursor: "abc%3D" })
-      yield* writer.append(rows(2, 1), [])
+      // A payload whose encoded form differs from its value: the checkpoint keeps the encoded form.
+      const Cursor = Schema.Struct({ cursor: Schema.String, at: Schema.DateFromNumber })
+      const at = new Date(startedAt)
+      const first = yield* openWith({ directory: dir, encoder: ndjson, partMaxRows: 2 }, Cursor)
+      yield* first.append(batch(0, 2), [refusal(1)])
+      yield* first.commit({ cursor: "abc%3D", at })
+      yield* first.append(batch(2, 1), [])
       const read = Option.getOrThrow(yield* Dataset.readCheckpoint(dir))
-      assert.deepStrictEqual(read.payload, { cursor: "abc%3D" })
+      assert.deepStrictEqual(read.payload, { cursor: "abc%3D", at: at.getTime() })
       assert.deepStrictEqual(read.dataset.parts.map((p) => [p.name, p.rows]), [["part-00000.ndjson", 2]])
       assert.deepStrictEqual(read.dataset.open, { index: 1, rows: 0, journalBytes: 0 }, "appends are not commits")
       assert.strictEqual(read.dataset.errors.rows, 1)
+      const onDisk = fs.readFileSync(path.join(dir, Dataset.checkpointName), "utf8")
+      assert.deepStrictEqual(JSON.parse(onDisk) as Dataset.CheckpointFile, read)
+      yield* first.drop
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("a reopen gives back the last committed payload, decoded by the schema it is opened with", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const Cursor = Schema.Struct({ cursor: Schema.String, at: Schema.DateFromNumber })
+      const first = yield* openScoped({ directory: dir, encoder: ndjson })
+      assert.isTrue(Option.isNone(first.resumed))
+      assert.isTrue(Option.isNone(first.finished))
+      yield* first.drop
+      const second = yield* openWith({ directory: dir, encoder: ndjson }, Cursor)
+      assert.isTrue(Option.isNone(second.resumed), "nothing was committed")
+      yield* second.commit({ cursor: "x", at: new Date(startedAt) })
+      yield* second.commit({ cursor: "y", at: new Date(0) })
+      yield* second.drop
+      const third = yield* openWith({ directory: dir, encoder: ndjson }, Cursor)
+      assert.deepStrictEqual(third.resumed, Option.some({ cursor: "y", at: new Date(0) }))
+      yield* third.drop
+
+      const error = yield* Effect.flip(open({ directory: dir, encoder: ndjson }))
+      assert.strictEqual(error.reason, "Corrupt", "a payload of another schema is not taken for a fresh start")
+      assert.include(error.message, "the checkpoint's payload cannot be read")
     }).pipe(Effect.provide(base)))
 
   it.scoped("a reopen that finds committed data lost names what is missing", () =>
@@ -616,34 +707,53 @@ describe("Dataset", () => {
         Effect.gen(function*() {
           const dir = yield* outDir
           const first = yield* openScoped({ directory: dir, encoder, partMaxRows: 2 })
-          yield* first.writer.append(rows(0, 2), [])
-          yield* first.writer.commit({})
-          yield* first.writer.append(rows(2, 1), [refusal(1)])
-          yield* first.writer.commit({})
+          yield* first.append(batch(0, 2), [])
+          yield* first.commit({ done: 0 })
+          yield* first.append(batch(2, 1), [refusal(1)])
+          yield* first.commit({ done: 0 })
           yield* first.drop
           return dir
         })
       const lostPart = yield* make(framed)
       fs.rmSync(path.join(lostPart, "part-00000.framed"))
-      const e1 = yield* Effect.flip(Dataset.open({ directory: lostPart, encoder: framed, partMaxRows: 2 }))
+      const e1 = yield* Effect.flip(open({ directory: lostPart, encoder: framed, partMaxRows: 2 }))
       assert.strictEqual(e1.reason, "Corrupt")
       assert.include(e1.message, "the committed part part-00000.framed (2 rows")
 
       const shortJournal = yield* make(framed)
       fs.truncateSync(path.join(shortJournal, ".part-00001.journal"), 10)
-      const e2 = yield* Effect.flip(Dataset.open({ directory: shortJournal, encoder: framed, partMaxRows: 2 }))
+      const e2 = yield* Effect.flip(open({ directory: shortJournal, encoder: framed, partMaxRows: 2 }))
       assert.strictEqual(e2.reason, "Corrupt")
       assert.include(e2.message, ".part-00001.journal")
       assert.include(e2.message, "synced data was lost")
 
       const shortErrors = yield* make(ndjson)
       fs.truncateSync(path.join(shortErrors, Dataset.errorsName), 3)
-      const e3 = yield* Effect.flip(Dataset.open({ directory: shortErrors, encoder: ndjson, partMaxRows: 2 }))
+      const e3 = yield* Effect.flip(open({ directory: shortErrors, encoder: ndjson, partMaxRows: 2 }))
       assert.strictEqual(e3.reason, "Corrupt")
       assert.include(e3.message, "errors.ndjson")
 
-      const otherFormat = yield* make(ndjson)
-      const e4 = yield* Effect.flip(Dataset.open({ directory: otherFormat, encoder: framed }))
-      assert.include(e4.message, "this export writes .ndjson parts, not .framed")
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("a directory of another format is a Mismatch, left untouched", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const first = yield* openScoped({ directory: dir, encoder: ndjson, partMaxRows: 2 })
+      yield* first.append(batch(0, 3), [refusal(1)])
+      yield* first.commit({ done: 3 })
+      yield* first.drop
+      const files = () =>
+        fs.readdirSync(dir, { recursive: true }).map(String).sort().map((n) =>
+          `${n} ${fs.statSync(path.join(dir, n)).size}`
+        )
+      const before = files()
+      const error = yield* Effect.flip(open({ directory: dir, encoder: framed }))
+      assert.strictEqual(error.reason, "Mismatch")
+      assert.include(error.message, "it writes .ndjson parts, this run asks for .framed")
+      assert.include(error.message, "It was not touched")
+      assert.deepStrictEqual(files(), before)
+      const again = yield* openScoped({ directory: dir, encoder: ndjson, partMaxRows: 2 })
+      assert.deepStrictEqual(again.resumed, Option.some({ done: 3 }))
+      yield* again.drop
     }).pipe(Effect.provide(base)))
 })

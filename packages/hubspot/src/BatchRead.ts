@@ -10,96 +10,44 @@
  *   and is packed into a later request beside fresh ids (continuations first).
  *   The stage ends when the source is exhausted and no item is outstanding.
  * - An id met earlier in the stream is asked once: the repeat is reported in a
- *   page's `done` with no rows. The ids seen are kept in a `Set<string>`
- *   (about 60-80 bytes an id: a few million ids are fine).
+ *   page's `done` with no rows (unless `dedupe: false`, for a caller that
+ *   passes each id once).
  * - Up to `concurrency` requests are in flight, each retried by the client's
  *   schedule; any failure that survives the retries (401, 403, the daily
  *   limit, retries exhausted) fails the stream.
+ *
+ * The dispatcher's state (the FIFOs and counts) is plain mutable fields, and
+ * fibers wait on it with `waitUntil`, an STM retry on a version number: the
+ * rule that makes this work is that every change of the state is followed by
+ * `changed` in the same fiber step, so no waiter misses it.
  */
-import { Api, AssociationRow, type BatchReadAnswer, ErrorRow, IdSet, type ObjectId, type ObjectType } from "@assoc-etl/core"
-import { Cause, Chunk, Duration, Effect, Mailbox, STM, Stream, TRef } from "effect"
-import { HubSpotClient, type ClientStats } from "./HubSpotClient.js"
+import { type AssociationRow, IdSet, type ObjectId, type ObjectType, RowBatch, type Stage } from "@assoc-etl/core"
+import { Cause, Chunk, Duration, Effect, Mailbox, Metric, STM, Stream, TRef } from "effect"
+import * as Api from "./AssociationsApi.js"
+import type * as BatchReadAnswer from "./BatchReadAnswer.js"
+import * as Flatten from "./Flatten.js"
+import { HubSpotClient } from "./HubSpotClient.js"
 import { HubSpotError } from "./HubSpotError.js"
-import type { BudgetStats } from "./RequestBudget.js"
 
-export interface Item {
-  /** The caller's ordinal of the id (its position in the input), carried through to `done`/`next`. */
-  readonly key: number
-  readonly id: ObjectId.ObjectId
-  /** A cursor from an earlier answer: ask for the page after it. */
-  readonly after?: string
-}
+export type Item = Stage.Item
+export type Page = Stage.Page
 
-/** One answer (or one run of duplicate ids): one unit for the writer. */
-export interface Page {
-  /** Canonical order: request input order, then page order. */
-  readonly rows: AssociationRow.Rows
-  /** Inputs the API refused (a 207's `errors[]`), one per id. */
-  readonly errors: ReadonlyArray<ErrorRow.ErrorRow>
-  /** Items finished by this answer: no more pages, refused, or duplicates of an earlier id. */
-  readonly done: ReadonlyArray<Item>
-  /** Items with more pages: the same key and id, `after` the new cursor. They come back in later pages. */
-  readonly next: ReadonlyArray<Item>
-}
-
-export interface ProgressSnapshot {
-  /** Items finished (done), duplicates and refused ones included. */
-  readonly idsDone: number
-  readonly rows: number
-  /** Error rows (refused inputs). */
-  readonly refused: number
-  readonly duplicates: number
-  /** Batch-read calls made by the stage (retries are in the client's stats). */
-  readonly batches: number
+/**
+ * What the stage counts. Read them where they were counted (`Metric.value` under the same
+ * `Effect.tagMetrics`) to tell one export's figures from another's; requests and retries are the client's.
+ */
+export const metrics = {
+  /** Batch-read calls made (retries are the client's `requests`). */
+  batches: Metric.counter("assoc_etl_batch_read_batches", { incremental: true }),
   /** Inputs sent, continuations included. */
-  readonly inputs: number
+  inputs: Metric.counter("assoc_etl_batch_read_inputs", { incremental: true }),
   /** Inputs sent with a cursor. */
-  readonly continuations: number
-  /** Length of the longest chain of pages of one id seen so far. */
-  readonly longestChain: number
-  readonly inFlight: number
-  readonly pending: number
-}
-
-/** Counters of a running stage, readable while it runs. */
-export class Progress {
-  idsDone = 0
-  rows = 0
-  refused = 0
-  duplicates = 0
-  batches = 0
-  inputs = 0
-  continuations = 0
-  longestChain = 0
-  inFlight = 0
-  pending = 0
-  readonly snapshot: Effect.Effect<ProgressSnapshot> = Effect.sync(() => ({
-    idsDone: this.idsDone,
-    rows: this.rows,
-    refused: this.refused,
-    duplicates: this.duplicates,
-    batches: this.batches,
-    inputs: this.inputs,
-    continuations: this.continuations,
-    longestChain: this.longestChain,
-    inFlight: this.inFlight,
-    pending: this.pending
-  }))
-}
-
-export const makeProgress: Effect.Effect<Progress> = Effect.sync(() => new Progress())
-
-export interface Stats extends ProgressSnapshot {
-  readonly client: ClientStats
-  readonly budget: BudgetStats
-}
-
-/** The stage's counters with the client's (requests, retries by cause, 429s) and the budget's (time waited). */
-export const stats = (progress: Progress): Effect.Effect<Stats, never, HubSpotClient> =>
-  Effect.gen(function*() {
-    const client = yield* HubSpotClient
-    return { ...(yield* progress.snapshot), client: yield* client.stats, budget: yield* client.budget.requests.stats }
-  })
+  continuations: Metric.counter("assoc_etl_batch_read_continuations", { incremental: true }),
+  /** Ids met again in the stream, done with no request (`make` with `dedupe`). */
+  duplicates: Metric.counter("assoc_etl_batch_read_duplicates", { incremental: true }),
+  /** The longest chain of pages of one id seen so far. */
+  longestChain: Metric.gauge("assoc_etl_batch_read_longest_chain")
+} as const
 
 export interface BatchReadOptions {
   readonly from: ObjectType.ObjectType
@@ -110,15 +58,14 @@ export interface BatchReadOptions {
   readonly concurrency?: number
   /** How long a partial batch waits for more ids before it goes out; default 200 ms. */
   readonly maxWait?: Duration.DurationInput
-  /** Counters to update; make one with `makeProgress` to read them while the stage runs. */
-  readonly progress?: Progress
   /**
-   * Ask a duplicate id once (default `true`), remembering every id met. `false` when the caller already passes
-   * each id once, so the ids are not held twice.
+   * Ask a duplicate id once (default `true`), remembering every id met (about 10 bytes an id). `false` when
+   * the caller already passes each id once (`Export.run` does, across resumes too).
    */
   readonly dedupe?: boolean
 }
 
+export const defaultBatchSize = Api.maxBatchInputs
 export const defaultConcurrency = 6
 export const defaultMaxWait = Duration.millis(200)
 
@@ -150,7 +97,7 @@ export const toPage = (
   answer: BatchReadAnswer.BatchReadAnswer
 ): Page => {
   const rows = answer.rows(pair, batch.map((i) => i.id))
-  const errors = answer.errors.flatMap((e) => ErrorRow.fromError(pair, e))
+  const errors = answer.errors.flatMap((e) => Flatten.errorRows(pair, e))
   const cursors = new Map<string, string>()
   for (const r of answer.results) {
     if (r.after !== undefined && !cursors.has(r.fromId)) cursors.set(r.fromId, r.after)
@@ -178,10 +125,10 @@ export const make = (options: BatchReadOptions) =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const client = yield* HubSpotClient
     const pair: AssociationRow.Pair = { fromType: options.from, toType: options.to }
-    const batchSize = Math.max(1, Math.min(Api.maxBatchInputs, Math.floor(options.batchSize ?? Api.maxBatchInputs)))
+    const batchSize = Math.max(1, Math.min(Api.maxBatchInputs, Math.floor(options.batchSize ?? defaultBatchSize)))
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultConcurrency))
     const maxWait = Duration.decode(options.maxWait ?? defaultMaxWait)
-    const progress = options.progress ?? new Progress()
+    let longestChain = 0
     const highWater = batchSize * (concurrency + 2)
 
     // Two pages wait here at most: a slow consumer holds answers back in the requests in flight, instead of
@@ -223,12 +170,10 @@ export const make = (options: BatchReadOptions) =>
             if (item.after === undefined) fresh.push(item)
             else continuations.push(item)
           }
-          progress.pending = pending()
           yield* changed
           if (duplicates.length > 0) {
-            progress.duplicates += duplicates.length
-            progress.idsDone += duplicates.length
-            yield* mailbox.offer({ rows: AssociationRow.emptyRows, errors: [], done: duplicates, next: [] })
+            yield* Metric.incrementBy(metrics.duplicates, duplicates.length)
+            yield* mailbox.offer({ rows: RowBatch.empty, errors: [], done: duplicates, next: [] })
           }
         })
       ),
@@ -261,25 +206,21 @@ export const make = (options: BatchReadOptions) =>
                 + "stopping rather than asking for the same page forever"
             })
           }
-          progress.rows += page.rows.length
-          progress.refused += page.errors.length
-          progress.idsDone += page.done.length
           // The page (with its cursors) goes out before any page of its continuations.
           return Effect.zipRight(
             mailbox.offer(page),
             Effect.suspend(() => {
+              const longest = longestChain
               for (const item of page.done) chain.delete(item.key)
               for (const item of page.next) {
                 const length = (chain.get(item.key) ?? 1) + 1
                 chain.set(item.key, length)
-                if (length > progress.longestChain) progress.longestChain = length
+                if (length > longestChain) longestChain = length
                 continuations.push(item)
               }
               outstanding -= page.done.length
               inFlight--
-              progress.inFlight = inFlight
-              progress.pending = pending()
-              return changed
+              return longestChain > longest ? Effect.zipRight(Metric.set(metrics.longestChain, longestChain), changed) : changed
             })
           )
         }),
@@ -311,11 +252,9 @@ export const make = (options: BatchReadOptions) =>
         let withCursor = 0
         for (const item of batch) if (item.after !== undefined) withCursor++
         inFlight++
-        progress.batches++
-        progress.inputs += batch.length
-        progress.continuations += withCursor
-        progress.inFlight = inFlight
-        progress.pending = pending()
+        yield* Metric.increment(metrics.batches)
+        yield* Metric.incrementBy(metrics.inputs, batch.length)
+        yield* Metric.incrementBy(metrics.continuations, withCursor)
         yield* changed
         yield* Effect.forkScoped(send(batch))
       }
@@ -325,6 +264,10 @@ export const make = (options: BatchReadOptions) =>
 
     return Mailbox.toStream(mailbox)
   }))
+
+/** The stage for `Export.run`: `make` for the pair it is given, ids not deduped (the run passes each once). */
+export const stage = (options: Omit<BatchReadOptions, "from" | "to" | "dedupe"> = {}): Stage.Stage<HubSpotError, HubSpotClient> =>
+(pair, items) => make({ ...options, from: pair.fromType, to: pair.toType, dedupe: false })(items)
 
 /** `make` for plain ids: keys are the ids' positions in the stream, 0, 1, 2, ... */
 export const fromIds = (options: BatchReadOptions) =>

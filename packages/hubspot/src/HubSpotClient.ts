@@ -2,18 +2,21 @@
  * The HubSpot client: one request path for every endpoint assoc-etl calls.
  *
  * Each attempt waits on the shared request budget, sends through the
- * `HttpClient` it was handed, decodes the answer with the core schemas (ids
+ * `HttpClient` it was handed, decodes the answer with the wire schemas (ids
  * beyond 2^53 quoted before `JSON.parse`; a batch-read answer of the common
  * shape is read from its bytes instead, `BatchReadAnswer.fromBody`) and
  * classifies any failure into a `HubSpotError`; retryable failures are
- * retried by `RetryPolicy.schedule`.
+ * retried by `RetryPolicy.schedule`. Each call is a span
+ * (`HubSpotClient.<call>`); requests, retries and 429s are `metrics`.
  */
-import { Api, BatchReadAnswer, type ObjectType } from "@assoc-etl/core"
+import type { ObjectType } from "@assoc-etl/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import type { HttpClientError, HttpClientResponse } from "@effect/platform"
 import type { ConfigError, Redacted } from "effect"
-import { Clock, Config, Context, Duration, Effect, Layer, Option, ParseResult, Schema } from "effect"
-import { BaseUrlError, HubSpotError, isRetryable, type Reason } from "./HubSpotError.js"
+import { Clock, Config, Context, Duration, Effect, Layer, Metric, Option, ParseResult, Schema } from "effect"
+import * as Api from "./AssociationsApi.js"
+import * as BatchReadAnswer from "./BatchReadAnswer.js"
+import { BaseUrlError, HubSpotError, type Reason } from "./HubSpotError.js"
 import { type Budget, RequestBudget } from "./RequestBudget.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
@@ -33,16 +36,28 @@ export interface HubSpotClientOptions {
   readonly apiVersion?: "2026-03" | "v4"
 }
 
-export interface ClientStats {
+/**
+ * What the client counts. Read them where they were counted (`Metric.value` under the same
+ * `Effect.tagMetrics`) to tell one export's figures from another's.
+ */
+export const metrics = {
   /** Attempts sent (first tries and retries). */
-  readonly requests: number
-  /** Retries, by the reason of the failure that caused them. */
-  readonly retries: { readonly [K in Reason]: number }
+  requests: Metric.counter("assoc_etl_hubspot_requests", { incremental: true }),
+  /** Retries, tagged `reason` with the failure that caused them (`retriesFor`). */
+  retries: Metric.counter("assoc_etl_hubspot_retries", { incremental: true }),
   /** 429 answers of the rolling window. */
-  readonly status429: number
+  rateLimited: Metric.counter("assoc_etl_hubspot_rate_limited", { incremental: true }),
   /** 429 answers of the daily limit. */
-  readonly status429Daily: number
-}
+  dailyLimited: Metric.counter("assoc_etl_hubspot_daily_limited", { incremental: true }),
+  /**
+   * Batch-read answers (200/207) the byte reader declined, read by parsing them whole: answers of an unusual
+   * shape, and bodies cut short by a dropped connection.
+   */
+  answersParsed: Metric.counter("assoc_etl_hubspot_answers_parsed", { incremental: true })
+} as const
+
+/** The retries counter for one reason. */
+export const retriesFor = (reason: Reason) => Metric.tagged(metrics.retries, "reason", reason)
 
 export interface BatchReadCallOptions {
   /**
@@ -78,7 +93,6 @@ export interface Service {
   ) => Effect.Effect<Api.SearchResponse, HubSpotError>
   /** The budgets this client waits on (shared through the `RequestBudget` layer). */
   readonly budget: RequestBudget["Type"]
-  readonly stats: Effect.Effect<ClientStats>
 }
 
 export class HubSpotClient extends Context.Tag("@assoc-etl/hubspot/HubSpotClient")<HubSpotClient, Service>() {}
@@ -133,6 +147,8 @@ interface Call<A> {
   readonly decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
   /** Reads a 200/207 body without parsing it, where it can (`undefined`: parse it and `decode`). */
   readonly fromBody?: (bytes: Uint8Array) => A | undefined
+  /** The span's name. */
+  readonly name: string
   readonly budgets: ReadonlyArray<Budget>
   readonly admitted: boolean
 }
@@ -151,22 +167,6 @@ export const make = (
       ...(options.retryCap === undefined ? {} : { cap: options.retryCap })
     })
     const v4 = options.apiVersion === "v4"
-    const stats = {
-      requests: 0,
-      retries: {
-        Unauthorized: 0,
-        Forbidden: 0,
-        RateLimited: 0,
-        DailyLimit: 0,
-        Server: 0,
-        Transport: 0,
-        Timeout: 0,
-        BadRequest: 0,
-        Decode: 0
-      } satisfies Record<Reason, number>,
-      status429: 0,
-      status429Daily: 0
-    }
 
     const execute = <A>(call: Call<A>): Effect.Effect<A, HubSpotError> => {
       const fail = (reason: Reason, fields: Partial<ConstructorParameters<typeof HubSpotError>[0]> = {}) =>
@@ -206,12 +206,14 @@ export const make = (
           }
           const bytes = new Uint8Array(yield* Effect.mapError(response.arrayBuffer, onTransport))
           if (status === 200 || status === 207) {
-            const read = call.fromBody?.(bytes)
-            if (read !== undefined) return read
-            // Non-ASCII characters are `\uXXXX` escapes in this text: JSON.parse reads the same, the decode costs half.
+            if (call.fromBody !== undefined) {
+              const read = call.fromBody(bytes)
+              if (read !== undefined) return read
+              yield* Metric.increment(metrics.answersParsed)
+            }
             let json: unknown
             try {
-              json = JSON.parse(Api.quoteBareIds(Api.jsonText(bytes)))
+              json = JSON.parse(Api.quoteBareIds(Api.utf8Text(bytes)))
             } catch {
               return yield* fail("Transport", {
                 status,
@@ -242,10 +244,10 @@ export const make = (
           if (status === 429) {
             const daily = Option.exists(body, (b) => (b.policyName ?? "").toUpperCase().includes("DAILY"))
             if (daily) {
-              stats.status429Daily++
+              yield* Metric.increment(metrics.dailyLimited)
               return yield* fail("DailyLimit", { status, ...correlation })
             }
-            stats.status429++
+            yield* Metric.increment(metrics.rateLimited)
             const seconds = headerNumber(headers, "retry-after")
             const policy = Option.flatMap(body, (b) => Option.fromNullable(b.policyName))
             const detail = Option.match(policy, { onNone: () => message, onSome: (p) => `policy ${p}` })
@@ -265,14 +267,17 @@ export const make = (
         })
 
       let first = true
+      /** Why the last attempt failed: an attempt after it is a retry for that reason. */
+      let retryFor: Reason | undefined
       const attempt = Effect.gen(function*() {
         const skip = first && call.admitted
         first = false
+        if (retryFor !== undefined) yield* Metric.increment(retriesFor(retryFor))
         for (const b of call.budgets) {
           if (!skip || b !== budget.requests) yield* b.acquire
         }
         const startedAt = yield* Clock.currentTimeMillis
-        stats.requests++
+        yield* Metric.increment(metrics.requests)
         return yield* http.execute(request).pipe(
           Effect.mapError(onTransport),
           Effect.flatMap((response) => handle(response, startedAt)),
@@ -284,10 +289,9 @@ export const make = (
       })
 
       return attempt.pipe(
-        Effect.tapError((e) => Effect.sync(() => {
-          if (isRetryable(e)) stats.retries[e.reason]++
-        })),
-        Effect.retry(schedule)
+        Effect.tapError((e) => Effect.sync(() => retryFor = e.reason)),
+        Effect.retry(schedule),
+        Effect.withSpan(call.name, { attributes: { "http.method": call.method, "url.path": call.path } })
       )
     }
 
@@ -299,6 +303,7 @@ export const make = (
         shape: `${inputs.length} inputs (${inputs.filter((i) => i.after !== undefined).length} with a cursor)`,
         decode: (u) => Effect.map(Api.decodeBatchReadResponse(u), BatchReadAnswer.fromResponse),
         fromBody: BatchReadAnswer.fromBody,
+        name: "HubSpotClient.batchRead",
         budgets: [budget.requests],
         admitted: callOptions?.admitted === true
       })
@@ -314,6 +319,7 @@ export const make = (
         },
         shape: `limit ${listOptions.limit}`,
         decode: Schema.decodeUnknown(Api.ListObjectsResponse),
+        name: "HubSpotClient.listObjects",
         budgets: [budget.requests],
         admitted: false
       })
@@ -325,6 +331,7 @@ export const make = (
         body: request,
         shape: `limit ${request.limit ?? "default"}, after ${request.after ?? "none"}`,
         decode: Schema.decodeUnknown(Api.SearchResponse),
+        name: "HubSpotClient.search",
         budgets: [budget.search, budget.requests],
         admitted: false
       })
@@ -334,8 +341,7 @@ export const make = (
       batchRead,
       listObjects,
       search,
-      budget,
-      stats: Effect.sync(() => ({ ...stats, retries: { ...stats.retries } }))
+      budget
     } satisfies Service
   })
 
@@ -344,17 +350,25 @@ export const layer = (
 ): Layer.Layer<HubSpotClient, BaseUrlError, HttpClient.HttpClient | RequestBudget> =>
   Layer.effect(HubSpotClient, make(options))
 
-/** `HUBSPOT_ACCESS_TOKEN` (required, redacted) and `HUBSPOT_BASE_URL` (default https://api.hubapi.com). */
-export const config: Config.Config<{ readonly token: Redacted.Redacted<string>; readonly baseUrl: string }> = Config
-  .all({
-    token: Config.redacted("HUBSPOT_ACCESS_TOKEN"),
-    baseUrl: Config.string("HUBSPOT_BASE_URL").pipe(Config.withDefault(defaultBaseUrl))
-  })
+/** The token, from `HUBSPOT_ACCESS_TOKEN`: a private app's access token. */
+export const tokenFromEnv: Config.Config<Redacted.Redacted<string>> = Config.redacted("HUBSPOT_ACCESS_TOKEN")
 
+/** The base URL, from `HUBSPOT_BASE_URL`, by default `https://api.hubapi.com`. */
+export const baseUrlFromEnv: Config.Config<string> = Config.string("HUBSPOT_BASE_URL").pipe(
+  Config.withDefault(defaultBaseUrl)
+)
+
+/** Each option as a `Config`; the token and base URL default to `tokenFromEnv` and `baseUrlFromEnv`. */
+export type ConfigOptions = { readonly [K in keyof HubSpotClientOptions]?: Config.Config<NonNullable<HubSpotClientOptions[K]>> }
+
+/** The client, its options read from `Config` when the layer is built. */
 export const layerConfig = (
-  options: Omit<HubSpotClientOptions, "token" | "baseUrl"> = {}
+  options: ConfigOptions = {}
 ): Layer.Layer<HubSpotClient, BaseUrlError | ConfigError.ConfigError, HttpClient.HttpClient | RequestBudget> =>
   Layer.effect(
     HubSpotClient,
-    Effect.flatMap(config, (c) => make({ ...options, token: c.token, baseUrl: c.baseUrl }))
+    Effect.flatMap(
+      Config.unwrap<HubSpotClientOptions>({ ...options, token: options.token ?? tokenFromEnv, baseUrl: options.baseUrl ?? baseUrlFromEnv }),
+      make
+    )
   )

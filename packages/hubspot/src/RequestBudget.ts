@@ -23,7 +23,7 @@
  *   `X-HubSpot-RateLimit-Remaining`: what the server counted in the window
  *   minus what this process started in it.
  */
-import { Clock, Context, Duration, Effect, Either, Layer, ParseResult, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Either, Layer, Metric, ParseResult, Schema } from "effect"
 
 /** A limit of `max` requests in any rolling window of `windowMillis`. */
 export interface Limit {
@@ -66,20 +66,29 @@ export const defaultMargin = (limit: Limit): number =>
 
 export interface BudgetOptions {
   readonly limit: Limit
+  /** Tags its metrics; default `"requests"`. */
+  readonly name?: string
   /** Added to the window when spacing starts, for differences between start and arrival. */
   readonly margin?: Duration.DurationInput
 }
 
-export interface BudgetStats {
+/**
+ * What the budgets count, tagged `budget` with the budget's name (`requests`, `search`). Read them where they
+ * were counted (`Metric.value` under the same `Effect.tagMetrics`) to tell one export's figures from another's.
+ */
+export const metrics = {
   /** Starts admitted. */
-  readonly starts: number
+  starts: Metric.counter("assoc_etl_budget_starts", { incremental: true }),
   /** Milliseconds spent waiting for admission, summed over all requests. */
-  readonly waitedMillis: number
+  waitedMillis: Metric.counter("assoc_etl_budget_waited_ms", { incremental: true }),
   /** Global pauses taken after a `Retry-After`. */
-  readonly pauses: number
+  pauses: Metric.counter("assoc_etl_budget_pauses", { incremental: true }),
   /** Starts of other jobs inferred from `X-HubSpot-RateLimit-Remaining` and counted in the window. */
-  readonly phantoms: number
-}
+  phantoms: Metric.counter("assoc_etl_budget_phantoms", { incremental: true })
+} as const
+
+/** One of `metrics` as counted by the budget named `name`. */
+export const metricOf = (metric: Metric.Metric.Counter<number>, name: string) => Metric.tagged(metric, "budget", name)
 
 /**
  * What an answer's rate-limit headers said, for the request that started at `startedAt` (Clock millis),
@@ -107,7 +116,6 @@ export interface Budget {
    * window from then on), and from `X-HubSpot-RateLimit-Max` and `-Remaining` how much other jobs used.
    */
   readonly observe: (observation: Observation) => Effect.Effect<void>
-  readonly stats: Effect.Effect<BudgetStats>
 }
 
 /** Index of the first element of the ascending `xs` greater than `t`. */
@@ -150,7 +158,11 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
     let pausedUntil = 0
     /** How long own starts are remembered: two spans, or the server's window when it is longer. */
     let keepMillis = 2 * span
-    const stats = { starts: 0, waitedMillis: 0, pauses: 0, phantoms: 0 }
+    const name = options.name ?? "requests"
+    const starts = metricOf(metrics.starts, name)
+    const waited = metricOf(metrics.waitedMillis, name)
+    const pauses = metricOf(metrics.pauses, name)
+    const phantomStarts = metricOf(metrics.phantoms, name)
 
     const prune = (now: number) => {
       const keepFrom = upperBound(own, ownHead, now - keepMillis)
@@ -208,66 +220,63 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
       }
     })
 
-    const acquire = lock.withPermits(1)(
-      Effect.gen(function*() {
-        const t0 = yield* Clock.currentTimeMillis
-        const now = yield* waitFree
-        own.push(now)
-        arrivedAbout.push(now)
-        release.push(now + span)
-        answered.push(false)
-        stats.starts++
-        stats.waitedMillis += now - t0
-      })
-    )
+    // The wait is counted from the call, so time queued behind other callers counts too.
+    const acquire = Effect.flatMap(Clock.currentTimeMillis, (t0) =>
+      lock.withPermits(1)(
+        Effect.gen(function*() {
+          const now = yield* waitFree
+          own.push(now)
+          arrivedAbout.push(now)
+          release.push(now + span)
+          answered.push(false)
+          yield* Metric.increment(starts)
+          yield* Metric.incrementBy(waited, now - t0)
+        })
+      ))
 
     const awaitFree = lock.withPermits(1)(Effect.asVoid(waitFree))
 
     const pauseFor = (millis: number) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.sync(() => {
-          if (now + millis > pausedUntil) {
-            pausedUntil = now + millis
-            stats.pauses++
-          }
-        }))
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (now + millis <= pausedUntil) return Effect.void
+        pausedUntil = now + millis
+        return Metric.increment(pauses)
+      })
+
+    /** Learns from `o` at `now`; returns how many phantom starts it added. */
+    const learn = (o: Observation, now: number): number => {
+      answer(o.startedAt, now)
+      if (!(o.max > 0) || !(o.remaining >= 0)) return 0
+      // What the server counted at the request's arrival, less our own starts of the window before it
+      // (those started before it that can have arrived in its window, late ones too).
+      // Requests that overtake an earlier one on the way make a few false phantoms (they expire with the
+      // window); counting every start up to the answer instead would miss other jobs' use by up to the
+      // concurrency and bring 429s (measured both ways, see the report).
+      // The server counts in its own window, which need not be ours (a limit set lower than the app's, say):
+      // our starts are counted in its window, and others' use is scaled to ours.
+      const serverSpan = o.intervalMillis !== undefined && o.intervalMillis > 0 ? o.intervalMillis : span
+      keepMillis = Math.max(keepMillis, serverSpan + span)
+      const used = o.max - o.remaining
+      const to = upperBound(own, ownHead, Math.min(now, o.startedAt))
+      let ours = 0
+      for (let i = ownHead; i < to; i++) if (arrivedAbout[i]! > o.startedAt - serverSpan) ours++
+      const others = Math.ceil((used - ours) * Math.min(1, span / serverSpan))
+      if (others <= 0) return 0
+      let active = 0
+      for (const t of phantoms) if (t > o.startedAt - span && t <= o.startedAt) active++
+      if (others <= active) return 0
+      for (let n = active; n < others; n++) phantoms.push(o.startedAt)
+      phantoms.sort((a, b) => a - b)
+      return others - active
+    }
 
     const observe = (o: Observation) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => {
-        answer(o.startedAt, now)
-        if (!(o.max > 0) || !(o.remaining >= 0)) return
-        // What the server counted at the request's arrival, less our own starts of the window before it
-        // (those started before it that can have arrived in its window, late ones too).
-        // Requests that overtake an earlier one on the way make a few false phantoms (they expire with the
-        // window); counting every start up to the answer instead would miss other jobs' use by up to the
-        // concurrency and bring 429s (measured both ways, see the report).
-        // The server counts in its own window, which need not be ours (a limit set lower than the app's, say):
-        // our starts are counted in its window, and others' use is scaled to ours.
-        const serverSpan = o.intervalMillis !== undefined && o.intervalMillis > 0 ? o.intervalMillis : span
-        keepMillis = Math.max(keepMillis, serverSpan + span)
-        const used = o.max - o.remaining
-        const to = upperBound(own, ownHead, Math.min(now, o.startedAt))
-        let ours = 0
-        for (let i = ownHead; i < to; i++) if (arrivedAbout[i]! > o.startedAt - serverSpan) ours++
-        const others = Math.ceil((used - ours) * Math.min(1, span / serverSpan))
-        if (others <= 0) return
-        let active = 0
-        for (const t of phantoms) if (t > o.startedAt - span && t <= o.startedAt) active++
-        if (others <= active) return
-        for (let n = active; n < others; n++) phantoms.push(o.startedAt)
-        phantoms.sort((a, b) => a - b)
-        stats.phantoms += others - active
-      }))
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const added = learn(o, now)
+        return added > 0 ? Metric.incrementBy(phantomStarts, added) : Effect.void
+      })
 
-    return {
-      limit,
-      marginMillis,
-      acquire,
-      awaitFree,
-      pauseFor,
-      observe,
-      stats: Effect.sync(() => ({ ...stats }))
-    } satisfies Budget
+    return { limit, marginMillis, acquire, awaitFree, pauseFor, observe } satisfies Budget
   })
 
 export interface RequestBudgetOptions {
@@ -290,7 +299,7 @@ export const makeBudgets = (options: RequestBudgetOptions = {}): Effect.Effect<R
       limit: options.limit ?? defaultLimit,
       ...(options.margin === undefined ? {} : { margin: options.margin })
     }),
-    search: make({ limit: options.searchLimit ?? defaultSearchLimit })
+    search: make({ limit: options.searchLimit ?? defaultSearchLimit, name: "search" })
   })
 
 export const layer = (options: RequestBudgetOptions = {}): Layer.Layer<RequestBudget> =>

@@ -1,13 +1,16 @@
-import { ObjectId, ObjectType } from "@assoc-etl/core"
-import { Simulator } from "@assoc-etl/simulator"
-import { assert, describe, it } from "@effect/vitest"
+import { Export, IdSource, ObjectId, ObjectType, RowSink } from "@assoc-etl/core"
+import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Layer, Redacted, Stream } from "effect"
 import { BatchRead, HubSpotClient, HubSpotError, RequestBudget } from "../src/index.js"
-import { Dataset, layer, multiset } from "./support.js"
+import { count, counted, gauge, multiset } from "./support.js"
 
 const from = ObjectType.unsafeMake("contacts")
 const to = ObjectType.unsafeMake("companies")
+/** The simulator's rolling limit off. */
+const unlimited = { max: 0, windowMillis: 1000 }
 
 /** Ids with unknown ones and repeats mixed in. */
 const inputOf = (ids: ReadonlyArray<string>): ReadonlyArray<string> => [
@@ -20,16 +23,27 @@ const inputOf = (ids: ReadonlyArray<string>): ReadonlyArray<string> => [
   "999999999999999"
 ]
 
+/** What the stage, the client and the budget counted in this test (read under `counted`). */
+const figures = Effect.all({
+  batches: count(BatchRead.metrics.batches),
+  inputs: count(BatchRead.metrics.inputs),
+  continuations: count(BatchRead.metrics.continuations),
+  duplicates: count(BatchRead.metrics.duplicates),
+  longestChain: gauge(BatchRead.metrics.longestChain),
+  requests: count(HubSpotClient.metrics.requests),
+  rateLimited: count(HubSpotClient.metrics.rateLimited),
+  phantoms: count(RequestBudget.metricOf(RequestBudget.metrics.phantoms, "requests"))
+})
+
 /** Runs the stage over `input` and checks the pages against the simulator's ground truth. */
 const exportAndCheck = (input: ReadonlyArray<string>, options: Omit<BatchRead.BatchReadOptions, "from" | "to">) =>
   Effect.gen(function*() {
     const sim = yield* Simulator.Simulator
-    const truth = Dataset.groundTruth(sim.dataset, from, to, input)
-    const progress = yield* BatchRead.makeProgress
+    const truth = SimulatedPortal.groundTruth(sim.portal, from, to, input)
     const pages = Chunk.toReadonlyArray(
       yield* Stream.fromIterable(input.map(ObjectId.unsafeMake)).pipe(
         Stream.rechunk(100),
-        BatchRead.fromIds({ from, to, progress, ...options }),
+        BatchRead.fromIds({ from, to, ...options }),
         Stream.runCollect
       )
     )
@@ -43,52 +57,84 @@ const exportAndCheck = (input: ReadonlyArray<string>, options: Omit<BatchRead.Ba
     // Every key is done exactly once; a `next` always comes back.
     const done = pages.flatMap((p) => p.done.map((i) => i.key)).sort((a, b) => a - b)
     assert.deepStrictEqual(done, input.map((_, i) => i))
-    const stats = yield* BatchRead.stats(progress)
-    assert.strictEqual(stats.idsDone, input.length)
-    assert.strictEqual(stats.rows, truth.rows.length)
-    assert.strictEqual(stats.duplicates, input.length - new Set(input).size)
-    return { sim, stats, truth, pages }
+    const counted = yield* figures
+    assert.strictEqual(counted.duplicates, input.length - new Set(input).size)
+    return { sim, figures: counted, truth, pages }
   })
 
 describe("BatchRead", () => {
   it.live("exports the exact ground truth with heavy paging, unknown and duplicate ids", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
-      const input = inputOf(sim.dataset.ids(from).slice(0, 1500))
-      const { stats } = yield* exportAndCheck(input, { batchSize: 100, concurrency: 4 })
+      const input = inputOf(sim.portal.ids(from).slice(0, 1500))
+      const { figures } = yield* exportAndCheck(input, { batchSize: 100, concurrency: 4 })
       // Paging was heavy: continuations packed beside fresh ids, chains of many pages.
-      assert.isAbove(stats.continuations, 100)
-      assert.isAbove(stats.longestChain, 5)
+      assert.isAbove(figures.continuations, 100)
+      assert.isAbove(figures.longestChain, 5)
       const counters = yield* sim.counters
-      assert.strictEqual(counters.batchReads, stats.batches)
-      assert.strictEqual(counters.inputs, stats.inputs)
-      assert.strictEqual(counters.requests, stats.batches)
+      assert.strictEqual(counters.batchReads, figures.batches)
+      assert.strictEqual(counters.inputs, figures.inputs)
+      assert.strictEqual(counters.requests, figures.batches)
+      assert.strictEqual(figures.requests, figures.batches)
       // No request left half-empty while fresh ids waited: partial requests only while the longest
       // chain of pages runs out after the source is exhausted.
-      assert.isAtMost(stats.batches, Math.ceil(stats.inputs / 100) + stats.longestChain)
+      assert.isAtMost(figures.batches, Math.ceil(figures.inputs / 100) + figures.longestChain)
       // Ids beyond 2^53 came through as strings.
-      assert.isTrue(sim.dataset.ids(from).some((id) => BigInt(id) > 2n ** 53n))
-    }).pipe(Effect.provide(layer({ objects: 1500, pageSize: 50, rateLimit: { max: 0, windowMillis: 1000 } }))))
+      assert.isTrue(sim.portal.ids(from).some((id) => BigInt(id) > 2n ** 53n))
+    })).pipe(Effect.provide(Simulator.layerTest({ objects: 1500, pageSize: 50, rateLimit: unlimited }))))
 
   it.live("with dedupe off, it holds no ids and asks each input it is given (the caller dedupes)", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
-      const ids = sim.dataset.ids(from).slice(0, 300)
+      const ids = sim.portal.ids(from).slice(0, 300)
       const input = [...ids, ids[0]!, ids[1]!]
-      const progress = yield* BatchRead.makeProgress
       const pages = yield* Stream.fromIterable(input.map(ObjectId.unsafeMake)).pipe(
-        BatchRead.fromIds({ from, to, progress, batchSize: 100, dedupe: false }),
+        BatchRead.fromIds({ from, to, batchSize: 100, dedupe: false }),
         Stream.runCollect
       )
-      const fresh = (yield* sim.counters).inputs - (yield* BatchRead.stats(progress)).continuations
+      const fresh = (yield* sim.counters).inputs - (yield* count(BatchRead.metrics.continuations))
       assert.strictEqual(fresh, input.length)
+      assert.strictEqual(yield* count(BatchRead.metrics.duplicates), 0)
       const rows = Chunk.toReadonlyArray(pages).flatMap((p) => p.rows.toArray())
-      const once = Dataset.groundTruth(sim.dataset, from, to, ids).rows
-      const twice = Dataset.groundTruth(sim.dataset, from, to, ids.slice(0, 2)).rows
+      const once = SimulatedPortal.groundTruth(sim.portal, from, to, ids).rows
+      const twice = SimulatedPortal.groundTruth(sim.portal, from, to, ids.slice(0, 2)).rows
       assert.deepStrictEqual(multiset(rows), multiset([...once, ...twice]))
-    }).pipe(Effect.provide(layer({ objects: 300, pageSize: 50, rateLimit: { max: 0, windowMillis: 1000 } }))))
+    })).pipe(Effect.provide(Simulator.layerTest({ objects: 300, pageSize: 50, rateLimit: unlimited }))))
 
-  it.live("a server that answers a page with the cursor it was sent stops the run instead of looping", () => {
+  it.live("as Export.run's stage, it exports the exact ground truth into a sink", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ids = sim.portal.ids(from).slice(0, 400)
+      const input = [...ids.slice(0, 250), "999999999999999", ...ids.slice(0, 30), ...ids.slice(250)]
+      const sink = RowSink.memory()
+      const summary = yield* Export.run({
+        pair: { fromType: from, toType: to },
+        source: IdSource.fromIterable(input.map(ObjectId.unsafeMake)),
+        stage: BatchRead.stage({ batchSize: 50, concurrency: 3 }),
+        sink
+      })
+      const truth = SimulatedPortal.groundTruth(sim.portal, from, to, input)
+      const state = yield* sink.committed
+      assert.strictEqual(summary.status, "complete")
+      assert.isTrue(state.finished)
+      assert.strictEqual(state.rows.length, truth.rows.length)
+      assert.deepStrictEqual(multiset(state.rows), multiset(truth.rows))
+      assert.deepStrictEqual(state.refused.map((e) => e.object_id), [...truth.unknownIds])
+      assert.strictEqual(summary.rows, truth.rows.length)
+      assert.strictEqual(summary.idsDone, input.length)
+      // The run dedupes; the stage asked each distinct id once (besides the continuations of its pages).
+      const counters = yield* sim.counters
+      assert.isAbove(truth.rows.length, 1000)
+      assert.strictEqual(counters.inputs - (yield* count(BatchRead.metrics.continuations)), new Set(input).size)
+    }).pipe(
+      counted,
+      Effect.provide(Layer.merge(
+        Simulator.layerTest({ objects: 400, pageSize: 50, rateLimit: unlimited }),
+        NodeContext.layer
+      ))
+    ))
+
+  it.effect("a server that answers a page with the cursor it was sent stops the run instead of looping", () => {
     let requests = 0
     const http = HttpClient.make((request) =>
       Effect.sync(() => {
@@ -120,71 +166,85 @@ describe("BatchRead", () => {
   })
 
   it.live("the same under 10% 5xx, dropped connections and cut-short bodies (bare numeric ids)", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
-      const input = inputOf(sim.dataset.ids(from).slice(0, 1200))
-      const { stats } = yield* exportAndCheck(input, { batchSize: 20, concurrency: 4 })
-      const faults = (yield* sim.counters).faults
+      const input = inputOf(sim.portal.ids(from).slice(0, 1200))
+      const { figures } = yield* exportAndCheck(input, { batchSize: 20, concurrency: 4 })
+      const counters = yield* sim.counters
+      const faults = counters.faults
       assert.isAbove(faults.status500 + faults.status502 + faults.status503 + faults.status504, 0)
       assert.isAbove(faults.drop + faults.truncate, 0)
-      assert.isAbove(stats.client.retries.Server, 0)
-      assert.isAbove(stats.client.retries.Transport, 0)
-      assert.strictEqual(stats.client.requests, (yield* sim.counters).requests)
-    }).pipe(Effect.provide(layer({
+      const server = yield* count(HubSpotClient.retriesFor("Server"))
+      const transport = yield* count(HubSpotClient.retriesFor("Transport"))
+      assert.isAbove(server, 0)
+      assert.isAbove(transport, 0)
+      assert.strictEqual(figures.requests, counters.requests)
+      // Every request past the first of each batch was a retry, of a 5xx or a broken answer.
+      assert.strictEqual(figures.requests - figures.batches, server + transport)
+      // Cut-short bodies were declined by the byte reader and parsed whole (and found cut short).
+      assert.isAtLeast(yield* count(HubSpotClient.metrics.answersParsed), faults.truncate > 0 ? 1 : 0)
+    })).pipe(Effect.provide(Simulator.layerTest({
       seed: 7,
       objects: 1200,
       pageSize: 50,
       numericToObjectId: true,
-      rateLimit: { max: 0, windowMillis: 1000 },
+      rateLimit: unlimited,
       faults: { status500: 0.04, status502: 0.02, status503: 0.02, status504: 0.02, drop: 0.05, truncate: 0.05 }
-    }, { maxRetries: 20 }))))
+    }, { ...Simulator.quickClient, maxRetries: 20 }))))
 
   it.live("the same under a 429 storm (the simulator allows less than the client asks)", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
-      const input = inputOf(sim.dataset.ids(from).slice(0, 800))
-      const { stats } = yield* exportAndCheck(input, { batchSize: 100, concurrency: 6 })
+      const input = inputOf(sim.portal.ids(from).slice(0, 800))
+      const { figures } = yield* exportAndCheck(input, { batchSize: 100, concurrency: 6 })
       const counters = yield* sim.counters
       assert.isAbove(counters.status429, 0)
-      assert.strictEqual(stats.client.status429, counters.status429)
-      assert.isAbove(stats.client.retries.RateLimited, 0)
-    }).pipe(Effect.provide(layer(
-      { objects: 800, pageSize: 50, rateLimit: { max: 10, windowMillis: 500 }, retryAfter: 0.3 },
-      { limit: { max: 40, windowMillis: 500 }, maxRetries: 30 }
-    )), Effect.timeout("50 seconds")))
+      assert.strictEqual(figures.rateLimited, counters.status429)
+      assert.strictEqual(yield* count(HubSpotClient.retriesFor("RateLimited")), counters.status429)
+    })).pipe(
+      Effect.provide(Simulator.layerTest(
+        { objects: 800, pageSize: 50, rateLimit: { max: 10, windowMillis: 500 }, retryAfter: 0.3 },
+        { ...Simulator.quickClient, budget: { limit: { max: 40, windowMillis: 500 } }, maxRetries: 30 }
+      )),
+      Effect.timeout("50 seconds")
+    ))
 
   it.live("zero 429s when the client's limit equals the simulator's (20/2s)", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
-      const input = sim.dataset.ids(from).slice(0, 900)
-      const { stats } = yield* exportAndCheck(input, { batchSize: 25, concurrency: 6 })
+      const input = sim.portal.ids(from).slice(0, 900)
+      const { figures } = yield* exportAndCheck(input, { batchSize: 25, concurrency: 6 })
       const counters = yield* sim.counters
-      assert.isAbove(stats.batches, 40)
+      assert.isAbove(figures.batches, 40)
       assert.strictEqual(counters.status429, 0)
+      assert.strictEqual(figures.rateLimited, 0)
       assert.isAtMost(counters.maxInWindow, 20)
-    }).pipe(Effect.provide(layer(
+      // With latency, requests went out side by side, never more than `concurrency`.
+      assert.isAtMost(counters.maxInFlight, 6)
+      assert.isAbove(counters.maxInFlight, 1)
+    })).pipe(Effect.provide(Simulator.layerTest(
       { objects: 900, pageSize: 100, rateLimit: { max: 20, windowMillis: 2000 }, latencyMillis: [5, 40] },
-      { limit: { max: 20, windowMillis: 2000 } }
+      { ...Simulator.quickClient, budget: { limit: { max: 20, windowMillis: 2000 } } }
     ))))
 
   it.live("slows down when another job shares the app's budget (X-HubSpot-RateLimit-Remaining)", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
       yield* sim.consume(15)
-      const input = sim.dataset.ids(from).slice(0, 300)
-      const { stats } = yield* exportAndCheck(input, { batchSize: 25, concurrency: 3 })
-      assert.isAtLeast(stats.batches, 12)
+      const input = sim.portal.ids(from).slice(0, 300)
+      const { figures } = yield* exportAndCheck(input, { batchSize: 25, concurrency: 3 })
+      assert.isAtLeast(figures.batches, 12)
       assert.strictEqual((yield* sim.counters).status429, 0)
-      assert.isAtLeast(stats.budget.phantoms, 15)
-    }).pipe(Effect.provide(layer(
+      assert.isAtLeast(figures.phantoms, 15)
+    })).pipe(Effect.provide(Simulator.layerTest(
       { objects: 300, pageSize: 500, rateLimit: { max: 20, windowMillis: 2000 } },
-      { limit: { max: 20, windowMillis: 2000 } }
+      { ...Simulator.quickClient, budget: { limit: { max: 20, windowMillis: 2000 } } }
     ))))
 
   it.live("401 fails at once with a clear message, no retry, no token in it", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
-      const result = yield* Stream.fromIterable(sim.dataset.ids(from).slice(0, 500).map(ObjectId.unsafeMake)).pipe(
+      const result = yield* Stream.fromIterable(sim.portal.ids(from).slice(0, 500).map(ObjectId.unsafeMake)).pipe(
         BatchRead.fromIds({ from, to, batchSize: 100, concurrency: 1 }),
         Stream.runDrain,
         Effect.either
@@ -200,13 +260,16 @@ describe("BatchRead", () => {
         assert.notInclude(JSON.stringify(e), "wrong-secret-token")
       }
       assert.strictEqual((yield* sim.counters).requests, 1)
-      assert.strictEqual((yield* (yield* HubSpotClient.HubSpotClient).stats).requests, 1)
-    }).pipe(Effect.provide(layer({ objects: 500 }, { token: "wrong-secret-token" }))))
+      assert.strictEqual(yield* count(HubSpotClient.metrics.requests), 1)
+      assert.strictEqual(yield* count(HubSpotClient.retriesFor("Unauthorized")), 0)
+    })).pipe(
+      Effect.provide(Simulator.layerTest({ objects: 500 }, { ...Simulator.quickClient, token: "wrong-secret-token" }))
+    ))
 
   it.live("403 fails at once naming the missing scope, no retry", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
-      const result = yield* Stream.fromIterable(sim.dataset.ids(from).slice(0, 500).map(ObjectId.unsafeMake)).pipe(
+      const result = yield* Stream.fromIterable(sim.portal.ids(from).slice(0, 500).map(ObjectId.unsafeMake)).pipe(
         BatchRead.fromIds({ from, to, batchSize: 100, concurrency: 1 }),
         Stream.runDrain,
         Effect.either
@@ -217,39 +280,43 @@ describe("BatchRead", () => {
         assert.instanceOf(e, HubSpotError.HubSpotError)
         assert.strictEqual(e.reason, "Forbidden")
         assert.include(e.message, "crm.objects.companies.read")
-        assert.notInclude(e.message, "sim-token")
+        assert.notInclude(e.message, sim.options.token)
       }
       assert.strictEqual((yield* sim.counters).requests, 1)
-    }).pipe(Effect.provide(layer({ objects: 500, scopes: ["crm.objects.contacts.read"] }))))
+      assert.strictEqual(yield* count(HubSpotClient.metrics.requests), 1)
+    })).pipe(Effect.provide(Simulator.layerTest({ objects: 500, scopes: ["crm.objects.contacts.read"] }))))
 
   it.live("resumed cursors are sent as continuations, and a slow source is flushed by maxWait", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
-      const ids = sim.dataset.ids(from).slice(0, 300)
+      const ids = sim.portal.ids(from).slice(0, 300)
       // Find an id with several pages and resume it from its second page.
-      const heavy = ids.find((id) => sim.dataset.associations(from, to, id).length > 120)!
+      const heavy = ids.find((id) => sim.portal.associations(from, to, id).length > 120)!
       const client = yield* HubSpotClient.HubSpotClient
       const first = yield* client.batchRead(from, to, [{ id: ObjectId.unsafeMake(heavy) }])
       const after = first.results[0]!.after!
       const items: Array<BatchRead.Item> = [
         { key: 0, id: ObjectId.unsafeMake(heavy), after },
-        ...ids.filter((id) => id !== heavy).slice(0, 40).map((id, i): BatchRead.Item => ({ key: i + 1, id: ObjectId.unsafeMake(id) }))
+        ...ids.filter((id) => id !== heavy).slice(0, 40).map((id, i): BatchRead.Item => ({
+          key: i + 1,
+          id: ObjectId.unsafeMake(id)
+        }))
       ]
-      const progress = yield* BatchRead.makeProgress
       const pages = yield* Stream.fromIterable(items).pipe(
         Stream.rechunk(1),
         Stream.tap(() => Effect.sleep("30 millis")),
-        BatchRead.make({ from, to, batchSize: 1000, maxWait: "100 millis", progress }),
+        BatchRead.make({ from, to, batchSize: 1000, maxWait: "100 millis" }),
         Stream.runCollect
       )
       const rows = Chunk.toReadonlyArray(pages).flatMap((p) => p.rows.toArray())
-      const all = Dataset.groundTruth(sim.dataset, from, to, items.map((i): string => i.id))
+      const all = SimulatedPortal.groundTruth(sim.portal, from, to, items.map((i): string => i.id))
       const firstPage = new Set<string>(first.rows({ fromType: from, toType: to }).toArray().map((r) => r.to_object_id))
       const expected = all.rows.filter((r) => r.from_object_id !== heavy || !firstPage.has(r.to_object_id))
       assert.deepStrictEqual(multiset(rows), multiset(expected))
-      const snapshot = yield* progress.snapshot
       // The source took over a second; partial batches went out meanwhile.
-      assert.isAbove(snapshot.batches, 3)
-      assert.isAtLeast(snapshot.continuations, 1)
-    }).pipe(Effect.provide(layer({ objects: 300, pageSize: 100, rateLimit: { max: 0, windowMillis: 1000 } }))))
+      assert.isAbove(yield* count(BatchRead.metrics.batches), 3)
+      assert.isAtLeast(yield* count(BatchRead.metrics.continuations), 1)
+      // Each fresh id was asked once; the resumed one went as a continuation.
+      assert.strictEqual(yield* count(BatchRead.metrics.inputs), 40 + (yield* count(BatchRead.metrics.continuations)))
+    })).pipe(Effect.provide(Simulator.layerTest({ objects: 300, pageSize: 100, rateLimit: unlimited }))))
 })

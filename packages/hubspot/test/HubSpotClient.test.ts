@@ -1,8 +1,9 @@
 import { ObjectId, ObjectType } from "@assoc-etl/core"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Either, Layer, Redacted } from "effect"
-import { HubSpotClient, RequestBudget } from "../src/index.js"
+import { Clock, Config, ConfigProvider, Effect, Either, Fiber, Layer, Option, Redacted, TestClock } from "effect"
+import { HubSpotClient, type HubSpotError, RequestBudget } from "../src/index.js"
+import { count, counted } from "./support.js"
 
 const from = ObjectType.unsafeMake("contacts")
 const to = ObjectType.unsafeMake("companies")
@@ -14,48 +15,77 @@ interface Answer {
   readonly headers?: Record<string, string>
 }
 
-/** A client over a test double that answers from `answers` in turn and records what it was asked. */
-const withDouble = <A, E>(
-  answers: ReadonlyArray<Answer>,
-  use: (client: HubSpotClient.Service, seen: Array<{ url: string; auth: string | undefined; body: string }>) =>
-    Effect.Effect<A, E, HubSpotClient.HubSpotClient>,
-  options: Partial<HubSpotClient.HubSpotClientOptions> = {}
-) => {
-  const seen: Array<{ url: string; auth: string | undefined; body: string }> = []
+interface Seen {
+  readonly url: string
+  readonly auth: string | undefined
+  readonly body: string
+  /** When the request was sent (virtual millis). */
+  readonly at: number
+}
+
+/** An in-process `HttpClient`: answers from `answers` in turn (the last from then on), records what it was asked. */
+const double = (answers: ReadonlyArray<Answer>) => {
+  const seen: Array<Seen> = []
   let n = 0
   const http = HttpClient.make((request, url) =>
-    Effect.sync(() => {
+    Effect.map(Clock.currentTimeMillis, (at) => {
       const body = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
-      seen.push({ url: url.toString(), auth: request.headers["authorization"], body })
+      seen.push({ url: url.toString(), auth: request.headers["authorization"], body, at })
       const answer = answers[Math.min(n++, answers.length - 1)]!
       return HttpClientResponse.fromWeb(
         request,
-        new Response(answer.body, { status: answer.status, headers: { "content-type": "application/json", ...answer.headers } })
+        new Response(answer.body, {
+          status: answer.status,
+          headers: { "content-type": "application/json", ...answer.headers }
+        })
       )
     })
   )
+  return { http, seen }
+}
+
+/**
+ * Runs `effect` on virtual time: the `TestClock` moves 10 ms at a time until it is done, each step letting the
+ * double's answer bodies be read, so backoff and `Retry-After` take no real time.
+ */
+const onVirtualTime = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    while (Option.isNone(yield* Fiber.poll(fiber))) yield* TestClock.adjust("10 millis")
+    return yield* Fiber.join(fiber)
+  })
+
+/**
+ * A client (the library's retry schedule unless `options` says otherwise) over a double that answers from
+ * `answers`, on virtual time, with its metrics counted for this call alone.
+ */
+const withDouble = <A, E>(
+  answers: ReadonlyArray<Answer>,
+  use: (client: HubSpotClient.Service, seen: ReadonlyArray<Seen>) => Effect.Effect<A, E, HubSpotClient.HubSpotClient>,
+  options: Partial<HubSpotClient.HubSpotClientOptions> = {}
+) => {
+  const { http, seen } = double(answers)
   return Effect.flatMap(HubSpotClient.HubSpotClient, (client) => use(client, seen)).pipe(
     Effect.provide(
-      HubSpotClient.layer({
-        token: Redacted.make(token),
-        baseUrl: "https://api.hubapi.com",
-        retryBase: "1 millis",
-        retryCap: "5 millis",
-        ...options
-      }).pipe(
+      HubSpotClient.layer({ token: Redacted.make(token), baseUrl: "https://api.hubapi.com", ...options }).pipe(
         Layer.orDie,
         Layer.provide(Layer.succeed(HttpClient.HttpClient, http)),
         Layer.provide(RequestBudget.layer({ limit: { max: 1000, windowMillis: 1000 } }))
       )
-    )
+    ),
+    onVirtualTime,
+    counted
   )
 }
+
+/** The retries counted for `reason` in this test. */
+const retries = (reason: HubSpotError.Reason) => count(HubSpotClient.retriesFor(reason))
 
 const ok = (results: string): Answer => ({ status: 200, body: `{"status":"COMPLETE","results":${results}}` })
 const id = ObjectId.unsafeMake
 
 describe("HubSpotClient", () => {
-  it.live("sends the bearer token and the inputs; ids beyond 2^53 sent as bare numbers keep every digit", () =>
+  it.effect("sends the bearer token and the inputs; ids beyond 2^53 sent as bare numbers keep every digit", () =>
     withDouble([
       ok(`[{"from":{"id":1},"to":[{"toObjectId":1152921504606846977,"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":null}]}]}]`)
     ], (client, seen) =>
@@ -66,37 +96,62 @@ describe("HubSpotClient", () => {
         assert.strictEqual(seen[0]!.url, "https://api.hubapi.com/crm/associations/2026-03/contacts/companies/batch/read")
         assert.strictEqual(seen[0]!.auth, `Bearer ${token}`)
         assert.deepStrictEqual(JSON.parse(seen[0]!.body), { inputs: [{ id: "1" }, { id: "2", after: "abc%3D" }] })
+        assert.strictEqual(yield* count(HubSpotClient.metrics.requests), 1)
       })))
 
-  it.live("retries 5xx, a cut-short body and a 429, then succeeds; counts retries by cause", () =>
+  it.effect("retries 5xx, a cut-short body and a 429 (Retry-After a floor), then succeeds; counts retries", () =>
     withDouble([
       { status: 503, body: `{"status":"error","message":"unavailable"}` },
       { status: 502, body: "<html><body>Bad Gateway</body></html>" },
       { status: 200, body: `{"status":"COMPLETE","results":[{"from":{"id":"1"},"to":[{"toObj` },
-      { status: 429, body: `{"status":"error","message":"ten secondly","policyName":"TEN_SECONDLY_ROLLING"}` },
+      {
+        status: 429,
+        body: `{"status":"error","message":"ten secondly","policyName":"TEN_SECONDLY_ROLLING"}`,
+        headers: { "retry-after": "3" }
+      },
       ok("[]")
     ], (client, seen) =>
       Effect.gen(function*() {
         yield* client.batchRead(from, to, [{ id: id("1") }])
         assert.strictEqual(seen.length, 5)
-        const stats = yield* client.stats
-        assert.strictEqual(stats.requests, 5)
-        assert.strictEqual(stats.retries.Server, 2)
-        assert.strictEqual(stats.retries.Transport, 1)
-        assert.strictEqual(stats.retries.RateLimited, 1)
-        assert.strictEqual(stats.status429, 1)
+        assert.strictEqual(yield* count(HubSpotClient.metrics.requests), 5)
+        assert.strictEqual(yield* retries("Server"), 2)
+        assert.strictEqual(yield* retries("Transport"), 1)
+        assert.strictEqual(yield* retries("RateLimited"), 1)
+        assert.strictEqual(yield* retries("Timeout"), 0)
+        assert.strictEqual(yield* count(HubSpotClient.metrics.rateLimited), 1)
+        assert.strictEqual(yield* count(HubSpotClient.metrics.dailyLimited), 0)
+        // The cut-short body was declined by the byte reader and parsed whole (and found cut short).
+        assert.isAtLeast(yield* count(HubSpotClient.metrics.answersParsed), 1)
+        // Backoff from 200 ms, doubling, jittered by ±20%; the 429's Retry-After (3 s) is longer than its
+        // backoff (1.6 s ± 20%) and is obeyed, by the retry and by the budget's pause.
+        const gaps = seen.slice(1).map((s, i) => s.at - seen[i]!.at)
+        for (const [n, gap] of gaps.slice(0, 3).entries()) {
+          assert.isAtLeast(gap, 200 * 2 ** n * 0.8, `gap ${n}`)
+          assert.isAtMost(gap, 200 * 2 ** n * 1.2 + 50, `gap ${n}`)
+        }
+        assert.isAtLeast(gaps[3]!, 3000)
+        assert.isBelow(gaps[3]!, 3000 + 50)
+        assert.strictEqual(yield* count(RequestBudget.metricOf(RequestBudget.metrics.pauses, "requests")), 1)
       })))
 
-  it.live("gives up after maxRetries", () =>
+  it.effect("gives up after maxRetries", () =>
     withDouble([{ status: 500, body: `{"status":"error","message":"boom"}` }], (client, seen) =>
       Effect.gen(function*() {
         const e = yield* Effect.flip(client.batchRead(from, to, [{ id: id("1") }]))
         assert.strictEqual(e.reason, "Server")
         assert.strictEqual(seen.length, 4)
+        assert.strictEqual(yield* count(HubSpotClient.metrics.requests), 4)
+        // Four attempts, three of them retries: the last failure is not retried, so not counted as a retry.
+        assert.strictEqual(yield* retries("Server"), 3)
         assert.include(e.message, "POST /crm/associations/2026-03/contacts/companies/batch/read answered 500")
+        // Three retries, backed off by 200, 400 and 800 ms (± 20%).
+        const elapsed = seen[3]!.at - seen[0]!.at
+        assert.isAtLeast(elapsed, 1400 * 0.8)
+        assert.isAtMost(elapsed, 1400 * 1.2 + 50)
       }), { maxRetries: 3 }))
 
-  it.live("the daily limit stops at once and says a rerun tomorrow resumes", () =>
+  it.effect("the daily limit stops at once and says a rerun tomorrow resumes", () =>
     withDouble([{
       status: 429,
       body: `{"status":"error","message":"You have reached your daily limit.","errorType":"RATE_LIMIT","policyName":"DAILY"}`,
@@ -108,10 +163,12 @@ describe("HubSpotClient", () => {
         assert.strictEqual(seen.length, 1)
         assert.include(e.message, "daily request limit is spent")
         assert.include(e.message, "tomorrow")
-        assert.strictEqual((yield* client.stats).status429Daily, 1)
+        assert.strictEqual(yield* count(HubSpotClient.metrics.dailyLimited), 1)
+        assert.strictEqual(yield* count(HubSpotClient.metrics.rateLimited), 0)
+        assert.strictEqual(yield* retries("DailyLimit"), 0)
       })))
 
-  it.live("a 400 gives the request's shape, not a huge body verbatim, and is not retried", () =>
+  it.effect("a 400 gives the request's shape, not a huge body verbatim, and is not retried", () =>
     withDouble([{
       status: 400,
       body: JSON.stringify({ status: "error", category: "VALIDATION_ERROR", message: `Too many inputs ${"x".repeat(5000)}` })
@@ -126,7 +183,7 @@ describe("HubSpotClient", () => {
         assert.notInclude(e.message, token)
       })))
 
-  it.live("an answer of the wrong shape is a Decode error, not retried", () =>
+  it.effect("an answer of the wrong shape is a Decode error, not retried", () =>
     withDouble([{ status: 200, body: `{"status":"COMPLETE","results":[{"from":{"id":"12a"},"to":[]}]}` }], (client, seen) =>
       Effect.gen(function*() {
         const e = yield* Effect.flip(client.batchRead(from, to, [{ id: id("1") }]))
@@ -134,7 +191,7 @@ describe("HubSpotClient", () => {
         assert.strictEqual(seen.length, 1)
       })))
 
-  it.live("list and search go to their paths with their parameters", () =>
+  it.effect("list and search go to their paths with their parameters", () =>
     withDouble([
       { status: 200, body: `{"results":[{"id":"5","properties":{}}],"paging":{"next":{"after":"6"}}}` },
       { status: 200, body: `{"total":1,"results":[{"id":"5","properties":{"hs_lastmodifieddate":"1"}}]}` }
@@ -148,18 +205,21 @@ describe("HubSpotClient", () => {
         assert.strictEqual(seen[1]!.url, "https://api.hubapi.com/crm/v3/objects/contacts/search")
       })))
 
-  it.live("a 429 of the search limit pauses searches only; one of the app's ten-second limit pauses every request", () => {
+  it.effect("a 429 of the search limit pauses searches only; one of the app's ten-second limit pauses all", () => {
     const refused = (policyName: string): Answer => ({
       status: 429,
       body: `{"status":"error","message":"limit","category":"RATE_LIMITS","policyName":"${policyName}"}`,
-      headers: { "retry-after": "0" }
+      headers: { "retry-after": "1" }
     })
     const found: Answer = { status: 200, body: `{"total":0,"results":[]}` }
+    const pauses = (name: string) => count(RequestBudget.metricOf(RequestBudget.metrics.pauses, name))
     const pausesAfter = (answer: Answer) =>
-      withDouble([answer, found], (client) =>
+      withDouble([answer, found], (client, seen) =>
         Effect.gen(function*() {
           yield* client.search(from, { filterGroups: [], limit: 200 })
-          return { requests: (yield* client.budget.requests.stats).pauses, search: (yield* client.budget.search.stats).pauses }
+          assert.strictEqual(seen.length, 2)
+          assert.isAtLeast(seen[1]!.at - seen[0]!.at, 1000)
+          return { requests: yield* pauses("requests"), search: yield* pauses("search") }
         }))
     return Effect.gen(function*() {
       assert.deepStrictEqual(yield* pausesAfter(refused("SECONDLY")), { requests: 0, search: 1 })
@@ -200,5 +260,33 @@ describe("HubSpotClient", () => {
       assert.include(insecure.message, "refusing plain http://")
       const missing = yield* provide({})
       assert.include(String(missing), "HUBSPOT_ACCESS_TOKEN")
+    }))
+
+  it.effect("layerConfig takes each option as a Config", () =>
+    Effect.gen(function*() {
+      const { http, seen } = double([{ status: 500, body: `{"status":"error","message":"boom"}` }])
+      const layer = HubSpotClient.layerConfig({
+        token: Config.succeed(Redacted.make(token)),
+        baseUrl: Config.succeed("https://eu1.api.hubapi.com/"),
+        maxRetries: Config.integer("RETRIES"),
+        retryBase: Config.succeed("1 second")
+      }).pipe(
+        Layer.provide(Layer.succeed(HttpClient.HttpClient, http)),
+        Layer.provide(RequestBudget.layer()),
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["RETRIES", "2"]]))))
+      )
+      const e = yield* HubSpotClient.HubSpotClient.pipe(
+        Effect.flatMap((client) => Effect.flip(client.batchRead(from, to, [{ id: id("1") }]))),
+        Effect.provide(layer),
+        onVirtualTime
+      )
+      assert.strictEqual(e.reason, "Server")
+      assert.strictEqual(seen.length, 3)
+      assert.strictEqual(
+        seen[0]!.url,
+        "https://eu1.api.hubapi.com/crm/associations/2026-03/contacts/companies/batch/read"
+      )
+      assert.strictEqual(seen[0]!.auth, `Bearer ${token}`)
+      assert.isAtLeast(seen[1]!.at - seen[0]!.at, 800)
     }))
 })

@@ -1,6 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Either, Fiber, TestClock } from "effect"
 import { RequestBudget } from "../src/index.js"
+import { count, counted } from "./support.js"
+
+/** What the budget named `name` counted in this test (run under `counted`). */
+const counter = (metric: keyof typeof RequestBudget.metrics, name = "requests") =>
+  count(RequestBudget.metricOf(RequestBudget.metrics[metric], name))
 
 /** Forks `n` acquires (concurrently or one after another), runs virtual time forward, returns the admission times. */
 const admissions = (budget: RequestBudget.Budget, n: number, concurrent: boolean, advance = "60 seconds" as const) =>
@@ -52,7 +57,7 @@ describe("RequestBudget", () => {
   })
 
   it.effect("never more than max starts in any rolling window (window + margin), one after another", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const budget = yield* RequestBudget.make({ limit: { max: 5, windowMillis: 1000 }, margin: "100 millis" })
       const times = yield* admissions(budget, 23, false)
       assert.strictEqual(times.length, 23)
@@ -60,31 +65,34 @@ describe("RequestBudget", () => {
       // The budget is used: bursts of 5 every 1.1 s.
       assert.deepStrictEqual(times.slice(0, 6), [0, 0, 0, 0, 0, 1100])
       assert.strictEqual(times[22], 4 * 1100)
-      assert.strictEqual((yield* budget.stats).starts, 23)
-    }))
+      assert.strictEqual(yield* counter("starts"), 23)
+    })))
 
   it.effect("never more than max starts in any rolling window, with many concurrent waiters", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const budget = yield* RequestBudget.make({ limit: { max: 20, windowMillis: 2000 } })
       const times = yield* admissions(budget, 100, true)
       assert.strictEqual(times.length, 100)
       assert.strictEqual(maxInWindow(times, 2000 + budget.marginMillis), 20)
       assert.strictEqual(times[99], 4 * 2100)
-      const stats = yield* budget.stats
-      assert.isAbove(stats.waitedMillis, 0)
-    }))
+      // Every waiter called at 0: the waits, queued behind others included, sum to the starts' times.
+      assert.strictEqual(yield* counter("waitedMillis"), times.reduce((a, b) => a + b, 0))
+      assert.strictEqual(yield* counter("starts"), 100)
+    })))
 
   it.effect("a pause (Retry-After) holds every start until it ends", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const budget = yield* RequestBudget.make({ limit: { max: 10, windowMillis: 1000 } })
       yield* budget.pauseFor(3000)
+      // A shorter pause within it changes nothing and is not counted.
+      yield* budget.pauseFor(1000)
       const times = yield* admissions(budget, 3, true)
       assert.deepStrictEqual(times, [3000, 3000, 3000])
-      assert.strictEqual((yield* budget.stats).pauses, 1)
-    }))
+      assert.strictEqual(yield* counter("pauses"), 1)
+    })))
 
   it.effect("X-HubSpot-RateLimit-Remaining of another job's use slows the budget down", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const limit = { max: 10, windowMillis: 1000 }
       const shared = yield* RequestBudget.make({ limit, margin: "100 millis" })
       yield* shared.acquire
@@ -92,20 +100,22 @@ describe("RequestBudget", () => {
       yield* shared.observe({ startedAt: 0, max: 10, remaining: 2 })
       const times = yield* admissions(shared, 4, false)
       assert.deepStrictEqual(times, [0, 0, 1100, 1100])
-      assert.strictEqual((yield* shared.stats).phantoms, 7)
+      assert.strictEqual(yield* counter("phantoms"), 7)
 
       // Alone (remaining matches our own starts), nothing changes.
-      const alone = yield* RequestBudget.make({ limit, margin: "100 millis" })
-      const now = yield* Clock.currentTimeMillis
-      yield* alone.acquire
-      yield* alone.observe({ startedAt: now, max: 10, remaining: 9 })
-      const aloneTimes = yield* admissions(alone, 9, false)
-      assert.deepStrictEqual(aloneTimes, Array.from({ length: 9 }, () => now))
-      assert.strictEqual((yield* alone.stats).phantoms, 0)
-    }))
+      yield* counted(Effect.gen(function*() {
+        const alone = yield* RequestBudget.make({ limit, margin: "100 millis" })
+        const now = yield* Clock.currentTimeMillis
+        yield* alone.acquire
+        yield* alone.observe({ startedAt: now, max: 10, remaining: 9 })
+        const aloneTimes = yield* admissions(alone, 9, false)
+        assert.deepStrictEqual(aloneTimes, Array.from({ length: 9 }, () => now))
+        assert.strictEqual(yield* counter("phantoms"), 0)
+      }))
+    })))
 
   it.effect("a request answered late holds its place until its answer + window", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const budget = yield* RequestBudget.make({ limit: { max: 2, windowMillis: 1000 }, margin: "0 millis" })
       yield* budget.acquire
       yield* budget.acquire
@@ -116,7 +126,7 @@ describe("RequestBudget", () => {
       yield* TestClock.adjust("500 millis")
       yield* budget.observe({ startedAt: 0, max: 2, remaining: 0 })
       assert.deepStrictEqual(yield* admissions(budget, 2, true), [1100, 1600])
-      assert.strictEqual((yield* budget.stats).phantoms, 0)
+      assert.strictEqual(yield* counter("phantoms"), 0)
 
       // Answers that come within the margin change nothing: window + margin from the start.
       const prompt = yield* RequestBudget.make({ limit: { max: 2, windowMillis: 1000 }, margin: "100 millis" })
@@ -127,10 +137,10 @@ describe("RequestBudget", () => {
       yield* prompt.observe({ startedAt: t0, max: 2, remaining: 0 })
       yield* prompt.observe({ startedAt: t0, max: 2, remaining: 0 })
       assert.deepStrictEqual(yield* admissions(prompt, 2, true), [t0 + 1100, t0 + 1100])
-    }))
+    })))
 
   it.effect("a late arrival of our own is not taken for another job's use", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const budget = yield* RequestBudget.make({ limit: { max: 3, windowMillis: 1000 }, margin: "0 millis" })
       yield* budget.acquire // A at 0
       yield* TestClock.adjust("100 millis")
@@ -145,14 +155,14 @@ describe("RequestBudget", () => {
       yield* budget.acquire
       yield* TestClock.adjust("100 millis")
       yield* budget.observe({ startedAt: 1500, max: 3, remaining: 1, intervalMillis: 1000 })
-      assert.strictEqual((yield* budget.stats).phantoms, 0)
+      assert.strictEqual(yield* counter("phantoms"), 0)
       // At 1600 B has left (200 + 1000); A leaves at 1700 (700 + 1000), C at 2600: one more starts at once, one
       // when A leaves, one when C leaves.
       assert.deepStrictEqual(yield* admissions(budget, 3, true), [1600, 1700, 2600])
-    }))
+    })))
 
   it.effect("a late answer of our own does not hide another job's request in the server's count", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const budget = yield* RequestBudget.make({ limit: { max: 10, windowMillis: 1000 }, margin: "0 millis" })
       yield* budget.acquire // A at 0
       yield* budget.acquire // B at 0
@@ -168,16 +178,31 @@ describe("RequestBudget", () => {
       yield* budget.acquire
       yield* TestClock.adjust("100 millis")
       yield* budget.observe({ startedAt: 1250, max: 10, remaining: 8 })
-      assert.strictEqual((yield* budget.stats).phantoms, 1)
-    }))
+      assert.strictEqual(yield* counter("phantoms"), 1)
+    })))
 
   it.effect("awaitFree waits for room without taking it", () =>
-    Effect.gen(function*() {
+    counted(Effect.gen(function*() {
       const budget = yield* RequestBudget.make({ limit: { max: 1, windowMillis: 1000 }, margin: "0 millis" })
       yield* budget.acquire
       const fiber = yield* Effect.fork(Effect.zipRight(budget.awaitFree, Clock.currentTimeMillis))
       yield* TestClock.adjust("2 seconds")
       assert.strictEqual(yield* Fiber.join(fiber), 1000)
-      assert.strictEqual((yield* budget.stats).starts, 1)
-    }))
+      assert.strictEqual(yield* counter("starts"), 1)
+    })))
+
+  it.effect("a budget counts under its name: \"requests\" unless named", () =>
+    counted(Effect.gen(function*() {
+      const requests = yield* RequestBudget.make({ limit: { max: 10, windowMillis: 1000 } })
+      const search = yield* RequestBudget.make({ limit: { max: 5, windowMillis: 1000 }, name: "search" })
+      yield* requests.acquire
+      yield* search.acquire
+      yield* search.acquire
+      assert.strictEqual(yield* counter("starts"), 1)
+      assert.strictEqual(yield* counter("starts", "search"), 2)
+      const budgets = yield* RequestBudget.makeBudgets()
+      yield* budgets.search.acquire
+      assert.strictEqual(yield* counter("starts", "search"), 3)
+      assert.strictEqual(yield* counter("starts"), 1)
+    })))
 })

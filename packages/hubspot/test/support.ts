@@ -1,44 +1,32 @@
-/** Test wiring: a simulator, and a HubSpot client against it over real HTTP on 127.0.0.1. */
-import { AssociationRow } from "@assoc-etl/core"
-import { Dataset, Simulator } from "@assoc-etl/simulator"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Effect, Layer, Redacted } from "effect"
-import { HubSpotClient, RequestBudget } from "../src/index.js"
+/** What the hubspot tests share: rows as a multiset, and the metrics one test counted. */
+import { type AssociationRow, NdjsonRows, RowBatch } from "@assoc-etl/core"
+import { Effect, Metric } from "effect"
 
-export interface ClientOptions extends Omit<HubSpotClient.HubSpotClientOptions, "token" | "baseUrl"> {
-  readonly token?: string
-  readonly limit?: RequestBudget.Limit
-  readonly margin?: number
+const utf8 = new TextDecoder()
+
+/** Rows as sorted NDJSON lines (core's encoder): a multiset to compare. */
+export const multiset = (
+  rows: RowBatch.RowBatch | ReadonlyArray<AssociationRow.AssociationRow>
+): ReadonlyArray<string> => {
+  const bytes = rows instanceof RowBatch.RowBatch ? NdjsonRows.encode(rows) : NdjsonRows.encodeRows(rows)
+  const lines = utf8.decode(bytes).split("\n")
+  lines.pop()
+  return lines.sort()
 }
 
-/** The simulator and a client (with its own budget) pointed at it. */
-export const layer = (
-  simulator: Simulator.SimulatorOptions,
-  client: ClientOptions = {}
-): Layer.Layer<Simulator.Simulator | HubSpotClient.HubSpotClient | RequestBudget.RequestBudget> => {
-  const { token, limit, margin, ...rest } = client
-  const budget = RequestBudget.layer({
-    limit: limit ?? { max: 1000, windowMillis: 1000 },
-    ...(margin === undefined ? {} : { margin: `${margin} millis` })
-  })
-  const clientLayer = Layer.unwrapEffect(Effect.map(Simulator.Simulator, (sim) =>
-    HubSpotClient.layer({
-      token: Redacted.make(token ?? "sim-token"),
-      baseUrl: sim.baseUrl,
-      retryBase: "10 millis",
-      retryCap: "500 millis",
-      timeout: "10 seconds",
-      ...rest
-    }).pipe(Layer.orDie)))
-  return clientLayer.pipe(
-    Layer.provideMerge(budget),
-    Layer.provideMerge(Simulator.layer(simulator)),
-    Layer.provide(NodeHttpClient.layerUndici)
-  )
-}
+let runs = 0
 
-/** Rows as sorted JSON lines: a multiset to compare. */
-export const multiset = (rows: ReadonlyArray<AssociationRow.AssociationRow>): ReadonlyArray<string> =>
-  rows.map((r) => AssociationRow.encodeNdjson([r])).sort()
+/**
+ * Runs `effect` with its metrics tagged for it alone (metrics are the process's): `count` and `gauge` read
+ * inside it give what it counted. Fibers it forks (the stage's, the client's) inherit the tag.
+ */
+export const counted = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => effect.pipe(Effect.tagMetrics("test_run", String(++runs))))
 
-export { Dataset }
+/** A counter's count, as counted under the current tags (`counted`). */
+export const count = (metric: Metric.Metric.Counter<number>): Effect.Effect<number> =>
+  Effect.map(Metric.value(metric), (state) => state.count)
+
+/** A gauge's value, as set under the current tags (`counted`). */
+export const gauge = (metric: Metric.Metric.Gauge<number>): Effect.Effect<number> =>
+  Effect.map(Metric.value(metric), (state) => state.value)

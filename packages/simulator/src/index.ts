@@ -1,2 +1,2 @@
-export * as Dataset from "./Dataset.js"
+export * as SimulatedPortal from "./SimulatedPortal.js"
 export * as Simulator from "./Simulator.js"

@@ -1,7 +1,9 @@
-import { Api, AssociationRow, ObjectType } from "@assoc-etl/core"
+import type { AssociationRow} from "@assoc-etl/core";
+import { ObjectType } from "@assoc-etl/core"
+import { AssociationsApi as Api, Flatten } from "@assoc-etl/hubspot"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Schema, TestClock } from "effect"
-import { Dataset, Simulator } from "../src/index.js"
+import { SimulatedPortal, Simulator } from "../src/index.js"
 
 const decodeBatch = Schema.decodeUnknownSync(Api.BatchReadResponse)
 const decodeError = Schema.decodeUnknownSync(Api.ErrorBody)
@@ -62,7 +64,7 @@ const walk = (sim: Simulator.SimulatorService, ids: ReadonlyArray<string>, path:
       requests++
       assert.include([200, 207], reply.status, reply.text.slice(0, 300))
       const answer = decodeBatch(JSON.parse(numeric ? Api.quoteBareIds(reply.text) : reply.text))
-      rows.push(...AssociationRow.flatten(pair, answer))
+      rows.push(...Flatten.rows(pair, answer))
       for (const e of answer.errors ?? []) unknown.push(...(e.context?.["fromObjectId"] ?? []))
       for (const result of answer.results) {
         const after = result.paging?.next?.after
@@ -81,8 +83,8 @@ describe("Simulator batch read", () => {
   it.scoped("walks every page to the exact ground truth, big ids and odd labels included", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ seed: 11, ...noLimits })
-      const ids = sim.dataset.ids("contacts")
-      const truth = Dataset.groundTruth(sim.dataset, "contacts", "companies")
+      const ids = sim.portal.ids("contacts")
+      const truth = SimulatedPortal.groundTruth(sim.portal, "contacts", "companies")
       const got = yield* walk(sim, ids, batchPath("contacts", "companies"))
       assert.deepStrictEqual(got.unknown, [])
       assert.strictEqual(got.rows.length, truth.rows.length)
@@ -101,9 +103,9 @@ describe("Simulator batch read", () => {
   it.scoped("pages at pageSize, with URL-encoded opaque cursors, on the v4 path and with numeric ids", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ seed: 12, pageSize: 7, numericToObjectId: true, ...noLimits })
-      const ids = sim.dataset.ids("deals").slice(0, 300)
-      const truth = Dataset.groundTruth(sim.dataset, "deals", "tickets", ids)
-      const heavy = ids.find((id) => sim.dataset.associations("deals", "tickets", id).length > 7)!
+      const ids = sim.portal.ids("deals").slice(0, 300)
+      const truth = SimulatedPortal.groundTruth(sim.portal, "deals", "tickets", ids)
+      const heavy = ids.find((id) => sim.portal.associations("deals", "tickets", id).length > 7)!
       const first = yield* batch(sim, [{ id: heavy }], "deals", "tickets")
       assert.match(first.text, /"toObjectId":\d+/)
       const after = decodeBatch(JSON.parse(Api.quoteBareIds(first.text))).results[0]!.paging!.next!.after
@@ -118,7 +120,7 @@ describe("Simulator batch read", () => {
   it.scoped("answers concurrent batch reads as it answers them one by one", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ seed: 13, objects: 6000, ...noLimits })
-      const ids = sim.dataset.ids("contacts")
+      const ids = sim.portal.ids("contacts")
       const slices = Array.from({ length: 6 }, (_, k) => ids.slice(k * 1000, k * 1000 + 1000).map((id) => ({ id })))
       const together = yield* Effect.forEach(slices, (inputs) => batch(sim, inputs), { concurrency: "unbounded" })
       const oneByOne = yield* Effect.forEach(slices, (inputs) => batch(sim, inputs))
@@ -130,7 +132,7 @@ describe("Simulator batch read", () => {
   it.scoped("refuses more than maxInputs inputs, duplicates, empty inputs and bodies that are not requests", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ ...noLimits })
-      const ids = sim.dataset.ids("contacts")
+      const ids = sim.portal.ids("contacts")
       const tooMany = yield* batch(sim, ids.slice(0, 1001).map((id) => ({ id })))
       assert.strictEqual(tooMany.status, 400)
       const tooManyBody = decodeError(JSON.parse(tooMany.text))
@@ -158,7 +160,7 @@ describe("Simulator batch read", () => {
   it.scoped("answers 207 naming unknown ids, with results for the known ones only", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ ...noLimits })
-      const ids = sim.dataset.ids("contacts")
+      const ids = sim.portal.ids("contacts")
       const reply = yield* batch(sim, [{ id: ids[0] }, { id: "17" }, { id: ids[1] }, { id: "99999999999999999999" }])
       assert.strictEqual(reply.status, 207)
       const answer = decodeBatch(JSON.parse(reply.text))
@@ -175,8 +177,8 @@ describe("Simulator batch read", () => {
   it.scoped("refuses bad cursors: garbage, edited, or another id's", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ pageSize: 2, ...noLimits })
-      const ids = sim.dataset.ids("contacts")
-      const heavy = ids.filter((id) => sim.dataset.associations("contacts", "companies", id).length > 4)
+      const ids = sim.portal.ids("contacts")
+      const heavy = ids.filter((id) => sim.portal.associations("contacts", "companies", id).length > 4)
       const first = decodeBatch(JSON.parse((yield* batch(sim, [{ id: heavy[0] }])).text))
       const after = first.results[0]!.paging!.next!.after
       assert.strictEqual((yield* batch(sim, [{ id: heavy[0], after }])).status, 200)
@@ -193,7 +195,7 @@ describe("Simulator batch read", () => {
   it.scoped("validates object types: unknown or malformed is 400, ids of standard types are aliases", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ ...noLimits })
-      const id = sim.dataset.ids("contacts")[3]!
+      const id = sim.portal.ids("contacts")[3]!
       assert.strictEqual((yield* batch(sim, [{ id }], "widgets", "companies")).status, 400)
       assert.strictEqual((yield* batch(sim, [{ id }], "contacts", "Comp%20anies")).status, 400)
       const alias = yield* batch(sim, [{ id }], "0-1", "0-2")
@@ -208,7 +210,7 @@ describe("Simulator auth", () => {
   it.scoped("answers 401 INVALID_AUTHENTICATION without or with a wrong bearer token", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ token: "right" })
-      const id = sim.dataset.ids("contacts")[0]
+      const id = sim.portal.ids("contacts")[0]
       for (const token of [null, "wrong"]) {
         const reply = yield* call(sim, batchPath("contacts", "companies"), { body: { inputs: [{ id }] }, token })
         assert.strictEqual(reply.status, 401)
@@ -228,7 +230,7 @@ describe("Simulator auth", () => {
         types: ["contacts", "companies", "2-12345"],
         scopes: ["crm.objects.contacts.read"]
       })
-      const id = sim.dataset.ids("contacts")[0]
+      const id = sim.portal.ids("contacts")[0]
       const reply = yield* batch(sim, [{ id }])
       assert.strictEqual(reply.status, 403)
       const body = decodeError(JSON.parse(reply.text))
@@ -255,7 +257,7 @@ describe("Simulator rate limits", () => {
   it.scoped("sends the rate headers on every answer, counting down", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make()
-      const id = sim.dataset.ids("contacts")[0]
+      const id = sim.portal.ids("contacts")[0]
       const seen = []
       for (let i = 0; i < 3; i++) seen.push(rateHeaders(yield* batch(sim, [{ id }])))
       seen.push(rateHeaders(yield* call(sim, "/crm/v3/objects/contacts")))
@@ -272,7 +274,7 @@ describe("Simulator rate limits", () => {
   it.scoped("refuses request max+1 of a rolling window with 429 TEN_SECONDLY_ROLLING, admits after it rolls", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rateLimit: { max: 3, windowMillis: 10_000 }, retryAfter: 1 })
-      const id = sim.dataset.ids("contacts")[0]
+      const id = sim.portal.ids("contacts")[0]
       for (let i = 0; i < 3; i++) assert.strictEqual((yield* batch(sim, [{ id }])).status, 200)
       const refused = yield* batch(sim, [{ id }])
       assert.strictEqual(refused.status, 429)
@@ -300,7 +302,7 @@ describe("Simulator rate limits", () => {
   it.scoped("does not count refusals when asked, and sends Retry-After only with its probability", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rateLimit: { max: 2, windowMillis: 1000 }, retryAfter: 0, countRejected: false })
-      const id = sim.dataset.ids("contacts")[0]
+      const id = sim.portal.ids("contacts")[0]
       yield* batch(sim, [{ id }])
       yield* TestClock.adjust("500 millis")
       yield* batch(sim, [{ id }])
@@ -314,7 +316,7 @@ describe("Simulator rate limits", () => {
   it.scoped("counts another app's requests in the window with consume", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rateLimit: { max: 5, windowMillis: 10_000 } })
-      const id = sim.dataset.ids("contacts")[0]
+      const id = sim.portal.ids("contacts")[0]
       yield* sim.consume(4)
       const ok = yield* batch(sim, [{ id }])
       assert.strictEqual(ok.status, 200)
@@ -325,7 +327,7 @@ describe("Simulator rate limits", () => {
   it.scoped("refuses past the daily count with 429 DAILY until the next day", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ rateLimit: { max: 100, windowMillis: 10_000, daily: 2 } })
-      const id = sim.dataset.ids("contacts")[0]
+      const id = sim.portal.ids("contacts")[0]
       assert.strictEqual((yield* batch(sim, [{ id }])).status, 200)
       const second = yield* batch(sim, [{ id }])
       assert.strictEqual(second.headers.get("X-HubSpot-RateLimit-Daily-Remaining"), "0")
@@ -360,7 +362,7 @@ describe("Simulator faults", () => {
   it.scoped("answers each fault kind observably and counts it", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ ...noLimits })
-      const id = sim.dataset.ids("contacts")[0]
+      const id = sim.portal.ids("contacts")[0]
       for (const [kind, status] of [["status500", 500], ["status503", 503], ["status504", 504]] as const) {
         yield* sim.setFaults({ [kind]: 1 })
         const reply = yield* batch(sim, [{ id }])
@@ -503,7 +505,7 @@ describe("Simulator list and search", () => {
           pages++
         } while (after !== undefined)
         assert.strictEqual(pages, 5)
-        assert.deepStrictEqual(seen, sim.dataset.ids("companies"))
+        assert.deepStrictEqual(seen, sim.portal.ids("companies"))
       }
       const first = decodeList(JSON.parse((yield* call(sim, "/crm/v3/objects/companies")).text))
       assert.strictEqual(first.results.length, 10)
@@ -528,20 +530,20 @@ describe("Simulator list and search", () => {
       const page = decodeSearch(JSON.parse(right.text))
       assert.isAbove(page.results.length, 0)
       for (const r of page.results) {
-        assert.strictEqual(Date.parse(r.properties!["lastmodifieddate"]!), sim.dataset.lastModified("contacts", r.id))
+        assert.strictEqual(Date.parse(r.properties!["lastmodifieddate"]!), sim.portal.lastModified("contacts", r.id))
       }
     }))
 
   it.scoped("searches by hs_lastmodifieddate, sorted ascending with ties by id, paging by offset", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ ...noLimits })
-      const ds = sim.dataset
+      const ds = sim.portal
       const from = Date.UTC(2025, 2, 1)
       const to = Date.UTC(2025, 8, 1)
       const expected = ds.ids("deals")
         .filter((id) => ds.lastModified("deals", id) >= from && ds.lastModified("deals", id) < to)
         .sort((a, b) =>
-          ds.lastModified("deals", a) - ds.lastModified("deals", b) || Dataset.compareObjectIds(a, b)
+          ds.lastModified("deals", a) - ds.lastModified("deals", b) || SimulatedPortal.compareObjectIds(a, b)
         )
       const search = (after?: string) => ({
         filterGroups: [{

@@ -1,9 +1,9 @@
 /**
  * The NDJSON part encoder: one JSON object a line, the columns in DESIGN.md's
- * order (core's `AssociationRow.encodeNdjsonBytes`), optionally gzipped. Each chunk
- * of rows becomes one buffer (never one write per row).
+ * order (core's `NdjsonRows`, the dataset journal's own lines), optionally
+ * gzipped. Each batch of rows becomes one buffer (never one write per row).
  */
-import { AssociationRow } from "@assoc-etl/core"
+import { NdjsonRows } from "@assoc-etl/core"
 import type { PartEncoder } from "@assoc-etl/core"
 import { Effect } from "effect"
 import * as zlib from "node:zlib"
@@ -22,7 +22,7 @@ const none: ReadonlyArray<Uint8Array> = []
 
 const plainWriter: PartEncoder.PartWriter = {
   write: (rows) =>
-    Effect.sync(() => (rows.length === 0 ? none : [AssociationRow.encodeNdjsonBytes(rows)])),
+    Effect.sync(() => (rows.length === 0 ? none : [NdjsonRows.encode(rows)])),
   finish: Effect.succeed(none)
 }
 
@@ -30,7 +30,7 @@ const gzipWriter = (level: number): PartEncoder.PartWriter => {
   const member = Gzip.make(level)
   return {
     write: (rows) =>
-      Effect.sync(() => (rows.length === 0 ? none : member.push(AssociationRow.encodeNdjsonBytes(rows)))),
+      Effect.sync(() => (rows.length === 0 ? none : member.push(NdjsonRows.encode(rows)))),
     finish: Effect.sync(() => member.end())
   }
 }

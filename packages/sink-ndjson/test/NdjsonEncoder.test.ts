@@ -1,4 +1,4 @@
-import { AssociationRow } from "@assoc-etl/core"
+import { AssociationRow, NdjsonRows, RowBatch } from "@assoc-etl/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as path from "node:path"
@@ -34,7 +34,7 @@ describe("NdjsonEncoder", () => {
         assert.deepStrictEqual(Object.keys(o), columnNames)
         assert.deepStrictEqual(o, { ...edgeRows[i] })
       }
-      assert.deepStrictEqual(AssociationRow.decodeNdjson(bytes.toString("utf8")), edgeRows.slice())
+      assert.deepStrictEqual(NdjsonRows.decode(bytes.toString("utf8")), edgeRows.slice())
 
       const read = yield* DuckDb.readNdjson(file)
       assert.deepStrictEqual(read, edgeRows.slice(), "DuckDB reads the rows back in order, exactly")
@@ -109,9 +109,9 @@ describe("NdjsonEncoder", () => {
   it.effect("returns one buffer a chunk, never one a row", () =>
     Effect.gen(function*() {
       const writer = yield* NdjsonEncoder.make().open
-      const out = yield* writer.write(syntheticRows(1000))
+      const out = yield* writer.write(RowBatch.fromRows(syntheticRows(1000)))
       assert.strictEqual(out.length, 1)
-      assert.deepStrictEqual(yield* writer.write([]), [])
+      assert.deepStrictEqual(yield* writer.write(RowBatch.empty), [])
       assert.deepStrictEqual(yield* writer.finish, [])
     }))
 

@@ -12,7 +12,7 @@
  * `internal/DrainWriter.ts` so it can be swapped.
  */
 import { AssociationRow } from "@assoc-etl/core"
-import type { PartEncoder } from "@assoc-etl/core"
+import type { PartEncoder, RowBatch } from "@assoc-etl/core"
 import { Effect } from "effect"
 import type { ColumnSource, ParquetWriteOptions, SchemaElement } from "hyparquet-writer"
 import { ParquetWriter } from "hyparquet-writer"
@@ -96,20 +96,25 @@ const makeWriter = (rowGroupSize: number, codec: Codec): PartEncoder.PartWriter 
     void writer.write({ columnData, rowGroupSize: Number.MAX_SAFE_INTEGER })
   }
 
-  const write = (rows: ReadonlyArray<Row>): ReadonlyArray<Uint8Array> => {
+  /** Reads the batch's columns: the from columns once a group, the type columns from its table. */
+  const write = (batch: RowBatch.RowBatch): ReadonlyArray<Uint8Array> => {
     let produced = false
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!
-      cols.from_object_type.push(r.from_object_type)
-      cols.from_object_id.push(r.from_object_id)
-      cols.to_object_type.push(r.to_object_type)
-      cols.to_object_id.push(r.to_object_id)
-      cols.association_category.push(r.association_category)
-      cols.association_type_id.push(r.association_type_id)
-      cols.association_label.push(r.association_label)
-      if (++buffered === rowGroupSize) {
-        flushGroup()
-        produced = true
+    const types = batch.types
+    const rows = batch.rows
+    for (const g of batch.groups) {
+      for (let r = g.start; r < g.end; r++) {
+        const t = types[rows[3 * r + 2]!]!
+        cols.from_object_type.push(g.fromType)
+        cols.from_object_id.push(g.fromId)
+        cols.to_object_type.push(g.toType)
+        cols.to_object_id.push(batch.toId(r))
+        cols.association_category.push(t.category)
+        cols.association_type_id.push(t.typeId)
+        cols.association_label.push(t.label)
+        if (++buffered === rowGroupSize) {
+          flushGroup()
+          produced = true
+        }
       }
     }
     return produced ? bytes.take() : none

@@ -1,4 +1,4 @@
-import { AssociationRow } from "@assoc-etl/core"
+import { AssociationRow, NdjsonRows, RowBatch } from "@assoc-etl/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as path from "node:path"
@@ -60,7 +60,7 @@ describe("ParquetEncoder", () => {
       const pieces: Array<Uint8Array> = []
       let groupsSeen = 0
       for (const chunk of chunksOf(rows, 1000)) {
-        const out = yield* writer.write(chunk)
+        const out = yield* writer.write(RowBatch.fromRows(chunk))
         if (out.length > 0) groupsSeen++
         pieces.push(...out)
       }
@@ -92,7 +92,7 @@ describe("ParquetEncoder", () => {
         assert.include(byColumn.get(column)?.encodings ?? "", "RLE_DICTIONARY", column)
       }
       for (const chunk of layout.chunks) assert.strictEqual(chunk.compression, "SNAPPY", chunk.column)
-      const ndjsonBytes = Buffer.byteLength(AssociationRow.encodeNdjson(rows))
+      const ndjsonBytes = NdjsonRows.encodeRows(rows).length
       const parquet = yield* encodePart(ParquetEncoder.make(), [rows])
       assert.isBelow(parquet.length, ndjsonBytes / 5, "much smaller than NDJSON")
     }))

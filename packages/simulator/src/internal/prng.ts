@@ -1,4 +1,4 @@
-/** Small, fast, seeded hashing and pseudo-random numbers: the dataset and the faults are deterministic from a seed. */
+/** Small, fast, seeded hashing and pseudo-random numbers: the portal and the faults are deterministic from a seed. */
 
 /** MurmurHash3's 32-bit finalizer: a good avalanche for a 32-bit integer. */
 export const fmix32 = (x: number): number => {

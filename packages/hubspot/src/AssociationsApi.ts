@@ -1,14 +1,15 @@
 /**
- * The wire shapes of the HubSpot endpoints assoc-etl reads, as schemas.
+ * The wire shapes of the HubSpot endpoints assoc-etl reads, as schemas: the
+ * reference reading of every answer (`BatchReadAnswer` reads the common
+ * batch-read answer faster, and must agree with it).
  *
  * Decoding is tolerant of fields HubSpot adds later (excess properties are
  * ignored) and strict on the fields we use: an answer without `results`, or
  * with an id that is not digits, fails to decode instead of losing rows.
  */
-import { Effect, ParseResult, Schema } from "effect"
-import * as BatchReadResults from "./internal/batchReadResults.js"
-import * as JsonText from "./internal/jsonText.js"
-import { ObjectId } from "./ObjectId.js"
+import { AssociationRow, ObjectId } from "@assoc-etl/core"
+import { ParseResult, Schema } from "effect"
+import { Buffer } from "node:buffer"
 
 // ---------------------------------------------------------------------------
 // Associations batch read: POST /crm/associations/2026-03/{from}/{to}/batch/read
@@ -19,7 +20,7 @@ import { ObjectId } from "./ObjectId.js"
 export const maxBatchInputs = 1000
 
 export const BatchReadInput = Schema.Struct({
-  id: ObjectId,
+  id: ObjectId.ObjectId,
   after: Schema.optionalWith(Schema.String, { exact: true })
 })
 export type BatchReadInput = typeof BatchReadInput.Type
@@ -29,11 +30,9 @@ export const BatchReadRequest = Schema.Struct({
 })
 export type BatchReadRequest = typeof BatchReadRequest.Type
 
-export const Int32 = Schema.Int.pipe(Schema.between(-2147483648, 2147483647))
-
 export const AssociationType = Schema.Struct({
   category: Schema.NonEmptyString,
-  typeId: Int32,
+  typeId: AssociationRow.Int32,
   /** `null` when the association has no label; a missing label is read as `null`. */
   label: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
 })
@@ -46,8 +45,8 @@ export type AssociationType = typeof AssociationType.Type
  * (the client quotes bare ids before parsing, see `quoteBareIds`).
  */
 export const WireObjectId = Schema.Union(
-  ObjectId,
-  Schema.transformOrFail(Schema.Number, ObjectId, {
+  ObjectId.ObjectId,
+  Schema.transformOrFail(Schema.Number, ObjectId.ObjectId, {
     strict: true,
     decode: (n, _, ast) =>
       Number.isSafeInteger(n) && n >= 0
@@ -110,23 +109,7 @@ export type BatchReadResponse = typeof BatchReadResponse.Type
 export const BatchReadEnvelope = Schema.Struct({ ...batchReadEnvelope, results: Schema.Array(Schema.Unknown) })
 export type BatchReadEnvelope = typeof BatchReadEnvelope.Type
 
-const decodeBatchReadEnvelope = Schema.decodeUnknown(BatchReadEnvelope)
-const decodeBatchReadResponseFully = Schema.decodeUnknown(BatchReadResponse)
-
-/**
- * Decodes a batch-read answer (parsed JSON) with `BatchReadResponse`: the same
- * values and the same errors, but the results of the common shape are decoded
- * by hand (tens of thousands of association types an answer, where the
- * schema's generic walk was the export's largest cost after `JSON.parse`).
- */
-export const decodeBatchReadResponse = (u: unknown): Effect.Effect<BatchReadResponse, ParseResult.ParseError> =>
-  Effect.matchEffect(decodeBatchReadEnvelope(u), {
-    onFailure: () => decodeBatchReadResponseFully(u),
-    onSuccess: (envelope) => {
-      const results = BatchReadResults.decode(envelope.results)
-      return results === undefined ? decodeBatchReadResponseFully(u) : Effect.succeed({ ...envelope, results })
-    }
-  })
+export const decodeBatchReadResponse = Schema.decodeUnknown(BatchReadResponse)
 
 // ---------------------------------------------------------------------------
 // Errors: the body of 400, 401, 403, 404, 429 and most 5xx answers
@@ -229,26 +212,11 @@ export const quoteBareIds = (text: string): string =>
   text.includes("Id\":") || text.includes("\"id\":") ? text.replace(bareIdPattern, "\"$1\":$2\"$3\"") : text
 
 /**
- * An HTTP body as text, exactly as undici's `text()` decodes it (a leading
- * UTF-8 BOM dropped, bad bytes as U+FFFD): for showing a body to a user.
+ * An HTTP body as text, exactly as undici's `text()` decodes it: a leading UTF-8 BOM dropped, bad bytes as
+ * U+FFFD.
  */
-export const utf8Text: (bytes: Uint8Array) => string = JsonText.utf8
-
-/**
- * An HTTP body as text for `JSON.parse`: its non-ASCII characters written as
- * `\uXXXX` escapes, so that `JSON.parse(jsonText(bytes))` returns what
- * `JSON.parse(utf8Text(bytes))` returns, or throws where it throws. Where that
- * cannot be done or would not pay (a body that is not UTF-8, has a non-ASCII
- * character right after a backslash, or is mostly non-ASCII), it is
- * `utf8Text(bytes)` itself.
- * About half the memory of the two-byte string `utf8Text` makes of a body with
- * a character past U+00FF: on a 2.2 MB batch-read answer with a few non-ASCII
- * labels, decoding and `JSON.parse` take 21-23 ms instead of 29-32 ms (see
- * `internal/jsonText.ts`).
- *
- * `quoteBareIds` reads it as it reads `utf8Text`: its pattern could only meet
- * a non-ASCII character through `\s*`, right after `"id":`, which is outside a
- * string (or `id` is), where either text is invalid JSON. The text is not for
- * a user's eyes: show `utf8Text`.
- */
-export const jsonText: (bytes: Uint8Array) => string = JsonText.text
+export const utf8Text = (bytes: Uint8Array): string => {
+  const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const bom = body.length > 2 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0
+  return body.toString("utf8", bom, body.length)
+}

@@ -1,17 +1,18 @@
 /**
- * The simulator's data: object ids per type and the associations between
+ * The simulated portal: object ids per type and the associations between
  * them, all derived from a seed. Nothing is stored per object: the ids of a
  * type follow a formula (so membership is O(1) without a table), and the
  * associations of one object are drawn on demand from a PRNG keyed by
- * (seed, from type, to type, id). A dataset of 1,000,000 objects a type costs
+ * (seed, from type, to type, id). A portal of 1,000,000 objects a type costs
  * nothing until asked; `ids(type)` materializes (and caches) one type's ids.
  */
-import type { Api, AssociationRow, ObjectId } from "@assoc-etl/core"
+import type { AssociationRow, ObjectId } from "@assoc-etl/core"
+import type { AssociationsApi } from "@assoc-etl/hubspot"
 import * as IndexSet from "./internal/indexSet.js"
 import { hash2, hashString, mulberry32 } from "./internal/prng.js"
 
-export type AssociatedObject = Api.AssociatedObject
-export type AssociationType = Api.AssociationType
+export type AssociatedObject = AssociationsApi.AssociatedObject
+export type AssociationType = AssociationsApi.AssociationType
 
 /**
  * The associations of one object as positions. The k-th associated object is `ids(to)[toIndex[k]]` (ascending
@@ -49,13 +50,13 @@ const sortIndices = (a: Int32Array): void => {
   }
 }
 
-export interface DatasetOptions {
+export interface SimulatedPortalOptions {
   readonly seed: number
   readonly objects: number
   readonly types: ReadonlyArray<string>
 }
 
-export interface Dataset {
+export interface SimulatedPortal {
   readonly seed: number
   readonly types: ReadonlyArray<string>
   /** The object ids of a type, ascending as BigInt (empty for an unknown type). Cached after the first call. */
@@ -121,7 +122,7 @@ const compareIds = (a: string, b: string): number => a.length - b.length || (a <
 /** Compares two ids of digits (no leading zeros) as numbers. */
 export const compareObjectIds = compareIds
 
-export const make = (options: DatasetOptions): Dataset => {
+export const make = (options: SimulatedPortalOptions): SimulatedPortal => {
   const seed = options.seed | 0
   const objects = Math.max(0, Math.floor(options.objects))
   const spaces = new Map<string, TypeSpace>()
@@ -288,18 +289,18 @@ export interface GroundTruth {
  * in canonical order (input order without repeats, then page order, then
  * association type order), and the ids the API refuses as unknown.
  */
-export const groundTruth = (dataset: Dataset, from: string, to: string, ids?: ReadonlyArray<string>): GroundTruth => {
+export const groundTruth = (portal: SimulatedPortal, from: string, to: string, ids?: ReadonlyArray<string>): GroundTruth => {
   const rows: Array<AssociationRow.AssociationRow> = []
   const unknownIds: Array<string> = []
   const seen = new Set<string>()
-  for (const id of ids ?? dataset.ids(from)) {
+  for (const id of ids ?? portal.ids(from)) {
     if (seen.has(id)) continue
     seen.add(id)
-    if (!dataset.has(from, id)) {
+    if (!portal.has(from, id)) {
       unknownIds.push(id)
       continue
     }
-    for (const assoc of dataset.associations(from, to, id)) {
+    for (const assoc of portal.associations(from, to, id)) {
       for (const t of assoc.associationTypes) {
         rows.push({
           from_object_type: from,

@@ -1,15 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Dataset } from "../src/index.js"
+import { SimulatedPortal } from "../src/index.js"
 
 const types = ["contacts", "companies", "deals", "tickets"]
 const big = 2n ** 53n
 
 describe("Dataset", () => {
-  const dataset = Dataset.make({ seed: 7, objects: 2000, types })
+  const dataset = SimulatedPortal.make({ seed: 7, objects: 2000, types })
 
   it("is deterministic for a seed and differs between seeds", () => {
-    const again = Dataset.make({ seed: 7, objects: 2000, types })
-    const other = Dataset.make({ seed: 8, objects: 2000, types })
+    const again = SimulatedPortal.make({ seed: 7, objects: 2000, types })
+    const other = SimulatedPortal.make({ seed: 8, objects: 2000, types })
     assert.deepStrictEqual(again.ids("contacts"), dataset.ids("contacts"))
     const ids = dataset.ids("contacts").slice(0, 200)
     for (const id of ids) {
@@ -23,7 +23,7 @@ describe("Dataset", () => {
     let hash = 0x811c9dc5
     let rows = 0
     for (const [from, to] of [["contacts", "companies"], ["deals", "tickets"]] as const) {
-      for (const r of Dataset.groundTruth(dataset, from, to).rows) {
+      for (const r of SimulatedPortal.groundTruth(dataset, from, to).rows) {
         rows++
         const line = `${r.from_object_id}|${r.to_object_id}|${r.association_type_id}\n`
         for (let i = 0; i < line.length; i++) hash = Math.imul(hash ^ line.charCodeAt(i), 0x01000193)
@@ -37,11 +37,11 @@ describe("Dataset", () => {
     const toIds = dataset.ids("companies")
     for (const id of dataset.ids("contacts").slice(0, 500)) {
       const positions = dataset.associationPositions("contacts", "companies", id)
-      const fromPositions: ReadonlyArray<Dataset.AssociatedObject> = Array.from({ length: positions.length }, (_, k) => {
+      const fromPositions: ReadonlyArray<SimulatedPortal.AssociatedObject> = Array.from({ length: positions.length }, (_, k) => {
         const set = positions.typeSet[k]!
         return {
-          toObjectId: toIds[positions.toIndex[k]!]! as Dataset.AssociatedObject["toObjectId"],
-          associationTypes: Array.from({ length: Dataset.typeCount(set) }, (_, t) => pool[Dataset.typeAt(set, t)]!)
+          toObjectId: toIds[positions.toIndex[k]!]! as SimulatedPortal.AssociatedObject["toObjectId"],
+          associationTypes: Array.from({ length: SimulatedPortal.typeCount(set) }, (_, t) => pool[SimulatedPortal.typeAt(set, t)]!)
         }
       })
       assert.deepStrictEqual(fromPositions, dataset.associations("contacts", "companies", id))
@@ -136,7 +136,7 @@ describe("Dataset", () => {
   })
 
   it("creates a 1,000,000-object dataset lazily", () => {
-    const huge = Dataset.make({ seed: 3, objects: 1_000_000, types })
+    const huge = SimulatedPortal.make({ seed: 3, objects: 1_000_000, types })
     assert.strictEqual(huge.size("contacts"), 1_000_000)
     const last = huge.idAt("contacts", 999_999)!
     const first = huge.idAt("contacts", 0)!
@@ -154,7 +154,7 @@ describe("Dataset", () => {
   it("gives the ground truth of an export: canonical order, no repeats, unknown ids apart", () => {
     const ids = dataset.ids("contacts")
     const chosen = [ids[5]!, "42", ids[3]!, ids[5]!, ids[1999]!]
-    const truth = Dataset.groundTruth(dataset, "contacts", "companies", chosen)
+    const truth = SimulatedPortal.groundTruth(dataset, "contacts", "companies", chosen)
     assert.deepStrictEqual(truth.unknownIds, ["42"])
     const expected = [ids[5]!, ids[3]!, ids[1999]!].flatMap((id) =>
       dataset.associations("contacts", "companies", id).flatMap((a) =>
@@ -170,7 +170,7 @@ describe("Dataset", () => {
       )
     )
     assert.deepStrictEqual(truth.rows, expected)
-    const all = Dataset.groundTruth(dataset, "contacts", "companies")
+    const all = SimulatedPortal.groundTruth(dataset, "contacts", "companies")
     assert.deepStrictEqual(all.unknownIds, [])
     const keys = all.rows.map((r) => `${r.from_object_id}|${r.to_object_id}|${r.association_type_id}`)
     assert.strictEqual(new Set(keys).size, keys.length)

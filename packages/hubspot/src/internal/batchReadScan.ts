@@ -1,15 +1,15 @@
 /**
  * A batch-read answer read straight from its bytes, with no parsed tree: the
  * from id and cursor of each result, and for each row the place of its to id
- * in the body and its association type. The rows' NDJSON is then a copy of
- * those bytes between cached fragments (see `BatchReadAnswer`).
+ * in the body and its association type: the columns of a `RowBatch` over the
+ * body, whose NDJSON is then a copy of those bytes between cached fragments.
  *
  * Why: `JSON.parse` of a 2.2 MB answer builds ~100,000 objects and strings
  * that live until the answer is written; parsing them and collecting them were
  * ~40% of a 100,000-contact export's CPU.
  *
  * The law: when `scan(bytes)` returns a value, it is what the reference reads
- * (`JSON.parse(quoteBareIds(jsonText(bytes)))` decoded by `BatchReadResponse`,
+ * (`JSON.parse(quoteBareIds(utf8Text(bytes)))` decoded by `BatchReadResponse`,
  * then flattened): the same results, cursors and rows. Anything it does not
  * read with certainty makes it return `undefined`, and the caller takes the
  * reference path, which decodes what it may and explains what it refuses. So
@@ -26,14 +26,16 @@
  *   to it), and a repeated from id;
  * - an answer without `results`, or with members the envelope schema refuses.
  * Association types are read by `JSON.parse` of their own bytes, once per
- * distinct byte string in an answer (a few dozen), and checked as the schema
- * checks them; values of unknown keys are checked as JSON and skipped, as the
+ * distinct byte string in an answer (a few dozen), and decoded by the schema; values of unknown keys are checked as JSON and skipped, as the
  * schema ignores them.
  */
-import type { AssociationType } from "../Api.js"
-import { isObjectId } from "../ObjectId.js"
-import { isType } from "./batchReadResults.js"
-import { latin1 } from "./latin1.js"
+import { ObjectId, RowBatch } from "@assoc-etl/core"
+import { Option, Schema } from "effect"
+import { AssociationType } from "../AssociationsApi.js"
+
+const { latin1 } = RowBatch
+const isObjectId = ObjectId.isObjectId
+const decodeType = Schema.decodeUnknownOption(AssociationType)
 
 export interface Scanned {
   readonly body: Uint8Array
@@ -542,9 +544,10 @@ class Scanner {
     } catch {
       throw decline
     }
-    // Checked as the hand decoder checks it (the schema's rules); an absent label is `null`.
-    if (!isType(parsed)) throw decline
-    const type: AssociationType = { category: parsed.category, typeId: parsed.typeId, label: parsed.label ?? null }
+    // Checked by the schema; an absent label is `null`.
+    const decoded = decodeType(parsed)
+    if (Option.isNone(decoded)) throw decline
+    const type: AssociationType = decoded.value
     const entry = { bytes: b.slice(start, end), type, index: this.types.length }
     this.types.push(type)
     met.push(entry)

@@ -1,6 +1,7 @@
+import { type AssociationRow, NdjsonRows, ObjectId, ObjectType } from "@assoc-etl/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc } from "effect"
-import { Api, AssociationRow, BatchReadAnswer, ObjectId, ObjectType } from "../src/index.js"
+import { AssociationsApi, BatchReadAnswer } from "../src/index.js"
 
 const pair: AssociationRow.Pair = { fromType: ObjectType.unsafeMake("contacts"), toType: ObjectType.unsafeMake("companies") }
 const utf8 = new TextEncoder()
@@ -9,11 +10,11 @@ const utf8 = new TextEncoder()
 const reference = (bytes: Uint8Array): BatchReadAnswer.BatchReadAnswer | "not JSON" | "refused" => {
   let json: unknown
   try {
-    json = JSON.parse(Api.quoteBareIds(Api.jsonText(bytes)))
+    json = JSON.parse(AssociationsApi.quoteBareIds(AssociationsApi.utf8Text(bytes)))
   } catch {
     return "not JSON"
   }
-  const decoded = Effect.runSync(Effect.either(Api.decodeBatchReadResponse(json)))
+  const decoded = Effect.runSync(Effect.either(AssociationsApi.decodeBatchReadResponse(json)))
   return Either.isLeft(decoded) ? "refused" : BatchReadAnswer.fromResponse(decoded.right)
 }
 
@@ -32,7 +33,7 @@ const agrees = (bytes: Uint8Array, inputOrder?: ReadonlyArray<string>): boolean 
   const refRows = ref.rows(pair, order)
   assert.strictEqual(rows.length, refRows.length)
   assert.deepStrictEqual(rows.toArray(), refRows.toArray())
-  assert.deepStrictEqual(AssociationRow.encodeNdjsonBytes(rows), AssociationRow.encodeNdjsonBytes(refRows))
+  assert.deepStrictEqual(NdjsonRows.encode(rows), NdjsonRows.encode(refRows))
   return true
 }
 

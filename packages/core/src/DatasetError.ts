@@ -1,0 +1,40 @@
+/**
+ * The failures of a dataset directory: what the user is told, and whether
+ * a rerun can go on (see each reason).
+ */
+import { Schema } from "effect"
+
+export class DatasetError extends Schema.TaggedError<DatasetError>()("DatasetError", {
+  /**
+   * - `Io`, `NoSpace`: a file operation failed; what was committed is safe, a rerun resumes.
+   * - `Corrupt`: the directory is not what its checkpoint says; a rerun cannot repair it.
+   * - `NotEmpty`: the directory holds another tool's files, or another export's without a checkpoint.
+   * - `Mismatch`: the directory holds an export in another format.
+   * - `NotFinished`: a finished export was expected (its manifest is read) and the directory holds none.
+   * - `Finished`: the export is finished (`_SUCCESS`); nothing may be added to it.
+   */
+  reason: Schema.Literal("Io", "NoSpace", "Corrupt", "NotEmpty", "Mismatch", "NotFinished", "Finished"),
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    switch (this.reason) {
+      case "NoSpace":
+        return `no space left on the device while writing ${this.path}. What was committed is safe: free some space `
+          + "and run the same command again to resume."
+      case "NotEmpty":
+        return `${this.path} holds files of another export (${this.detail}) and no checkpoint of one: `
+          + "choose an empty --out."
+      case "Mismatch":
+        return `${this.path} holds another export: ${this.detail}. It was not touched; choose another --out.`
+      case "NotFinished":
+        return `${this.path} is not a finished export: ${this.detail}`
+      case "Finished":
+        return `${this.path} holds a finished export (_SUCCESS): nothing may be added to it`
+      case "Corrupt":
+        return `${this.path}: ${this.detail}`
+      case "Io":
+        return `cannot write ${this.path}: ${this.detail}`
+    }
+  }
+}

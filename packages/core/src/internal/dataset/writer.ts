@@ -1,0 +1,288 @@
+/**
+ * The writer of a dataset directory (see `Dataset.ts` for the commit order).
+ *
+ * A writer serves one caller at a time (its operations are serialized). After
+ * an operation fails or is interrupted it refuses every further one: its files
+ * may hold bytes past what it counted, and only reopening (which cuts them
+ * back to the checkpoint) makes the directory consistent again.
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { Clock, Effect, Exit, Option, Scope } from "effect"
+import { columns } from "../../AssociationRow.js"
+import { DatasetError } from "../../DatasetError.js"
+import * as ErrorRow from "../../ErrorRow.js"
+import type { Identity } from "../../IdSource.js"
+import * as Manifest from "../../Manifest.js"
+import * as NdjsonRows from "../../NdjsonRows.js"
+import type { PartEncoder } from "../../PartEncoder.js"
+import type { RowBatch } from "../../RowBatch.js"
+import * as CheckpointFile from "./checkpointFile.js"
+import { fail, syncDirectory, writeAtomically } from "./durableFile.js"
+import {
+  checkpointName,
+  errorsDirectory,
+  errorsName,
+  isWorkingFile,
+  journalName,
+  manifestName,
+  partName,
+  successName,
+  tempName
+} from "./layout.js"
+import * as Part from "./part.js"
+import { recover } from "./recover.js"
+
+export const toolVersion = "0.1.0"
+
+export interface WriterOptions {
+  readonly directory: string
+  readonly encoder: PartEncoder
+  readonly partMaxRows: number
+  readonly partMaxBytes: number
+}
+
+/** What the manifest says of the export, besides the dataset's own facts. */
+export interface ExportFacts {
+  readonly from: string
+  readonly to: string
+  readonly source: Identity
+  /** Epoch millis. */
+  readonly startedAt: number
+}
+
+export interface Writer {
+  readonly append: (rows: RowBatch, errors: ReadonlyArray<ErrorRow.ErrorRow>) => Effect.Effect<void, DatasetError>
+  /** Makes what was appended durable, then records `payload` (encoded) in the checkpoint. */
+  readonly commit: (payload: unknown) => Effect.Effect<void, DatasetError>
+  /** Commits the last part, then writes manifest.json and `_SUCCESS`. */
+  readonly finish: (payload: unknown, facts: ExportFacts) => Effect.Effect<Manifest.Manifest, DatasetError>
+  readonly state: Effect.Effect<CheckpointFile.DatasetState>
+}
+
+export interface Opened {
+  readonly writer: Writer
+  /** The payload of the last checkpoint, encoded, when this open resumes an export. */
+  readonly resumed: Option.Option<unknown>
+  /** The manifest of a finished export (`_SUCCESS` beside a checkpoint): the writer must not be used. */
+  readonly finished: Option.Option<Manifest.Manifest>
+}
+
+const encoder = new TextEncoder()
+
+const emptyState = (enc: PartEncoder): CheckpointFile.DatasetState => ({
+  format: enc.format,
+  extension: enc.extension,
+  parts: [],
+  open: { index: 0, rows: 0, journalBytes: 0 },
+  errors: { rows: 0, bytes: 0 }
+})
+
+const brokenDetail = "an earlier append or commit failed or was interrupted, so this writer takes no more rows. "
+  + "What was committed is safe: open the directory again to resume from the last commit"
+
+/**
+ * Opens a dataset directory: a new export, or the resumption of the one its checkpoint describes. A finished
+ * export is reported with its manifest and left as it is. The writer's files stay open until the scope closes;
+ * closing it without `finish` is a crash the next `open` recovers from.
+ */
+export const open = (
+  options: WriterOptions
+): Effect.Effect<Opened, DatasetError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const outer = yield* Effect.scope
+    const dir = options.directory
+    const enc = options.encoder
+    const at = (name: string) => path.join(dir, name)
+    const exists = (name: string) => fs.exists(at(name)).pipe(Effect.mapError(fail(at(name))))
+
+    // Finished: report it without touching anything. `_SUCCESS` alone (Spark's, say) is another tool's output.
+    if ((yield* exists(successName)) && (yield* exists(checkpointName))) {
+      const last = yield* CheckpointFile.read(dir)
+      const text = yield* fs.readFileString(at(manifestName)).pipe(Effect.mapError(fail(at(manifestName))))
+      const manifest = yield* Manifest.decodeJson(text).pipe(
+        Effect.mapError((e) =>
+          new DatasetError({ reason: "Corrupt", path: at(manifestName), detail: `the manifest cannot be read: ${e.message}` })
+        )
+      )
+      const state = Option.match(last, { onNone: () => emptyState(enc), onSome: (c) => c.dataset })
+      return {
+        writer: completed(dir, state),
+        resumed: Option.map(last, (c) => c.payload),
+        finished: Option.some(manifest)
+      }
+    }
+
+    yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(fail(dir)))
+    const checkpoint = yield* CheckpointFile.read(dir)
+    const names = yield* fs.readDirectory(dir).pipe(Effect.mapError(fail(dir)))
+    const remove = (name: string) => fs.remove(at(name), { force: true }).pipe(Effect.mapError(fail(at(name))))
+
+    let state: CheckpointFile.DatasetState
+    if (Option.isNone(checkpoint)) {
+      const foreign = names.filter((n) => n.startsWith("part-") || n === manifestName || n === successName)
+      if (foreign.length > 0) {
+        return yield* new DatasetError({ reason: "NotEmpty", path: dir, detail: foreign.slice(0, 3).join(", ") })
+      }
+      // Leftovers of a run that stopped before its first checkpoint hold nothing committed.
+      for (const n of names) if (isWorkingFile(n)) yield* remove(n)
+      state = emptyState(enc)
+      yield* fs.makeDirectory(at(errorsDirectory), { recursive: true }).pipe(Effect.mapError(fail(at(errorsDirectory))))
+      yield* fs.writeFile(at(errorsName), new Uint8Array()).pipe(Effect.mapError(fail(at(errorsName))))
+    } else {
+      state = checkpoint.value.dataset
+      if (state.format !== enc.format || state.extension !== enc.extension) {
+        return yield* new DatasetError({
+          reason: "Mismatch",
+          path: dir,
+          detail: `it writes ${state.extension} parts, this run asks for ${enc.extension}`
+        })
+      }
+      yield* recover(dir, state, enc, names)
+    }
+
+    // The open part: its journal, appended to; its temp file, rebuilt from the journal unless it is the journal.
+    const errorsFile = yield* fs.open(at(errorsName), { flag: "a" }).pipe(Effect.mapError(fail(at(errorsName))))
+    let part = yield* Part.open(outer, dir, enc, state.open.index, state.open.journalBytes)
+    let parts = [...state.parts]
+    let rows = state.open.rows
+    let journalBytes = state.open.journalBytes
+    let errorRows = state.errors.rows
+    let errorBytes = state.errors.bytes
+    /** Set once the writer takes no more operations: after a failure or an interruption, or after `finish`. */
+    let closed: DatasetError | undefined
+    const lock = yield* Effect.makeSemaphore(1)
+    // One buffer for every append's journal bytes: appends run one at a time, under `lock`, and write their
+    // bytes before they return. An interrupted append may leave its write running in the background, still
+    // reading the buffer; that is safe only because `guarded` closes the writer after any failure or
+    // interruption, so no later append encodes into the buffer. Keep that if you change `guarded`.
+    const encodeJournal = NdjsonRows.encoder()
+
+    const current = (): CheckpointFile.DatasetState => ({
+      format: enc.format,
+      extension: enc.extension,
+      parts,
+      open: { index: part.index, rows, journalBytes },
+      errors: { rows: errorRows, bytes: errorBytes }
+    })
+
+    const append = (batch: RowBatch, errors: ReadonlyArray<ErrorRow.ErrorRow>) =>
+      Effect.gen(function*() {
+        if (batch.length > 0) {
+          const bytes = encodeJournal(batch)
+          yield* part.journal.writeAll(bytes).pipe(Effect.mapError(fail(part.journalPath)))
+          if (part.writer !== undefined && part.temp !== undefined) {
+            for (const chunk of yield* part.writer.write(batch)) {
+              yield* part.temp.writeAll(chunk).pipe(Effect.mapError(fail(part.tempPath)))
+            }
+          }
+          journalBytes += bytes.length
+          rows += batch.length
+        }
+        if (errors.length > 0) {
+          const bytes = encoder.encode(ErrorRow.encodeNdjson(errors))
+          yield* errorsFile.writeAll(bytes).pipe(Effect.mapError(fail(at(errorsName))))
+          errorBytes += bytes.length
+          errorRows += errors.length
+        }
+      })
+
+    const commitWith = (payload: unknown, final: boolean) =>
+      Effect.gen(function*() {
+        // 1. What was appended is durable.
+        yield* part.journal.sync.pipe(Effect.mapError(fail(part.journalPath)))
+        yield* errorsFile.sync.pipe(Effect.mapError(fail(at(errorsName))))
+        // 2. A part due to roll over is finished and durable under its temp name.
+        const roll = rows > 0 && (final || rows >= options.partMaxRows || journalBytes >= options.partMaxBytes)
+        let finished: Manifest.PartInfo | undefined
+        if (roll) {
+          let bytes = journalBytes
+          if (part.writer !== undefined && part.temp !== undefined) {
+            for (const chunk of yield* part.writer.finish) {
+              yield* part.temp.writeAll(chunk).pipe(Effect.mapError(fail(part.tempPath)))
+            }
+            yield* part.temp.sync.pipe(Effect.mapError(fail(part.tempPath)))
+            bytes = Number((yield* part.temp.stat.pipe(Effect.mapError(fail(part.tempPath)))).size)
+          }
+          finished = { name: partName(part.index, enc.extension), rows, bytes }
+        }
+        // 3. The checkpoint, atomically: from here on the finished part is committed.
+        const next: CheckpointFile.DatasetState = finished === undefined ? current() : {
+          ...current(),
+          parts: [...parts, finished],
+          open: { index: part.index + 1, rows: 0, journalBytes: 0 }
+        }
+        yield* writeAtomically(dir, checkpointName, CheckpointFile.encode({ version: 1, dataset: next, payload }))
+        // 4. Roll forward: the part into place, then its journal away, then the next part.
+        if (finished !== undefined) {
+          const done = part
+          yield* Scope.close(done.scope, Exit.void)
+          yield* fs.rename(done.tempPath, at(finished.name)).pipe(Effect.mapError(fail(at(finished.name))))
+          yield* syncDirectory(dir)
+          if (done.journalPath !== done.tempPath) yield* remove(journalName(done.index))
+          parts = [...parts, finished]
+          rows = 0
+          journalBytes = 0
+          part = yield* Part.open(outer, dir, enc, done.index + 1, 0)
+        }
+      }).pipe(Effect.withSpan("Dataset.commit", { attributes: { directory: dir, final } }))
+
+    const finish = (payload: unknown, facts: ExportFacts) =>
+      Effect.gen(function*() {
+        yield* commitWith(payload, true)
+        const now = yield* Clock.currentTimeMillis
+        const manifest: Manifest.Manifest = {
+          version: 2,
+          tool: { name: "assoc-etl", version: toolVersion },
+          format: enc.format,
+          schema: columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable })),
+          parts,
+          totals: {
+            rows: parts.reduce((n, p) => n + p.rows, 0),
+            bytes: parts.reduce((n, p) => n + p.bytes, 0),
+            parts: parts.length
+          },
+          errors: { file: errorsName, rows: errorRows },
+          startedAt: new Date(facts.startedAt).toISOString(),
+          finishedAt: new Date(now).toISOString(),
+          export: { from: facts.from, to: facts.to, source: facts.source }
+        }
+        // The part opened after the last roll is empty: its files go.
+        yield* Scope.close(part.scope, Exit.void)
+        yield* remove(journalName(part.index))
+        yield* remove(tempName(part.index, enc.extension))
+        yield* writeAtomically(dir, manifestName, encoder.encode(Manifest.encodeJson(manifest)))
+        yield* writeAtomically(dir, successName, new Uint8Array())
+        closed = new DatasetError({ reason: "Finished", path: dir, detail: "" })
+        return manifest
+      })
+
+    // One operation at a time; the first that fails or is interrupted closes the writer (see the module's comment).
+    const guarded = <A>(effect: Effect.Effect<A, DatasetError, FileSystem.FileSystem | Path.Path>) =>
+      Effect.suspend(() => closed === undefined ? effect : Effect.fail(closed)).pipe(
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            if (Exit.isFailure(exit) && closed === undefined) {
+              closed = new DatasetError({ reason: "Io", path: dir, detail: brokenDetail })
+            }
+          })
+        ),
+        Effect.provideService(FileSystem.FileSystem, fs),
+        Effect.provideService(Path.Path, path),
+        lock.withPermits(1)
+      )
+    const writer: Writer = {
+      append: (batch, errors) => guarded(append(batch, errors)),
+      commit: (payload) => guarded(commitWith(payload, false)),
+      finish: (payload, facts) => guarded(finish(payload, facts)),
+      state: Effect.sync(current)
+    }
+    return { writer, resumed: Option.map(checkpoint, (c) => c.payload), finished: Option.none() }
+  })
+
+/** The writer of a finished export: it reports the last state and refuses to add anything. */
+const completed = (dir: string, state: CheckpointFile.DatasetState): Writer => {
+  const refuse = Effect.fail(new DatasetError({ reason: "Finished", path: dir, detail: "" }))
+  return { append: () => refuse, commit: () => refuse, finish: () => refuse, state: Effect.succeed(state) }
+}

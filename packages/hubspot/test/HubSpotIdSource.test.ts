@@ -1,0 +1,254 @@
+/**
+ * HubSpot's own id sources under `Export.run`: the modified-since search against a search endpoint whose
+ * objects are modified while the run pages through them, as a busy account's are (batch reads go to the
+ * simulator), and the chaining of incremental runs.
+ */
+import { type AssociationRow, Export, type Manifest, ObjectId, ObjectType, RowSink } from "@assoc-etl/core"
+import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
+import { FileSystem } from "@effect/platform"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Layer, Metric, Option, Redacted } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { type AssociationsApi, BatchRead, HubSpotClient, HubSpotError, HubSpotIdSource, RequestBudget } from "../src/index.js"
+
+const contacts = ObjectType.unsafeMake("contacts")
+const companies = ObjectType.unsafeMake("companies")
+const pair = { fromType: contacts, toType: companies }
+const token = "id-source-test-token"
+
+/**
+ * HubSpot's search semantics over `modified` (id → epoch millis): the filters on the contacts' lastmodifieddate, oldest
+ * first, `after` an offset, at most 10,000 results a query. After each answer, `touch` may modify objects (their
+ * time becomes now, after any window of the run).
+ */
+const fakeSearch = (modified: Map<string, number>, touch: (answered: ReadonlyArray<string>) => ReadonlyArray<string>) => {
+  const searches: Array<AssociationsApi.SearchRequest> = []
+  const search: HubSpotClient.Service["search"] = (_type, request) =>
+    Effect.sync(() => {
+      searches.push(request)
+      const filters = request.filterGroups[0]!.filters
+      for (const f of filters) assert.strictEqual(f.propertyName, "lastmodifieddate", "contacts' own name for it")
+      const bound = (op: string) => Number(filters.find((f) => f.operator === op)!.value)
+      const lo = bound("GTE")
+      const hi = bound("LT")
+      const matches = [...modified].filter(([, m]) => m >= lo && m < hi)
+        .sort(([a, ma], [b, mb]) => ma - mb || SimulatedPortal.compareObjectIds(a, b))
+      const offset = Number(request.after ?? "0")
+      const limit = request.limit ?? 10
+      assert.isAtMost(offset + limit, 10_000, "HubSpot refuses to page beyond 10,000 results")
+      const page = matches.slice(offset, offset + limit)
+      const answer: AssociationsApi.SearchResponse = {
+        total: matches.length,
+        results: page.map(([id, m]) => ({ id: ObjectId.unsafeMake(id), properties: { lastmodifieddate: new Date(m).toISOString() } })),
+        ...(offset + page.length < matches.length ? { paging: { next: { after: String(offset + page.length) } } } : {})
+      }
+      for (const id of touch(page.map(([id]) => id))) modified.set(id, Date.now())
+      return answer
+    })
+  return { search, searches }
+}
+
+/**
+ * `Export.run` of the objects modified since `since`, with `search` answering the searches and the simulator the
+ * batch reads, into `sink`; the journal in `dir`.
+ */
+const runExport = (
+  sim: Simulator.SimulatorService,
+  search: HubSpotClient.Service["search"],
+  since: string,
+  dir: string,
+  sink: RowSink.MemorySink
+) => {
+  const client = Layer.effect(
+    HubSpotClient.HubSpotClient,
+    Effect.map(HubSpotClient.make({ token: Redacted.make(token), baseUrl: sim.baseUrl }), (c) => ({ ...c, search }))
+  ).pipe(
+    Layer.provide(RequestBudget.layer({ limit: { max: 1000, windowMillis: 1000 }, searchLimit: { max: 1000, windowMillis: 1000 } })),
+    Layer.provide(NodeHttpClient.layerUndici)
+  )
+  return Effect.exit(
+    Export.run({
+      pair,
+      source: HubSpotIdSource.modifiedSince(contacts, Date.parse(since), { journal: path.join(dir, ".listed-ids") }),
+      stage: BatchRead.stage(),
+      sink
+    }).pipe(Effect.tagMetrics("test_run", path.basename(dir) + String(Math.random())), Effect.provide(client))
+  )
+}
+
+const key = (r: AssociationRow.AssociationRow) => `${r.from_object_id}|${r.to_object_id}|${r.association_type_id}`
+
+describe("HubSpotIdSource.modifiedSince", () => {
+  it.scopedLive("objects modified while the run pages through the window do not push others out of it", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ objects: 3000, token, rateLimit: { max: 0, windowMillis: 1000 } })
+      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      const since = "2025-03-01T00:00:00.000Z"
+      const modified = new Map(sim.portal.ids("contacts").map((id) => [id, sim.portal.lastModified("contacts", id)]))
+      const inWindow = [...modified].filter(([, m]) => m >= Date.parse(since)).map(([id]) => id)
+      assert.isAbove(inWindow.length, 1000, "several pages")
+      // Each answer's first object is modified at once: it was answered, but it leaves the window.
+      const { search, searches } = fakeSearch(modified, (answered) => answered.slice(0, 1))
+      const sink = RowSink.memory()
+      const startedAt = Date.now()
+      const exit = yield* runExport(sim, search, since, dir, sink)
+      assert.isTrue(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
+      const summary = Exit.isSuccess(exit) ? exit.value : undefined
+      // Every object still in the window has its associations exported (those without any yield no row), once.
+      const rows = (yield* sink.committed).rows
+      const truth = SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", inWindow).rows
+      assert.deepStrictEqual(rows.map(key).sort(), truth.map(key).sort())
+      assert.isAbove(searches.length, 5)
+      assert.strictEqual(summary?.idsDone, inWindow.length)
+      // The window ends the index lag before the run's start: the first search's upper bound.
+      const hi = Number(searches[0]!.filterGroups[0]!.filters.find((f) => f.operator === "LT")!.value)
+      assert.isAtLeast(hi, startedAt - HubSpotIdSource.searchIndexLagMillis)
+      assert.isAtMost(hi, Date.now() - HubSpotIdSource.searchIndexLagMillis)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("a resume takes each id once though objects of the page it resumes in left the window", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ objects: 3000, token, rateLimit: { max: 0, windowMillis: 1000 } })
+      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      const since = "2025-03-01T00:00:00.000Z"
+      const modified = new Map(sim.portal.ids("contacts").map((id) => [id, sim.portal.lastModified("contacts", id)]))
+      const inWindow = [...modified].filter(([, m]) => m >= Date.parse(since)).map(([id]) => id)
+      const sink = RowSink.memory()
+      const checkpointDone = Effect.map(sink.committed, (state) =>
+        Option.match(state.payload, {
+          onNone: () => 0,
+          onSome: (p) => (p as { done: ReadonlyArray<readonly [number, number]> }).done.reduce((n, [a, b]) => n + b - a, 0)
+        }))
+      // The first run stops at its fourth search, once some ids are committed (not all it listed, as a rule).
+      const { search: healthy } = fakeSearch(modified, () => [])
+      let calls = 0
+      const failing: HubSpotClient.Service["search"] = (type, request) =>
+        ++calls < 4 ? healthy(type, request) : Effect.gen(function*() {
+          while ((yield* checkpointDone) < 150) yield* Effect.sleep("20 millis")
+          return yield* new HubSpotError.HubSpotError({ reason: "BadRequest", method: "POST", path: "/search" })
+        })
+      const first = yield* runExport(sim, failing, since, dir, sink)
+      assert.isTrue(Exit.isFailure(first))
+      const done = yield* checkpointDone
+      assert.isAbove(done, 0)
+      // Before the resume, objects the first run listed, on both sides of the last committed ordinal, leave the
+      // window: searching the window again would number every later object differently.
+      const listed = fs.readFileSync(path.join(dir, ".listed-ids"), "utf8").split("\n").filter((l) => l !== "")
+        .flatMap((l) => JSON.parse(l).ids as Array<string>)
+      assert.isAbove(listed.length, done)
+      const touched = [...listed.slice(Math.max(0, done - 20), done), ...listed.slice(done, done + 5)]
+      for (const id of touched) modified.set(id, Date.now())
+      const { search } = fakeSearch(modified, () => [])
+      const resumed = yield* runExport(sim, search, since, dir, sink)
+      assert.isTrue(Exit.isSuccess(resumed), Exit.isFailure(resumed) ? Cause.pretty(resumed.cause) : "")
+      // Every object of the window as first listed, each exactly once.
+      const rows = (yield* sink.committed).rows
+      assert.deepStrictEqual(
+        rows.map(key).sort(),
+        SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", inWindow).rows.map(key).sort()
+      )
+    }).pipe(Effect.provide(NodeContext.layer)), 60_000)
+
+  it("a window ends the index lag before the run's start, but never before it starts", () => {
+    const since = Date.parse("2025-06-01T12:00:00.000Z")
+    assert.strictEqual(
+      HubSpotIdSource.searchUntil(since, Date.parse("2025-06-02T00:00:00.000Z")),
+      Date.parse("2025-06-01T23:55:00.000Z")
+    )
+    // Chained two minutes after the run before: an empty window, whose end is where the next run starts.
+    assert.strictEqual(HubSpotIdSource.searchUntil(since, Date.parse("2025-06-01T12:02:00.000Z")), since)
+  })
+
+  it.scopedLive("more than 10,000 objects modified in one millisecond fail the run as SearchTooDense", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ objects: 100, token, rateLimit: { max: 0, windowMillis: 1000 } })
+      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      const moment = Date.parse("2025-06-01T12:00:00.000Z")
+      const modified = new Map(Array.from({ length: 10_050 }, (_, i) => [String(1_000_000 + i), moment] as const))
+      const { search } = fakeSearch(modified, () => [])
+      const exit = yield* runExport(sim, search, "2025-01-01T00:00:00.000Z", dir, RowSink.memory())
+      const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      const error = Option.getOrThrow(failure)
+      assert.instanceOf(error, HubSpotIdSource.HubSpotIdSourceError)
+      assert.strictEqual((error as HubSpotIdSource.HubSpotIdSourceError).reason, "SearchTooDense")
+      assert.include(error.message, "2025-06-01T12:00:00.000Z")
+    }).pipe(Effect.provide(NodeContext.layer)), 60_000)
+})
+
+describe("HubSpotIdSource.list", () => {
+  it.scopedLive("lists every object once, and a fresh run forgets a journal it did not write", () =>
+    Effect.gen(function*() {
+      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      const journal = path.join(dir, ".listed-ids")
+      fs.writeFileSync(journal, `${JSON.stringify({ ids: ["1", "2"], next: null })}\n`)
+      const sink = RowSink.memory()
+      const summary = yield* Export.run({
+        pair,
+        source: HubSpotIdSource.list(contacts, { journal }),
+        stage: BatchRead.stage(),
+        sink
+      }).pipe(Effect.tagMetrics("test_run", "list"))
+      const sim = yield* Simulator.Simulator
+      const truth = SimulatedPortal.groundTruth(sim.portal, "contacts", "companies").rows
+      assert.deepStrictEqual((yield* sink.committed).rows.map(key).sort(), truth.map(key).sort())
+      assert.strictEqual(summary.idsDone, sim.portal.ids("contacts").length)
+      // 250 objects, 100 a page.
+      assert.strictEqual((yield* sim.counters).listRequests, 3)
+      const requests = yield* Metric.value(HubSpotClient.metrics.requests).pipe(Effect.tagMetrics("test_run", "list"))
+      assert.strictEqual(requests.count, (yield* sim.counters).requests)
+    }).pipe(Effect.provide(Layer.merge(Simulator.layerTest({ objects: 250, pageSize: 40 }), NodeContext.layer))))
+})
+
+describe("HubSpotIdSource.chainedSince", () => {
+  const manifest = (source: Manifest.Manifest["export"]["source"], startedAt = "2025-01-02T00:00:00.000Z"): Manifest.Manifest => ({
+    version: 2,
+    tool: { name: "assoc-etl", version: "0.1.0" },
+    format: "ndjson",
+    schema: [],
+    parts: [],
+    totals: { rows: 0, bytes: 0, parts: 0 },
+    errors: { file: "_errors/errors.ndjson", rows: 0 },
+    startedAt,
+    finishedAt: startedAt,
+    export: { from: "contacts", to: "companies", source }
+  })
+
+  it.effect("takes a search run's window end, or another run's start; refuses other objects", () =>
+    Effect.gen(function*() {
+      const search = { kind: "search", key: "k", description: "d", details: { until: "2025-01-01T23:55:00.000Z" } }
+      assert.strictEqual(yield* HubSpotIdSource.chainedSince(manifest(search), contacts), Date.parse("2025-01-01T23:55:00.000Z"))
+      const list = { kind: "list", key: "contacts", description: "d" }
+      assert.strictEqual(yield* HubSpotIdSource.chainedSince(manifest(list), contacts), Date.parse("2025-01-02T00:00:00.000Z"))
+      const other = yield* Effect.flip(HubSpotIdSource.chainedSince(manifest(list), ObjectType.unsafeMake("deals")))
+      assert.strictEqual(other.reason, "Since")
+      assert.include(other.message, "contacts, not deals")
+      const noEnd = yield* Effect.flip(HubSpotIdSource.chainedSince(manifest({ kind: "search", key: "k", description: "d" }), contacts))
+      assert.strictEqual(noEnd.reason, "Since")
+    }))
+
+  it("parseMoment reads a date, or a date-time without a zone, as UTC whatever the machine's zone", () => {
+    // Node reads TZ again when it changes: a zone away from UTC, so that a local reading would show.
+    const zone = process.env["TZ"]
+    process.env["TZ"] = "America/New_York"
+    try {
+      assert.notStrictEqual(new Date(Date.parse("2025-06-30T08:15")).toISOString(), "2025-06-30T08:15:00.000Z")
+      const iso = (text: string) => {
+        const millis = HubSpotIdSource.parseMoment(text)
+        return millis === undefined ? undefined : new Date(millis).toISOString()
+      }
+      assert.strictEqual(iso("2025-06-30"), "2025-06-30T00:00:00.000Z")
+      assert.strictEqual(iso("2025-06-30T08:15"), "2025-06-30T08:15:00.000Z")
+      assert.strictEqual(iso("2025-06-30 08:15:30.5"), "2025-06-30T08:15:30.500Z")
+      assert.strictEqual(iso("2025-06-30T08:15:00+02:00"), "2025-06-30T06:15:00.000Z")
+      assert.strictEqual(iso(" 2025-06-30T08:15:00Z "), "2025-06-30T08:15:00.000Z")
+      assert.isUndefined(iso("yesterday"))
+      assert.isUndefined(iso("2025-13-40"))
+    } finally {
+      if (zone === undefined) delete process.env["TZ"]
+      else process.env["TZ"] = zone
+    }
+  })
+})

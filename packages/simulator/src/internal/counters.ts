@@ -1,0 +1,144 @@
+/**
+ * The counters (`Simulator.counters`, `GET /__sim/counters`) and the tally that keeps them: what
+ * `resetCounters` sets back to zero, the log of arrival times included. The rate windows and the daily count
+ * are not here: they are the server's state (`limits.ts`), and a reset leaves them as they are.
+ */
+
+export interface FaultCounters {
+  readonly status500: number
+  readonly status502: number
+  readonly status503: number
+  readonly status504: number
+  readonly drop: number
+  readonly truncate: number
+  readonly slow: number
+}
+
+export interface Counters {
+  /** Every HTTP request that reached a handler. */
+  readonly requests: number
+  /** Batch-read requests answered 200/207. */
+  readonly batchReads: number
+  /** Inputs in those. */
+  readonly inputs: number
+  readonly listRequests: number
+  readonly searchRequests: number
+  readonly status429: number
+  readonly status429Daily: number
+  readonly faults: FaultCounters
+  /** Highest number of requests being handled at once. */
+  readonly maxInFlight: number
+  /** Highest number of arrivals in any rolling window of `rateLimit.windowMillis`. */
+  readonly maxInWindow: number
+}
+
+/** The body of `GET /__sim/counters`. */
+export interface CountersWithArrivals extends Counters {
+  /** Clock millis of each authenticated arrival since the last reset, in order (the last `maxArrivals`). */
+  readonly arrivals: ReadonlyArray<number>
+  /** Arrivals since the last reset that are no longer in `arrivals`. */
+  readonly arrivalsDropped: number
+}
+
+/** How many arrival times `GET /__sim/counters` keeps. */
+export const maxArrivals = 100_000
+
+export interface Tally {
+  /** A request reached a handler: counted, and in flight until `leave`. */
+  readonly enter: () => void
+  readonly leave: () => void
+  /** An authenticated arrival, counted in the rolling window at `now`: logged (the last `maxArrivals`). */
+  readonly arrival: (now: number) => void
+  /** The arrivals now in the rolling window, for `maxInWindow`. */
+  readonly inWindow: (count: number) => void
+  /** A 429; `daily` when the daily count refused it. */
+  readonly refused: (daily: boolean) => void
+  readonly fault: (kind: keyof FaultCounters) => void
+  /** An answer of 200/207 sent whole, with the inputs of a batch read. */
+  readonly answered: (kind: "batch" | "list" | "search", inputs: number) => void
+  readonly counters: () => Counters
+  readonly withArrivals: () => CountersWithArrivals
+  /** Zero, but `maxInFlight` is the requests in flight now; `arrivals` is empty. */
+  readonly reset: () => void
+}
+
+export const make = (): Tally => {
+  let requests = 0
+  let batchReads = 0
+  let inputs = 0
+  let listRequests = 0
+  let searchRequests = 0
+  let status429 = 0
+  let status429Daily = 0
+  const faultCounts = { status500: 0, status502: 0, status503: 0, status504: 0, drop: 0, truncate: 0, slow: 0 }
+  let inFlight = 0
+  let maxInFlight = 0
+  let maxInWindow = 0
+  let arrivals: Array<number> = []
+  let arrivalsDropped = 0
+
+  const counters = (): Counters => ({
+    requests,
+    batchReads,
+    inputs,
+    listRequests,
+    searchRequests,
+    status429,
+    status429Daily,
+    faults: { ...faultCounts },
+    maxInFlight,
+    maxInWindow
+  })
+
+  return {
+    enter: () => {
+      requests++
+      inFlight++
+      if (inFlight > maxInFlight) maxInFlight = inFlight
+    },
+    leave: () => {
+      inFlight--
+    },
+    arrival: (now) => {
+      if (arrivals.length >= maxArrivals) {
+        const drop = arrivals.length - maxArrivals + 1
+        arrivals = arrivals.slice(drop)
+        arrivalsDropped += drop
+      }
+      arrivals.push(now)
+    },
+    inWindow: (count) => {
+      if (count > maxInWindow) maxInWindow = count
+    },
+    refused: (daily) => {
+      if (daily) status429Daily++
+      status429++
+    },
+    fault: (kind) => {
+      faultCounts[kind]++
+    },
+    answered: (kind, n) => {
+      if (kind === "batch") {
+        batchReads++
+        inputs += n
+      } else if (kind === "list") listRequests++
+      else searchRequests++
+    },
+    counters,
+    withArrivals: () => ({ ...counters(), arrivals, arrivalsDropped }),
+    reset: () => {
+      requests = 0
+      batchReads = 0
+      inputs = 0
+      listRequests = 0
+      searchRequests = 0
+      status429 = 0
+      status429Daily = 0
+      for (const k of Object.keys(faultCounts) as Array<keyof typeof faultCounts>) faultCounts[k] = 0
+      maxInFlight = inFlight
+      maxInWindow = 0
+      arrivals = []
+      arrivalsDropped = 0
+    }
+  }
+}

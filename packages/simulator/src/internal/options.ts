@@ -1,0 +1,38 @@
+/**
+ * The shapes of options that the simulator's machinery reads. `Simulator.ts` re-exports them: they are public,
+ * and they live here so that no internal module imports `Simulator.ts`.
+ */
+
+export interface Faults {
+  readonly status500?: number
+  readonly status502?: number
+  readonly status503?: number
+  readonly status504?: number
+  readonly drop?: number
+  readonly truncate?: number
+  readonly slow?: { readonly probability: number; readonly millis: number }
+}
+
+export interface RateLimit {
+  readonly max: number
+  readonly windowMillis: number
+  readonly daily?: number
+}
+
+export interface ResolvedOptions {
+  readonly seed: number
+  readonly objects: number
+  readonly types: ReadonlyArray<string>
+  readonly pageSize: number
+  readonly maxInputs: number
+  readonly token: string
+  readonly scopes: ReadonlyArray<string>
+  readonly rateLimit: { readonly max: number; readonly windowMillis: number; readonly daily: number }
+  readonly searchRateLimit: { readonly max: number; readonly windowMillis: number }
+  readonly latencyMillis: readonly [min: number, max: number]
+  readonly faults: Faults
+  readonly retryAfter: number
+  readonly numericToObjectId: boolean
+  readonly port: number
+  readonly countRejected: boolean
+}

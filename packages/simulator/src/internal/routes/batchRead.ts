@@ -1,0 +1,182 @@
+/**
+ * The batch-read handler. An answer holds up to 1000 x 500 associations: it is written as bytes, into one
+ * buffer used again once the answer is sent, from parts made once: the ids of each `to` type and the tail of
+ * an association for each choice of its association types. Pages are `pageSize` associations, behind opaque
+ * cursors bound to the seed, the pair and the id (`cursor.ts`).
+ */
+import { AssociationsApi as Api } from "@assoc-etl/hubspot"
+import { Either, Schema } from "effect"
+import * as SimulatedPortal from "../../SimulatedPortal.js"
+import type { Answer, ErrorAnswers } from "../answers.js"
+import { iso } from "../answers.js"
+import * as Bytes from "../bytes.js"
+import * as Cursor from "../cursor.js"
+import type { ResolvedOptions } from "../options.js"
+
+/**
+ * The answer to a batch-read request: the pair as written in the path (`raw`, for the paging links) and as the
+ * portal names it, the body, and the `Clock` millis of its arrival.
+ */
+export type BatchRead = (
+  baseUrl: string,
+  raw: { readonly from: string; readonly to: string },
+  from: string,
+  to: string,
+  text: string,
+  requestedAt: number
+) => Answer
+
+/** Called with the inputs of every well-formed request, and its arrival (`SimulatorOptions.onBatchRead`). */
+export type OnBatchRead = (inputs: ReadonlyArray<Api.BatchReadInput>, arrivedAt: number) => void
+
+const decodeBatchRequest = Schema.decodeUnknownEither(Api.BatchReadRequest)
+
+const encodeType = (t: Api.AssociationType): string =>
+  `{"category":${JSON.stringify(t.category)},"typeId":${t.typeId},"label":${
+    t.label === null ? "null" : JSON.stringify(t.label)
+  }}`
+
+interface IdBytes {
+  readonly bytes: Uint8Array
+  /** The id at position i is `bytes[offsets[i], offsets[i + 1])`. */
+  readonly offsets: Int32Array
+}
+
+export const make = (
+  options: Pick<ResolvedOptions, "seed" | "pageSize" | "maxInputs" | "numericToObjectId">,
+  portal: SimulatedPortal.SimulatedPortal,
+  errors: ErrorAnswers,
+  onBatchRead: OnBatchRead | undefined
+): BatchRead => {
+  const validation = errors.validation
+  const quote = options.numericToObjectId ? "" : "\""
+  const firstHead = Buffer.from(`{"toObjectId":${quote}`)
+  const nextHead = Buffer.from(`,{"toObjectId":${quote}`)
+
+  const idBytesCache = new Map<string, IdBytes>()
+  const idBytesOf = (type: string): IdBytes => {
+    let cached = idBytesCache.get(type)
+    if (cached === undefined) {
+      const size = portal.size(type)
+      const writer = Bytes.make()
+      const offsets = new Int32Array(size + 1)
+      let at = 0
+      for (let i = 0; i < size; i++) {
+        const id = portal.idAt(type, i)!
+        writer.text(id)
+        at += id.length
+        offsets[i + 1] = at
+      }
+      cached = { bytes: writer.take().bytes, offsets }
+      idBytesCache.set(type, cached)
+    }
+    return cached
+  }
+
+  /** By pair, then by packed set of association types: `","associationTypes":[...]}`, the tail of an association. */
+  const tailsCache = new Map<string, Map<number, Buffer>>()
+  const tailsOf = (from: string, to: string): Map<number, Buffer> => {
+    const key = `${from}\u0000${to}`
+    let tails = tailsCache.get(key)
+    if (tails === undefined) {
+      tails = new Map()
+      tailsCache.set(key, tails)
+    }
+    return tails
+  }
+  const tailOf = (tails: Map<number, Buffer>, from: string, to: string, typeSet: number): Buffer => {
+    let tail = tails.get(typeSet)
+    if (tail === undefined) {
+      const pool = portal.associationTypes(from, to)
+      const types: Array<string> = []
+      for (let t = 0; t < SimulatedPortal.typeCount(typeSet); t++) {
+        types.push(encodeType(pool[SimulatedPortal.typeAt(typeSet, t)]!))
+      }
+      tail = Buffer.from(`${quote},"associationTypes":[${types.join(",")}]}`)
+      tails.set(typeSet, tail)
+    }
+    return tail
+  }
+
+  const writer = Bytes.make()
+
+  return (baseUrl, raw, from, to, text, requestedAt) => {
+    const decoded = errors.decodeBody(decodeBatchRequest, text)
+    if (Either.isLeft(decoded)) return decoded.left
+    const list = decoded.right.inputs
+    onBatchRead?.(list, requestedAt)
+    if (list.length === 0) return validation("Invalid input: inputs must not be empty.")
+    if (list.length > options.maxInputs) {
+      return validation(`Batch input limit exceeded: at most ${options.maxInputs} inputs, got ${list.length}.`)
+    }
+    const seen = new Set<string>()
+    const duplicates = new Set<string>()
+    for (const input of list) {
+      if (seen.has(input.id)) duplicates.add(input.id)
+      seen.add(input.id)
+    }
+    if (duplicates.size > 0) {
+      const ids = [...duplicates]
+      return validation(`Duplicate ids in inputs: ${ids.join(", ")}`, { ids })
+    }
+    const pairKey = `${from}\u0000${to}`
+    const idBytes = idBytesOf(to)
+    const tails = tailsOf(from, to)
+    const unknown: Array<string> = []
+    let first = true
+    writer.clear()
+    writer.text(`{"status":"COMPLETE","results":[`)
+    for (const input of list) {
+      if (!portal.has(from, input.id)) {
+        unknown.push(input.id)
+        continue
+      }
+      const all = portal.associationPositions(from, to, input.id)
+      const key = `${pairKey}\u0000${input.id}`
+      let offset = 0
+      if (input.after !== undefined) {
+        const at = Cursor.decode(options.seed, key, input.after)
+        if (at === undefined || at >= all.length) {
+          return validation(`Invalid paging cursor for id ${input.id}: ${JSON.stringify(input.after)}`, {
+            ids: [input.id]
+          })
+        }
+        offset = at
+      }
+      const end = Math.min(all.length, offset + options.pageSize)
+      writer.text(`${first ? "" : ","}{"from":{"id":"${input.id}"},"to":[`)
+      first = false
+      for (let k = offset; k < end; k++) {
+        const i = all.toIndex[k]!
+        writer.bytes(k > offset ? nextHead : firstHead)
+        writer.bytes(idBytes.bytes, idBytes.offsets[i]!, idBytes.offsets[i + 1]!)
+        writer.bytes(tailOf(tails, from, to, all.typeSet[k]!))
+      }
+      if (end < all.length) {
+        const after = Cursor.encode(options.seed, key, end)
+        const link = `${baseUrl}/crm/v4/objects/${raw.from}/${input.id}/associations/${raw.to}?after=${after}`
+        writer.text(`],"paging":{"next":{"after":${JSON.stringify(after)},"link":${JSON.stringify(link)}}}}`)
+      } else {
+        writer.text("]}")
+      }
+    }
+    const times = `"startedAt":"${iso(requestedAt)}","completedAt":"${iso(requestedAt)}","requestedAt":"${
+      iso(requestedAt)
+    }"`
+    if (unknown.length === 0) {
+      writer.text(`],${times}}`)
+      const taken = writer.take()
+      return { status: 200, body: taken.bytes, inputs: list.length, release: taken.release }
+    }
+    const error = {
+      status: "error",
+      category: "OBJECT_NOT_FOUND",
+      subCategory: "crm.associations.FROM_OBJECT_NOT_FOUND",
+      message: `No ${raw.from} found with ids: ${unknown.join(", ")}`,
+      context: { fromObjectId: unknown }
+    }
+    writer.text(`],"numErrors":1,"errors":[${JSON.stringify(error)}],${times}}`)
+    const taken = writer.take()
+    return { status: 207, body: taken.bytes, inputs: list.length, release: taken.release }
+  }
+}

@@ -46,7 +46,8 @@ const runMetrics = Effect.all({
   continuations: count(BatchRead.metrics.continuations),
   longestChain: Effect.map(Metric.value(BatchRead.metrics.longestChain), (state) => state.value),
   waitedMillis: count(RequestBudget.metricOf(RequestBudget.metrics.waitedMillis, "requests")),
-  phantoms: count(RequestBudget.metricOf(RequestBudget.metrics.phantoms, "requests"))
+  phantoms: count(RequestBudget.metricOf(RequestBudget.metrics.phantoms, "requests")),
+  answersParsed: count(HubSpotClient.metrics.answersParsed)
 })
 
 export interface Result {
@@ -62,6 +63,8 @@ export interface Result {
   readonly idealMillis: number
   readonly waitedMillis: number
   readonly phantoms: number
+  /** Answers the byte scanner declined, read by parsing them whole. */
+  readonly answersParsed: number
   readonly batches: number
   readonly inputs: number
   readonly continuations: number
@@ -161,6 +164,7 @@ export const measure = (idCount: number, margin?: number): Promise<Result> => {
       idealMillis,
       waitedMillis: stats.waitedMillis,
       phantoms: stats.phantoms,
+      answersParsed: stats.answersParsed,
       batches: stats.batches,
       inputs: stats.inputs,
       continuations: stats.continuations,
@@ -219,7 +223,7 @@ export const run = async (idCount = 25_000): Promise<void> => {
   console.log(`limiter wait (summed over requests) ${(r.waitedMillis / 1000).toFixed(1)} s, phantom starts ${r.phantoms}`)
   console.log(`batches ${r.batches}, inputs ${r.inputs} (${r.continuations} with a cursor), ${
     (r.inputs / r.batches).toFixed(1)
-  } inputs a batch`)
+  } inputs a batch, ${r.answersParsed} answers read by the reference path (the scanner declined them)`)
   if (process.env["BENCH_DEBUG"] !== undefined) printLags(r)
 }
 

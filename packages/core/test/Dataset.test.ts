@@ -6,9 +6,9 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Scope, TestClock } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import type { IdSource, PartEncoder } from "../src/index.js"
+import { tempDir } from "../../../test/support/Parts.js"
 import { AssociationRow, Dataset, ErrorRow, NdjsonRows, ObjectType, RowBatch } from "../src/index.js"
 
 type Row = AssociationRow.AssociationRow
@@ -56,10 +56,6 @@ const framed: PartEncoder.PartEncoder = {
   })
 }
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "dataset-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
 const outDir = Effect.map(tempDir, (dir) => path.join(dir, "out"))
 
 const base = Layer.merge(NodeFileSystem.layer, NodePath.layer)

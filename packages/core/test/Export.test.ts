@@ -3,7 +3,6 @@
  * (rows from a table, a few a page, with cursors), the memory sink and the dataset directory, and failures
  * at every commit.
  */
-import { FileSystem } from "@effect/platform"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, layer } from "@effect/vitest"
 import { Chunk, Effect, Exit, FastCheck as fc, Option, Schema, Stream } from "effect"
@@ -11,8 +10,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { AssociationRow, PartEncoder, Stage } from "../src/index.js"
 import { Dataset, Export, IdSource, NdjsonRows, ObjectId, ObjectType, RowBatch, RowSink } from "../src/index.js"
-
-const tempDir = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped())
+import { tempDir } from "../../../test/support/Parts.js"
 
 type Row = AssociationRow.AssociationRow
 

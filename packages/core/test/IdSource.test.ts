@@ -5,21 +5,17 @@ import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, FastCheck as fc, Layer, Option, Schema, Stream } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { IdSource, ObjectId } from "../src/index.js"
 import * as IdFile from "../src/internal/idFile.js"
+import { tempDir } from "../../../test/support/Parts.js"
 
 const withFile = (text: string) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "idsource-"))
-      const file = path.join(dir, "ids.txt")
-      fs.writeFileSync(file, text)
-      return file
-    }),
-    (file) => Effect.sync(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }))
-  )
+  Effect.map(tempDir, (dir) => {
+    const file = path.join(dir, "ids.txt")
+    fs.writeFileSync(file, text)
+    return file
+  })
 
 describe("IdSource: the id file reader (internal/idFile)", () => {
   it.scoped("reads ids in order, skipping blanks, a header and trimming CRLF", () =>

@@ -10,12 +10,8 @@
  * server a whole window from its arrival. So each start holds its place for
  * `window + margin` from the start, and, once its answer is seen (`observe`),
  * at least `window` from the answer: the one time by which it surely arrived.
- * Measured against a simulator in another process on this 2-core machine,
- * arrivals lagged starts by up to ~500 ms, far beyond the margin, and a late
- * request can be answered at once. An earlier bound, the answer's time less the
- * quickest recent round trip, was then too early and drew a 429 in 2 of 5 runs
- * of 100,000 ids without simulated latency. With 100-300 ms of latency the
- * answer's time cost ~0.2 s of a 13.4 s export (medians of 6 runs).
+ * (Arrivals can lag starts far beyond the margin, and a late request can be
+ * answered at once: BENCHMARKS.md, "Measurements behind the code".)
  *
  * Besides its own starts it counts:
  * - a global pause after a 429 that carries `Retry-After`;

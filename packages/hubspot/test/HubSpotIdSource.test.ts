@@ -5,13 +5,13 @@
  */
 import { type AssociationRow, Export, type Manifest, ObjectId, ObjectType, RowSink } from "@assoc-etl/core"
 import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
-import { FileSystem } from "@effect/platform"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Metric, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { tempDir } from "../../../test/support/Parts.js"
 import { type AssociationsApi, BatchRead, HubSpotClient, HubSpotError, HubSpotIdSource, RequestBudget } from "../src/index.js"
 
 const contacts = ObjectType.unsafeMake("contacts")
@@ -85,7 +85,7 @@ describe("HubSpotIdSource.modifiedSince", () => {
   it.scopedLive("objects modified while the run pages through the window do not push others out of it", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ objects: 3000, token, rateLimit: { max: 0, windowMillis: 1000 } })
-      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      const dir = yield* tempDir
       const since = "2025-03-01T00:00:00.000Z"
       const modified = new Map(sim.portal.ids("contacts").map((id) => [id, sim.portal.lastModified("contacts", id)]))
       const inWindow = [...modified].filter(([, m]) => m >= Date.parse(since)).map(([id]) => id)
@@ -112,7 +112,7 @@ describe("HubSpotIdSource.modifiedSince", () => {
   it.scopedLive("a resume takes each id once though objects of the page it resumes in left the window", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ objects: 3000, token, rateLimit: { max: 0, windowMillis: 1000 } })
-      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      const dir = yield* tempDir
       const since = "2025-03-01T00:00:00.000Z"
       const modified = new Map(sim.portal.ids("contacts").map((id) => [id, sim.portal.lastModified("contacts", id)]))
       const inWindow = [...modified].filter(([, m]) => m >= Date.parse(since)).map(([id]) => id)
@@ -165,7 +165,7 @@ describe("HubSpotIdSource.modifiedSince", () => {
   it.scopedLive("more than 10,000 objects modified in one millisecond fail the run as SearchTooDense", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.make({ objects: 100, token, rateLimit: { max: 0, windowMillis: 1000 } })
-      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      const dir = yield* tempDir
       const moment = Date.parse("2025-06-01T12:00:00.000Z")
       const modified = new Map(Array.from({ length: 10_050 }, (_, i) => [String(1_000_000 + i), moment] as const))
       const { search } = fakeSearch(modified, () => [])
@@ -181,7 +181,7 @@ describe("HubSpotIdSource.modifiedSince", () => {
 describe("HubSpotIdSource.list", () => {
   it.scopedLive("lists every object once, and a fresh run forgets a journal it did not write", () =>
     Effect.gen(function*() {
-      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      const dir = yield* tempDir
       const journal = path.join(dir, ".listed-ids")
       fs.writeFileSync(journal, `${JSON.stringify({ ids: ["1", "2"], next: null })}\n`)
       const sink = RowSink.memory()

@@ -24,12 +24,9 @@ export type Codec = "SNAPPY" | "GZIP" | "UNCOMPRESSED"
 export interface ParquetEncoderOptions {
   /**
    * Rows a row group. Encoding a group is one synchronous call, so this bounds
-   * how long the event loop is blocked. Default 4,096: measured with the sinks
-   * benchmark on the 2-core reference machine (3M rows in one part), 4,096
-   * ran at ~530 k rows/s with a 166 MB peak RSS, 8,192 at ~380 k rows/s and
-   * 240-320 MB, 16,384 at ~200 k rows/s and ~500 MB: a larger group's
-   * intermediate arrays outlive V8's young generation and pile up in the old
-   * one. Files are ~10% larger than with 16,384 rows a group.
+   * how long the event loop is blocked, and a larger group's arrays outlive
+   * V8's young generation. Default 4,096 (why: BENCHMARKS.md, "Measurements
+   * behind the code").
    */
   readonly rowGroupSize?: number
   /** The compression codec of every column. Default `"SNAPPY"`. */

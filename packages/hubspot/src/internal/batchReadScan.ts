@@ -4,9 +4,9 @@
  * in the body and its association type: the columns of a `RowBatch` over the
  * body, whose NDJSON is then a copy of those bytes between cached fragments.
  *
- * Why: `JSON.parse` of a 2.2 MB answer builds ~100,000 objects and strings
- * that live until the answer is written; parsing them and collecting them were
- * ~40% of a 100,000-contact export's CPU.
+ * Why: `JSON.parse` of an answer builds an object or a string for every id
+ * and type, which live until the answer is written (what it cost: BENCHMARKS.md,
+ * "Measurements behind the code").
  *
  * The law: when `scan(bytes)` returns a value, it is what the reference reads
  * (`JSON.parse(quoteBareIds(utf8Text(bytes)))` decoded by `BatchReadResponse`,

@@ -115,9 +115,6 @@ const logFormat = Options.choice("log-format", ["logfmt", "json"]).pipe(
 export const encoderFor = (format: "ndjson" | "parquet", gzip: boolean): PartEncoder.PartEncoder =>
   format === "parquet" ? ParquetEncoder.make() : NdjsonEncoder.make({ gzip })
 
-/** Where a listing source keeps the ids it listed, so that a resume numbers them as before. */
-export const listedIdsName = ".listed-ids"
-
 /** `--since`: an ISO date-time, or the directory of an earlier export of the same objects. */
 const sinceMoment = (value: string, type: ObjectType.ObjectType) =>
   Effect.gen(function*() {
@@ -186,7 +183,7 @@ const exportCommand = Command.make(
         })
       }
       const path = yield* Path.Path
-      const journal = { journal: path.join(flags.out, listedIdsName) }
+      const journal = { journal: path.join(flags.out, HubSpotIdSource.journalName) }
       const files = { skipBadLines: flags.skipBadLines }
       const source: IdSource.IdSource<
         HubSpotError.HubSpotError | HubSpotIdSource.HubSpotIdSourceError | IdSource.IdSourceError,

@@ -6,11 +6,11 @@
 import { Dataset, Export, ObjectType } from "@assoc-etl/core"
 import { BatchRead, HubSpotIdSource, RequestBudget } from "@assoc-etl/hubspot"
 import { Simulator } from "@assoc-etl/simulator"
-import { ParquetReader } from "@assoc-etl/sink-parquet"
+import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
+import { ParquetEncoder, ParquetReader } from "@assoc-etl/sink-parquet"
 import { Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect } from "effect"
-import * as Cli from "./Cli.js"
 import * as Report from "./Report.js"
 
 export const options = {
@@ -45,13 +45,13 @@ export const run = (flags: { readonly out: string; readonly objects: number; rea
       Effect.gen(function*() {
         const out = path.resolve(flags.out, `${pair.from}-${pair.to}`)
         const from = ObjectType.unsafeMake(pair.from)
-        const encoder = Cli.encoderFor(pair.format, false)
+        const encoder = pair.format === "parquet" ? ParquetEncoder.make() : NdjsonEncoder.make()
         yield* fs.remove(out, { recursive: true, force: true })
         yield* Console.error(`export ${pair.from} → ${pair.to} as ${pair.format}, every ${pair.from} listed through the API`)
         const { progress, summary } = yield* Report.withProgress(
           Export.run({
             pair: { fromType: from, toType: ObjectType.unsafeMake(pair.to) },
-            source: HubSpotIdSource.list(from, { journal: path.join(out, Cli.listedIdsName) }),
+            source: HubSpotIdSource.list(from, { journal: path.join(out, HubSpotIdSource.journalName) }),
             stage: BatchRead.stage(),
             sink: Dataset.sink({ directory: out, encoder })
           })

@@ -80,50 +80,73 @@ export const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
 
 export const empty: RowBatch = new RowBatch(new Uint8Array(0), [], new Int32Array(0), [], true)
 
-const digits = /^[0-9]*$/
+/** Whether every to id is ASCII digits, and their total length (then also their bytes' length). */
+const digitIdsLength = (rows: ReadonlyArray<AssociationRow>): number | undefined => {
+  let size = 0
+  for (const r of rows) {
+    const id = r.to_object_id
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i)
+      if (c < 48 || c > 57) return undefined
+    }
+    size += id.length
+  }
+  return size
+}
 
 /** A batch of row objects, in their order: consecutive rows of one from object make one group. */
 export const fromRows = (rows: Iterable<AssociationRow>): RowBatch => {
   const list = Array.isArray(rows) ? rows as ReadonlyArray<AssociationRow> : [...rows]
   if (list.length === 0) return empty
-  const digitIds = list.every((r) => digits.test(r.to_object_id))
-  const ids = list.map((r) => digitIds ? r.to_object_id : utf8Encoder.encode(r.to_object_id))
-  let size = 0
-  for (const id of ids) size += id.length
-  const bytes = new Uint8Array(size)
+  const digitSize = digitIdsLength(list)
+  const encoded = digitSize === undefined ? list.map((r) => utf8Encoder.encode(r.to_object_id)) : undefined
+  const bytes = new Uint8Array(digitSize ?? encoded!.reduce((n, id) => n + id.length, 0))
   const at = new Int32Array(3 * list.length)
   const types: Array<AssociationType> = []
-  const typeIndex = new Map<string, number>()
+  /** Per type id, the types met with it (nearly always one): no key string a row. */
+  const byTypeId = new Map<number, Array<number>>()
   const groups: Array<{ fromType: string; fromId: string; toType: string; start: number; end: number }> = []
   let offset = 0
+  let last: AssociationRow | undefined
+  let lastType = 0
   for (let r = 0; r < list.length; r++) {
     const row = list[r]!
-    const id = ids[r]!
     at[3 * r] = offset
-    if (typeof id === "string") for (let i = 0; i < id.length; i++) bytes[offset++] = id.charCodeAt(i)
-    else {
-      bytes.set(id, offset)
-      offset += id.length
+    if (encoded === undefined) {
+      const id = row.to_object_id
+      for (let i = 0; i < id.length; i++) bytes[offset++] = id.charCodeAt(i)
+    } else {
+      bytes.set(encoded[r]!, offset)
+      offset += encoded[r]!.length
     }
     at[3 * r + 1] = offset
-    const label = row.association_label
-    const key = `${row.association_category}\u0000${row.association_type_id}\u0000${label === null ? "\u0001" : `=${label}`}`
-    let t = typeIndex.get(key)
-    if (t === undefined) {
-      t = types.length
-      typeIndex.set(key, t)
-      types.push({ category: row.association_category, typeId: row.association_type_id, label })
-    }
-    at[3 * r + 2] = t
-    const last = groups[groups.length - 1]
+    const { association_category: category, association_label: label, association_type_id: typeId } = row
     if (
-      last !== undefined && last.fromId === row.from_object_id && last.fromType === row.from_object_type
-      && last.toType === row.to_object_type
+      last === undefined || last.association_type_id !== typeId || last.association_category !== category
+      || last.association_label !== label
     ) {
-      last.end = r + 1
+      let met = byTypeId.get(typeId)
+      if (met === undefined) byTypeId.set(typeId, met = [])
+      const found = met.find((t) => types[t]!.category === category && types[t]!.label === label)
+      if (found === undefined) {
+        lastType = types.length
+        met.push(lastType)
+        types.push({ category, typeId, label })
+      } else {
+        lastType = found
+      }
+    }
+    at[3 * r + 2] = lastType
+    const group = groups[groups.length - 1]
+    if (
+      group !== undefined && group.fromId === row.from_object_id && group.fromType === row.from_object_type
+      && group.toType === row.to_object_type
+    ) {
+      group.end = r + 1
     } else {
       groups.push({ fromType: row.from_object_type, fromId: row.from_object_id, toType: row.to_object_type, start: r, end: r + 1 })
     }
+    last = row
   }
-  return new RowBatch(bytes, groups, at, types, digitIds)
+  return new RowBatch(bytes, groups, at, types, encoded === undefined)
 }

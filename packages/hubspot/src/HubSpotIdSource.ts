@@ -32,6 +32,9 @@ export interface JournalOptions {
   readonly journal: string
 }
 
+/** The name the command line gives the journal, in the dataset directory (dotted: readers' globs skip it). */
+export const journalName = ".listed-ids"
+
 /** Every object of a type, listed a page (100) at a time. */
 export const list = (
   type: ObjectType.ObjectType,

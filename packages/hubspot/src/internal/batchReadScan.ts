@@ -29,12 +29,11 @@
  * distinct byte string in an answer (a few dozen), and decoded by the schema; values of unknown keys are checked as JSON and skipped, as the
  * schema ignores them.
  */
-import { ObjectId, RowBatch } from "@assoc-etl/core"
+import { RowBatch } from "@assoc-etl/core"
 import { Option, Schema } from "effect"
 import { AssociationType } from "../AssociationsApi.js"
 
 const { latin1 } = RowBatch
-const isObjectId = ObjectId.isObjectId
 const decodeType = Schema.decodeUnknownOption(AssociationType)
 
 export interface Scanned {
@@ -105,6 +104,13 @@ const isHex = (c: number | undefined): boolean =>
   c !== undefined && ((c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))
 
 const utf8 = new TextDecoder()
+
+/** FNV-1a of `b[start, end)`, kept a small integer (a map keyed by it holds no boxed number). */
+const hashOf = (b: Uint8Array, start: number, end: number): number => {
+  let h = 0x811c9dc5
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 16777619)
+  return h & 0x3fffffff
+}
 
 class Scanner {
   pos = 0
@@ -427,8 +433,8 @@ class Scanner {
       }
     }
     if (!from || !to) throw decline
+    // `objectId` read 1 to 32 digits: an object id.
     const fromId = latin1(this.b, this.fromIdStart, this.fromIdEnd)
-    if (!isObjectId(fromId)) throw decline
     this.fromIds.push(fromId)
     this.afters.push(after)
     this.rowStart.push(this.rowCount)
@@ -509,16 +515,36 @@ class Scanner {
       this.pos = start + last.bytes.length
       return last
     }
-    const entry = this.lookUpType()
+    const entry = this.metBefore(start) ?? this.lookUpType()
     this.lastAt[k] = entry
     return entry
   }
 
-  /** Whether `bytes` are at `b[at]`. */
+  /**
+   * The type at `start` when its bytes are those of one met before in this answer, found without reading it
+   * through: a type is a flat object, so its bytes end at the first `}` (unless a label holds one; such a type
+   * is found by `lookUpType`). Equal bytes of a whole object read before are that object.
+   */
+  private metBefore(start: number): TypeEntry | undefined {
+    const b = this.b
+    const end = b.indexOf(RBRACE, start) + 1
+    if (end <= start) return undefined
+    const met = this.typeCache.get(hashOf(b, start, end))
+    if (met === undefined) return undefined
+    for (const m of met) {
+      if (m.bytes.length === end - start && this.bytesAt(m.bytes, start)) {
+        this.pos = end
+        return m
+      }
+    }
+    return undefined
+  }
+
+  /** Whether `bytes` are at `b[at]`: compared from the end, where types differ (type id, label). */
   private bytesAt(bytes: Uint8Array, at: number): boolean {
     const b = this.b
     if (at + bytes.length > b.length) return false
-    for (let i = 0; i < bytes.length; i++) if (b[at + i] !== bytes[i]) return false
+    for (let i = bytes.length - 1; i >= 0; i--) if (b[at + i] !== bytes[i]) return false
     return true
   }
 
@@ -529,9 +555,7 @@ class Scanner {
     if (b[start] !== LBRACE) throw decline
     this.skipValue(4, false)
     const end = this.pos
-    let h = 0x811c9dc5
-    for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 16777619)
-    h &= 0x3fffffff
+    const h = hashOf(b, start, end)
     let met = this.typeCache.get(h)
     if (met !== undefined) {
       for (const m of met) if (m.bytes.length === end - start && this.bytesAt(m.bytes, start)) return m

@@ -12,7 +12,7 @@ interface Bench {
 const benches: ReadonlyArray<Bench> = [
   {
     name: "sinks",
-    description: "flatten + NDJSON / Parquet part encoders to a file, against a plain Node NDJSON loop",
+    description: "answers read from their bytes + NDJSON / Parquet part encoders to a file, against a plain Node loop that parses and stringifies",
     load: () => import("./sinks.js")
   },
   {

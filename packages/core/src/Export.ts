@@ -127,6 +127,7 @@ export const run = <A, ES, RS, EG, RG, EK, RK>(
       if (Option.isSome(total)) yield* Metric.set(metrics.idsTotal, total.value)
     })
     const commit = Effect.suspend(() => opened.commit(payload())).pipe(
+      Effect.withSpan("Export.commit"),
       Effect.zipRight(Metric.increment(metrics.commits)),
       Effect.zipRight(publish)
     )

@@ -5,7 +5,7 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, layer } from "@effect/vitest"
-import { Chunk, Effect, Exit, FastCheck as fc, Option, Schema, Stream } from "effect"
+import { Chunk, Effect, Exit, FastCheck as fc, Metric, Option, Schema, Stream, Tracer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { AssociationRow, PartEncoder, Stage } from "../src/index.js"
@@ -264,4 +264,33 @@ layer(NodeContext.layer)("Export.run", (it) => {
       const last = Option.getOrThrow((yield* memory.committed).payload) as { startedAt: number }
       assert.strictEqual(last.startedAt, first.startedAt)
     }))
+
+  it.effect("each export and each commit is a span, and the export's figures are metrics under the caller's tags", () =>
+    Effect.gen(function*() {
+      const names: Array<string> = []
+      const native = yield* Effect.tracer
+      const recording = Tracer.make({
+        span: (name, ...rest) => {
+          names.push(name)
+          return native.span(name, ...rest)
+        },
+        context: native.context
+      })
+      const ids = ["1", "2", "3", "4", "5", "6"]
+      const figures = Effect.all({
+        rows: Metric.value(Export.metrics.rows),
+        idsDone: Metric.value(Export.metrics.idsDone),
+        commits: Metric.value(Export.metrics.commits)
+      })
+      const [summary, read] = yield* Effect.zip(run(ids, RowSink.memory()), figures).pipe(
+        Effect.withTracer(recording),
+        Effect.tagMetrics("test_run", "spans")
+      )
+      assert.strictEqual(names.filter((n) => n === "Export.run").length, 1)
+      assert.isAbove(names.filter((n) => n === "Export.commit").length, 1)
+      assert.strictEqual(read.rows.value, summary.rows)
+      assert.strictEqual(read.idsDone.value, ids.length)
+      assert.strictEqual(read.commits.count, names.filter((n) => n === "Export.commit").length)
+    }))
 })
+

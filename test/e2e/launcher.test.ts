@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
+import { tempDir } from "../support/Parts.js"
 import * as path from "node:path"
 import { bin, run } from "./support.js"
 
@@ -11,10 +11,9 @@ const files = ["assoc-etl.mjs", "assoc-etl.cjs", "assoc-etl.cjs.cache"] as const
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest()
 
 describe("the assoc-etl launcher (dist/assoc-etl.mjs)", () => {
-  it.effect("runs the bundle with its code cache, and compiles it when the cache is missing, another bundle's, damaged or refused", () =>
+  it.scoped("runs the bundle with its code cache, and compiles it when the cache is missing, another bundle's, damaged or refused", () =>
     Effect.gen(function*() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "launcher-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+      const dir = yield* tempDir
       for (const f of files) fs.copyFileSync(path.join(dist, f), path.join(dir, f))
       const bundle = path.join(dir, "assoc-etl.cjs")
       const cache = path.join(dir, "assoc-etl.cjs.cache")

@@ -207,8 +207,8 @@ const exportCommand = Command.make(
         Effect.catchTag("ExportError", (e) =>
           new InvalidArgument({
             flag: "--out",
-            detail: `${flags.out} holds another export: ${e.detail}. It was not touched. To start over, remove it or `
-              + "choose another --out"
+            detail: `${flags.out} holds another export: ${e.detail}. What it committed was kept. To start over, remove `
+              + "it or choose another --out"
           })),
         Effect.provide(clientLayer(flags))
       )

@@ -41,6 +41,14 @@ export const forFailure = (error: unknown): ExitCode => {
   return ExitCode.Failed
 }
 
+/**
+ * Whether running the same command again goes on from what is committed: a failure of exit 1, but not a
+ * dataset whose checkpoint cannot be read or is not what its files hold (a rerun cannot repair that).
+ */
+export const resumable = (error: unknown): boolean =>
+  forFailure(error) === ExitCode.Failed
+  && !(error instanceof Dataset.DatasetError && (error.reason === "Corrupt" || error.reason === "Finished"))
+
 /** The exit status of the whole program. */
 export const forExit = (exit: Exit.Exit<unknown, unknown>): ExitCode => {
   if (Exit.isSuccess(exit)) return ExitCode.Done

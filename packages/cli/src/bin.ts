@@ -25,7 +25,7 @@ const program = Effect.suspend(() => Cli.run(process.argv)).pipe(
       const error = failure.value
       // @effect/cli has printed its own help for bad flags; refusals were in the summary.
       if (ValidationError.isValidationError(error) || error instanceof DoneWithRefusals) return Effect.void
-      const resumable = ExitCode.forFailure(error) === ExitCode.ExitCode.Failed
+      const resumable = ExitCode.resumable(error)
       return Console.error(
         `error: ${error instanceof Error ? error.message : String(error)}${
           resumable ? "\nNothing committed is lost: run the same command again to resume." : ""

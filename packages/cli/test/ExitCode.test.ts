@@ -32,6 +32,13 @@ describe("ExitCode", () => {
     }
   })
 
+  it("a rerun is advised where it goes on from what is committed, not where it cannot repair the directory", () => {
+    assert.isTrue(ExitCode.resumable(new HubSpotError.HubSpotError({ reason: "Server", method: "POST", path: "/p" })))
+    assert.isTrue(ExitCode.resumable(new Dataset.DatasetError({ reason: "NoSpace", path: "/out", detail: "d" })))
+    assert.isFalse(ExitCode.resumable(new Dataset.DatasetError({ reason: "Corrupt", path: "/out", detail: "d" })))
+    assert.isFalse(ExitCode.resumable(new Export.ExportError({ reason: "ArgumentsDiffer", detail: "d" })))
+  })
+
   it("refusals, interruption and success", () => {
     assert.strictEqual(ExitCode.forFailure(new CliError.DoneWithRefusals({ refused: 2 })), DoneWithRefusals)
     assert.strictEqual(ExitCode.forExit(Exit.void), Done)

@@ -24,9 +24,10 @@ export class DatasetError extends Schema.TaggedError<DatasetError>()("DatasetErr
           + "and run the same command again to resume."
       case "NotEmpty":
         return `${this.path} holds files of another export (${this.detail}) and no checkpoint of one: `
-          + "choose an empty --out."
+          + "choose an empty directory."
       case "Mismatch":
-        return `${this.path} holds another export: ${this.detail}. It was not touched; choose another --out.`
+        return `${this.path} holds another export: ${this.detail}. Its files were left as they are; choose another `
+          + "directory."
       case "NotFinished":
         return `${this.path} is not a finished export: ${this.detail}`
       case "Finished":

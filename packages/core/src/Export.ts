@@ -60,7 +60,7 @@ export class ExportError extends Schema.TaggedError<ExportError>()("ExportError"
   detail: Schema.String
 }) {
   override get message(): string {
-    return `the output holds another export: ${this.detail}. Nothing was written to it; to start over, remove it `
+    return `the output holds another export: ${this.detail}. What it committed was kept; to start over, remove it `
       + "or choose another"
   }
 }

@@ -9,7 +9,7 @@
  * it (what came after is dropped). The payload is the caller's, typed by the
  * schema `open` is given: the sink stores its encoded form and decodes it.
  */
-import { Effect, Option, Schema, type Scope, Sink } from "effect"
+import { type Chunk, Effect, Option, Schema, type Scope, Sink } from "effect"
 import type { Pair } from "./AssociationRow.js"
 import type { AssociationRow } from "./AssociationRow.js"
 import type { ErrorRow } from "./ErrorRow.js"
@@ -107,16 +107,36 @@ export const memory = (): MemorySink => {
 /** The payload of a sink used without a checkpoint. */
 const NoCheckpoint = Schema.Struct({})
 
+/** A sink that cannot be written as asked. */
+export class RowSinkError extends Schema.TaggedError<RowSinkError>()("RowSinkError", {
+  reason: Schema.Literal("NotEmpty"),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `the sink holds ${this.detail}: a write without resume needs an empty one (Export.run resumes)`
+  }
+}
+
 /**
- * A sink used once, without resume, as an Effect `Sink` of pages: each page's rows are appended, and at the end
- * everything is committed and the sink finished. A program that does not need to survive a crash writes
- * `BatchRead.fromIds(...)(ids).pipe(Stream.run(RowSink.toSink(sink, finished)))`.
+ * A sink used once, without resume, as an Effect `Sink` of pages: each chunk of pages is appended and committed
+ * (so a dataset rolls its parts as it goes), and at the end the sink is finished. A sink that holds committed work
+ * (of an export, or of an earlier write that stopped) is refused. A program that does not need to survive a crash
+ * writes `BatchRead.fromIds(...)(ids).pipe(Stream.run(RowSink.toSink(sink, finished)))`.
  */
 export const toSink = <A, E, R>(
   rowSink: RowSink<A, E, R>,
   finished: Finished
-): Sink.Sink<A, Page, never, E, Exclude<R, Scope.Scope>> =>
-  Sink.unwrapScoped(Effect.map(rowSink.open(NoCheckpoint), (opened) =>
-    Sink.forEach((page: Page) => opened.append(page.rows, page.errors)).pipe(
-      Sink.mapEffect(() => opened.finish({}, finished))
-    )))
+): Sink.Sink<A, Page, never, E | RowSinkError, Exclude<R, Scope.Scope>> =>
+  Sink.unwrapScoped(Effect.flatMap(rowSink.open(NoCheckpoint), (opened) =>
+    Option.isSome(opened.finished) || Option.isSome(opened.resumed)
+      ? new RowSinkError({
+        reason: "NotEmpty",
+        detail: Option.isSome(opened.finished) ? "a finished export" : "committed rows"
+      })
+      : Effect.succeed(
+        Sink.forEachChunk((pages: Chunk.Chunk<Page>) =>
+          Effect.forEach(pages, (page) => opened.append(page.rows, page.errors), { discard: true }).pipe(
+            Effect.zipRight(opened.commit({}))
+          )
+        ).pipe(Sink.mapEffect(() => opened.finish({}, finished)))
+      )))

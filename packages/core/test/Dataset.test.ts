@@ -589,6 +589,10 @@ describe("Dataset", () => {
       assert.include((yield* Effect.flip(again.finish({ done: 4 }, facts))).message, "holds a finished export")
       yield* again.drop
       assert.deepStrictEqual(snapshot(), before)
+      // Asked for in another format, the finished export is refused, not reported complete.
+      const other = yield* Effect.flip(open({ directory: dir, encoder: framed }))
+      assert.strictEqual(other.reason, "Mismatch")
+      assert.deepStrictEqual(snapshot(), before)
     }).pipe(Effect.provide(base)))
 
   it.scoped("refuses a directory that holds another export's files without a checkpoint", () =>
@@ -599,7 +603,7 @@ describe("Dataset", () => {
         const error = yield* Effect.flip(open({ directory: dir, encoder: ndjson }))
         assert.strictEqual(error.reason, "NotEmpty")
         assert.include(error.message, dir)
-        assert.include(error.message, "choose an empty --out")
+        assert.include(error.message, "choose an empty directory")
         assert.deepStrictEqual(fs.readdirSync(dir), [foreign], "nothing was written")
       }
     }).pipe(Effect.provide(base)))
@@ -745,8 +749,8 @@ describe("Dataset", () => {
       const before = files()
       const error = yield* Effect.flip(open({ directory: dir, encoder: framed }))
       assert.strictEqual(error.reason, "Mismatch")
-      assert.include(error.message, "it writes .ndjson parts, this run asks for .framed")
-      assert.include(error.message, "It was not touched")
+      assert.include(error.message, "it holds .ndjson parts, this run asks for .framed")
+      assert.include(error.message, "Its files were left as they are")
       assert.deepStrictEqual(files(), before)
       const again = yield* openScoped({ directory: dir, encoder: ndjson, partMaxRows: 2 })
       assert.deepStrictEqual(again.resumed, Option.some({ done: 3 }))

@@ -1,7 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option, Schema, Stream } from "effect"
-import type { AssociationRow, Stage } from "../src/index.js"
-import { ObjectId, ObjectType, RowBatch, RowSink } from "../src/index.js"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { tempDir } from "../../../test/support/Parts.js"
+import type { AssociationRow, PartEncoder, Stage } from "../src/index.js"
+import { Dataset, NdjsonRows, ObjectId, ObjectType, RowBatch, RowSink } from "../src/index.js"
 
 const pair = { fromType: ObjectType.unsafeMake("contacts"), toType: ObjectType.unsafeMake("companies") }
 const row = (from: number, to: number): AssociationRow.AssociationRow => ({
@@ -44,20 +48,60 @@ describe("RowSink.memory", () => {
     }))
 })
 
+const page = (rows: ReadonlyArray<AssociationRow.AssociationRow>, key: number): Stage.Page => ({
+  rows: RowBatch.fromRows(rows),
+  errors: [],
+  done: [{ key, id: ObjectId.unsafeMake(String(key)) }],
+  next: []
+})
+
+/** Plain NDJSON, as sink-ndjson writes it: the journal is the part. */
+const ndjson: PartEncoder.PartEncoder = {
+  format: "ndjson",
+  extension: ".ndjson",
+  open: Effect.succeed({ write: (rows) => Effect.succeed([NdjsonRows.encode(rows)]), finish: Effect.succeed([]) }),
+  partIsJournal: true
+}
+
 describe("RowSink.toSink", () => {
   it.scoped("writes a stream of pages without a checkpoint, then finishes the sink", () =>
     Effect.gen(function*() {
       const sink = RowSink.memory()
-      const page = (rows: ReadonlyArray<AssociationRow.AssociationRow>, key: number): Stage.Page => ({
-        rows: RowBatch.fromRows(rows),
-        errors: [],
-        done: [{ key, id: ObjectId.unsafeMake(String(key)) }],
-        next: []
-      })
       const result = yield* Stream.make(page([row(1, 10)], 1), page([], 2), page([row(3, 30), row(3, 31)], 3)).pipe(
         Stream.run(RowSink.toSink(sink, finished))
       )
       assert.deepStrictEqual(result.rows, [row(1, 10), row(3, 30), row(3, 31)])
       assert.isTrue(result.finished)
     }))
+
+  it.scoped("refuses a sink that holds committed work, and rolls a dataset's parts as it writes", () =>
+    Effect.gen(function*() {
+      const held = RowSink.memory()
+      const opened = yield* held.open(Payload)
+      yield* opened.append(RowBatch.fromRows([row(1, 10)]), [])
+      yield* opened.commit({ at: 1 })
+      const refused = yield* Effect.flip(Stream.make(page([row(2, 20)], 2)).pipe(Stream.run(RowSink.toSink(held, finished))))
+      assert.instanceOf(refused, RowSink.RowSinkError)
+      assert.include(refused.message, "committed rows")
+      assert.deepStrictEqual((yield* held.committed).rows, [row(1, 10)])
+
+      const directory = path.join(yield* tempDir, "out")
+      const rows = Array.from({ length: 9 }, (_, i) => row(i, 100 + i))
+      const manifest = yield* Stream.fromIterable(rows.map((r, i) => page([r], i))).pipe(
+        Stream.rechunk(2),
+        Stream.run(RowSink.toSink(Dataset.sink({ directory, encoder: ndjson, partMaxRows: 3 }), finished))
+      )
+      assert.deepStrictEqual(manifest.parts.map((p) => p.rows), [4, 4, 1])
+      assert.deepStrictEqual(
+        fs.readdirSync(directory).filter((n) => n.startsWith("part-")).flatMap((n) =>
+          NdjsonRows.decode(fs.readFileSync(path.join(directory, n), "utf8"))
+        ),
+        rows
+      )
+      const again = yield* Effect.flip(Stream.make(page([row(2, 20)], 2)).pipe(
+        Stream.run(RowSink.toSink(Dataset.sink({ directory, encoder: ndjson }), finished))
+      ))
+      assert.include(again.message, "a finished export")
+    }).pipe(Effect.provide(NodeContext.layer)))
 })
+

@@ -100,8 +100,15 @@ export const idsOf = (error: BatchReadError): ReadonlyArray<string> => {
   return [...ids]
 }
 
-/** One error row per id the error names, or one row with a `null` id when it names none. */
+/** What HubSpot may say, as a 207 item, of an input that has no associations: zero rows, not a refusal. */
+export const noAssociationsFound = "crm.associations.NO_ASSOCIATIONS_FOUND"
+
+/**
+ * One error row per id the error names, or one row with a `null` id when it names none; none for an input
+ * that merely has no associations (`noAssociationsFound`).
+ */
 export const errorRows = (pair: AssociationRow.Pair, error: BatchReadError): Array<ErrorRow.ErrorRow> => {
+  if (error.subCategory === noAssociationsFound) return []
   const base = {
     from_object_type: pair.fromType,
     to_object_type: pair.toType,

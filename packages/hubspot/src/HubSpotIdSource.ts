@@ -79,7 +79,7 @@ export const modifiedProperty = (type: string): string =>
 
 /**
  * A search query's place: objects modified in [lo, hi) (epoch millis), oldest first, from the `offset`-th on.
- * The windows after it are always [hi, until), so this is all a resume needs.
+ * `hi` is always the window's end; `lo` moves forward as pages are taken, so this is all a resume needs.
  */
 const SearchPage = Schema.Struct({
   lo: Schema.Int,
@@ -120,16 +120,9 @@ const modifiedOf = (property: string, record: Api.ObjectRecord): number | undefi
  * not get past its own start (more than 200 objects modified in one millisecond, or times missing) goes on by
  * offset; the offset stays below 10,000 (the search API's limit for one query) unless that many share it.
  */
-const nextSearchPage = (
-  property: string,
-  page: SearchPage,
-  answer: Api.SearchResponse,
-  end: number
-): SearchPage | null => {
+const nextSearchPage = (property: string, page: SearchPage, answer: Api.SearchResponse): SearchPage | null => {
   const n = answer.results.length
-  if (answer.paging?.next?.after === undefined || n === 0) {
-    return page.hi < end ? { lo: page.hi, hi: end, offset: 0 } : null
-  }
+  if (answer.paging?.next?.after === undefined || n === 0) return null
   const times = answer.results.map((r) => modifiedOf(property, r))
   let last: number | undefined
   for (const t of times) if (t !== undefined && t >= page.lo && t < page.hi && (last === undefined || t > last)) last = t
@@ -182,9 +175,9 @@ export const modifiedSince = (
             const skip = new Set(page.skip ?? [])
             return {
               ids: answer.results.filter((r) => !skip.has(r.id)).map((r): ObjectId.ObjectId => r.id),
-              next: nextSearchPage(property, page, answer, end),
+              next: nextSearchPage(property, page, answer),
               // Ids before this query, plus what it matches from its start (less those at its start already taken).
-              ...(page.hi === end ? { total: firstKey - page.offset - (page.skip?.length ?? 0) + answer.total } : {})
+              total: firstKey - page.offset - (page.skip?.length ?? 0) + answer.total
             }
           })
         )

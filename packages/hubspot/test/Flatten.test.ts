@@ -1,7 +1,7 @@
 import { type AssociationRow, ObjectId, ObjectType } from "@assoc-etl/core"
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { type AssociationsApi, Flatten } from "../src/index.js"
+import { type AssociationsApi, BatchRead, BatchReadAnswer, Flatten } from "../src/index.js"
 
 const pair: AssociationRow.Pair = {
   fromType: ObjectType.unsafeMake("contacts"),
@@ -174,6 +174,29 @@ describe("Flatten.errorRows", () => {
   it("a sub-category that is not a string is kept as its JSON", () => {
     const rows = Flatten.errorRows(pair, { category: "X", message: "m", subCategory: { code: 7 } })
     assert.strictEqual(rows[0]?.sub_category, "{\"code\":7}")
+  })
+
+  it("an input with no associations, said as a 207 item, is zero rows and no refusal", () => {
+    const noAssociations = {
+      status: "error",
+      category: "OBJECT_NOT_FOUND",
+      message: "No associations found for 456",
+      subCategory: Flatten.noAssociationsFound,
+      context: { fromObjectId: ["456"] }
+    }
+    assert.deepStrictEqual(Flatten.errorRows(pair, noAssociations), [])
+    // The stage's page of such an answer: 456 is done, with no row and no refusal; 789 is refused.
+    const body = new TextEncoder().encode(JSON.stringify({
+      status: "COMPLETE",
+      results: [{ from: { id: "123" }, to: [{ toObjectId: "9", associationTypes: [{ category: "HUBSPOT_DEFINED", typeId: 1 }] }] }],
+      numErrors: 2,
+      errors: [noAssociations, { status: "error", category: "OBJECT_NOT_FOUND", message: "no 789", context: { fromObjectId: ["789"] } }]
+    }))
+    const items = ["123", "456", "789"].map((id, key) => ({ key, id: ObjectId.unsafeMake(id) }))
+    const page = BatchRead.toPage(pair, items, BatchReadAnswer.fromBody(body)!)
+    assert.strictEqual(page.rows.length, 1)
+    assert.deepStrictEqual(page.errors.map((e) => e.object_id), ["789"])
+    assert.deepStrictEqual(page.done.map((i) => i.id), ["123", "456", "789"])
   })
 
   it("idsOf names each id of the context once, in order", () => {

@@ -107,6 +107,7 @@ export const open = (
         )
       )
       const state = Option.match(last, { onNone: () => emptyState(enc), onSome: (c) => c.dataset })
+      if (state.format !== enc.format || state.extension !== enc.extension) return yield* mismatch(dir, state, enc)
       return {
         writer: completed(dir, state),
         resumed: Option.map(last, (c) => c.payload),
@@ -132,13 +133,7 @@ export const open = (
       yield* fs.writeFile(at(errorsName), new Uint8Array()).pipe(Effect.mapError(fail(at(errorsName))))
     } else {
       state = checkpoint.value.dataset
-      if (state.format !== enc.format || state.extension !== enc.extension) {
-        return yield* new DatasetError({
-          reason: "Mismatch",
-          path: dir,
-          detail: `it writes ${state.extension} parts, this run asks for ${enc.extension}`
-        })
-      }
+      if (state.format !== enc.format || state.extension !== enc.extension) return yield* mismatch(dir, state, enc)
       yield* recover(dir, state, enc, names)
     }
 
@@ -280,6 +275,10 @@ export const open = (
     }
     return { writer, resumed: Option.map(checkpoint, (c) => c.payload), finished: Option.none() }
   })
+
+/** The directory holds an export in another format than `enc`'s. */
+const mismatch = (dir: string, state: CheckpointFile.DatasetState, enc: PartEncoder) =>
+  new DatasetError({ reason: "Mismatch", path: dir, detail: `it holds ${state.extension} parts, this run asks for ${enc.extension}` })
 
 /** The writer of a finished export: it reports the last state and refuses to add anything. */
 const completed = (dir: string, state: CheckpointFile.DatasetState): Writer => {

@@ -10,6 +10,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { readNdjson } from "../support/DuckDb.js"
+import * as Manifests from "../support/Manifests.js"
 import { tempDir } from "../support/Parts.js"
 import { cli, exportHarness, sortedKeys, writeIds } from "./support.js"
 
@@ -42,23 +43,13 @@ const writeManifest = (
   version: 1 | 2 = 2
 ) => {
   const { kind, ...details } = source
+  const manifest = Manifests.finished(from, startedAt, { kind, key: details.since ?? from, description: kind, details })
   fs.mkdirSync(dir)
   fs.writeFileSync(
     path.join(dir, "manifest.json"),
-    JSON.stringify({
-      version,
-      tool: { name: "assoc-etl", version: "0.1.0" },
-      format: "ndjson",
-      schema: [],
-      parts: [],
-      totals: { rows: 0, bytes: 0, parts: 0 },
-      errors: { file: "_errors/errors.ndjson", rows: 0 },
-      startedAt,
-      finishedAt: startedAt,
-      export: version === 2
-        ? { from, to: "companies", source: { kind, key: details.since ?? from, description: kind, details } }
-        : { from, to: "companies", input: source }
-    })
+    JSON.stringify(
+      version === 2 ? manifest : { ...manifest, version, export: { from, to: "companies", input: source } }
+    )
   )
 }
 

@@ -13,13 +13,13 @@
  * length, removes every part the checkpoint does not list, and rebuilds the
  * open part from its journal. (Names: `internal/dataset/layout.ts`.)
  */
-import { FileSystem, Path } from "@effect/platform"
+import type { FileSystem, Path } from "@effect/platform"
 import { Effect, Option, Schema, type Scope } from "effect"
 import { DatasetError } from "./DatasetError.js"
 import * as Checkpoints from "./internal/dataset/checkpointFile.js"
+import * as ManifestFile from "./internal/dataset/manifestFile.js"
 import * as Writer from "./internal/dataset/writer.js"
-import * as Manifest from "./Manifest.js"
-import { manifestName } from "./internal/dataset/layout.js"
+import type * as Manifest from "./Manifest.js"
 import type { PartEncoder } from "./PartEncoder.js"
 import type * as RowSink from "./RowSink.js"
 
@@ -105,19 +105,4 @@ export const sink = (options: DatasetOptions): DatasetSink => ({
 export const readCheckpoint = Checkpoints.read
 
 /** The manifest of a finished dataset directory (either version, read as the current one). */
-export const readManifest = (
-  directory: string
-): Effect.Effect<Manifest.Manifest, DatasetError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const file = path.join(directory, manifestName)
-    const text = yield* fs.readFileString(file).pipe(
-      Effect.mapError((e) =>
-        new DatasetError({ reason: "NotFinished", path: directory, detail: `no readable ${manifestName} (${e.message})` })
-      )
-    )
-    return yield* Manifest.decodeJson(text).pipe(
-      Effect.mapError((e) => new DatasetError({ reason: "Corrupt", path: file, detail: `the manifest cannot be read: ${e.message}` }))
-    )
-  })
+export const readManifest = ManifestFile.read

@@ -266,12 +266,10 @@ export const make = (
           return yield* fail("BadRequest", { status, detail: `${call.shape}; HubSpot says: ${message}`, ...correlation })
         })
 
-      let first = true
-      /** Why the last attempt failed: an attempt after it is a retry for that reason. */
+      /** Why the last attempt failed: none before the first, and an attempt after one is a retry for it. */
       let retryFor: Reason | undefined
       const attempt = Effect.gen(function*() {
-        const skip = first && call.admitted
-        first = false
+        const skip = retryFor === undefined && call.admitted
         if (retryFor !== undefined) yield* Metric.increment(retriesFor(retryFor))
         for (const b of call.budgets) {
           if (!skip || b !== budget.requests) yield* b.acquire

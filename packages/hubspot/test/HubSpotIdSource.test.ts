@@ -11,6 +11,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Metric, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Manifests from "../../../test/support/Manifests.js"
 import { tempDir } from "../../../test/support/Parts.js"
 import { type AssociationsApi, BatchRead, HubSpotClient, HubSpotError, HubSpotIdSource, RequestBudget } from "../src/index.js"
 
@@ -79,16 +80,25 @@ const runExport = (
   )
 }
 
+/**
+ * A simulator of 3,000 contacts, a scoped directory for the journal, and the contacts' modification times, of
+ * which those from `since` on are searched (`inWindow`).
+ */
+const searchedPortal = Effect.gen(function*() {
+  const sim = yield* Simulator.make({ objects: 3000, token, rateLimit: { max: 0, windowMillis: 1000 } })
+  const dir = yield* tempDir
+  const since = "2025-03-01T00:00:00.000Z"
+  const modified = new Map(sim.portal.ids("contacts").map((id) => [id, sim.portal.lastModified("contacts", id)]))
+  const inWindow = [...modified].filter(([, m]) => m >= Date.parse(since)).map(([id]) => id)
+  return { sim, dir, since, modified, inWindow }
+})
+
 const key = (r: AssociationRow.AssociationRow) => `${r.from_object_id}|${r.to_object_id}|${r.association_type_id}`
 
 describe("HubSpotIdSource.modifiedSince", () => {
   it.scopedLive("objects modified while the run pages through the window do not push others out of it", () =>
     Effect.gen(function*() {
-      const sim = yield* Simulator.make({ objects: 3000, token, rateLimit: { max: 0, windowMillis: 1000 } })
-      const dir = yield* tempDir
-      const since = "2025-03-01T00:00:00.000Z"
-      const modified = new Map(sim.portal.ids("contacts").map((id) => [id, sim.portal.lastModified("contacts", id)]))
-      const inWindow = [...modified].filter(([, m]) => m >= Date.parse(since)).map(([id]) => id)
+      const { dir, inWindow, modified, since, sim } = yield* searchedPortal
       assert.isAbove(inWindow.length, 1000, "several pages")
       // Each answer's first object is modified at once: it was answered, but it leaves the window.
       const { search, searches } = fakeSearch(modified, (answered) => answered.slice(0, 1))
@@ -111,11 +121,7 @@ describe("HubSpotIdSource.modifiedSince", () => {
 
   it.scopedLive("a resume takes each id once though objects of the page it resumes in left the window", () =>
     Effect.gen(function*() {
-      const sim = yield* Simulator.make({ objects: 3000, token, rateLimit: { max: 0, windowMillis: 1000 } })
-      const dir = yield* tempDir
-      const since = "2025-03-01T00:00:00.000Z"
-      const modified = new Map(sim.portal.ids("contacts").map((id) => [id, sim.portal.lastModified("contacts", id)]))
-      const inWindow = [...modified].filter(([, m]) => m >= Date.parse(since)).map(([id]) => id)
+      const { dir, inWindow, modified, since, sim } = yield* searchedPortal
       const sink = RowSink.memory()
       const checkpointDone = Effect.map(sink.committed, (state) =>
         Option.match(state.payload, {
@@ -203,18 +209,8 @@ describe("HubSpotIdSource.list", () => {
 })
 
 describe("HubSpotIdSource.chainedSince", () => {
-  const manifest = (source: Manifest.Manifest["export"]["source"], startedAt = "2025-01-02T00:00:00.000Z"): Manifest.Manifest => ({
-    version: 2,
-    tool: { name: "assoc-etl", version: "0.1.0" },
-    format: "ndjson",
-    schema: [],
-    parts: [],
-    totals: { rows: 0, bytes: 0, parts: 0 },
-    errors: { file: "_errors/errors.ndjson", rows: 0 },
-    startedAt,
-    finishedAt: startedAt,
-    export: { from: "contacts", to: "companies", source }
-  })
+  const manifest = (source: Manifest.Manifest["export"]["source"]) =>
+    Manifests.finished("contacts", "2025-01-02T00:00:00.000Z", source)
 
   it.effect("takes a search run's window end, or another run's start; refuses other objects", () =>
     Effect.gen(function*() {

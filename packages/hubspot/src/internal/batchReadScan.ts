@@ -26,12 +26,15 @@
  *   to it), and a repeated from id;
  * - an answer without `results`, or with members the envelope schema refuses.
  * Association types are read by `JSON.parse` of their own bytes, once per
- * distinct byte string in an answer (a few dozen), and decoded by the schema; values of unknown keys are checked as JSON and skipped, as the
- * schema ignores them.
+ * distinct byte string in an answer (a few dozen), and decoded by the schema;
+ * values of unknown keys are checked as JSON and skipped, as the schema ignores
+ * them. The JSON itself is read by `jsonReader.ts`; this module is the answer's
+ * grammar on top of it.
  */
 import { RowBatch } from "@assoc-etl/core"
 import { Option, Schema } from "effect"
 import { AssociationType } from "../AssociationsApi.js"
+import { ascii, COLON, decline, Decline, DOT, isDigit, JsonReader, LBRACE, LBRACKET, QUOTE, RBRACE } from "./jsonReader.js"
 
 const { latin1 } = RowBatch
 const decodeType = Schema.decodeUnknownOption(AssociationType)
@@ -63,25 +66,6 @@ interface TypeEntry {
   readonly index: number
 }
 
-/** Thrown inside the scanner to decline; caught by `scan`. */
-class Decline {}
-const decline = new Decline()
-
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const COLON = 0x3a
-const COMMA = 0x2c
-const LBRACE = 0x7b
-const RBRACE = 0x7d
-const LBRACKET = 0x5b
-const RBRACKET = 0x5d
-const MINUS = 0x2d
-const PLUS = 0x2b
-const DOT = 0x2e
-const ZERO = 0x30
-const NINE = 0x39
-
-const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0))
 const KEY_RESULTS = ascii("results")
 const KEY_FROM = ascii("from")
 const KEY_TO = ascii("to")
@@ -92,18 +76,8 @@ const KEY_ASSOCIATION_TYPES = ascii("associationTypes")
 const KEY_NEXT = ascii("next")
 const KEY_AFTER = ascii("after")
 const KEY_LINK = ascii("link")
-const TRUE = ascii("true")
-const FALSE = ascii("false")
-const NULL = ascii("null")
 
-const maxDepth = 256
 const maxIdDigits = 32
-
-const isDigit = (c: number | undefined): boolean => c !== undefined && c >= ZERO && c <= NINE
-const isHex = (c: number | undefined): boolean =>
-  c !== undefined && ((c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66))
-
-const utf8 = new TextDecoder()
 
 /** FNV-1a of `b[start, end)`, kept a small integer (a map keyed by it holds no boxed number). */
 const hashOf = (b: Uint8Array, start: number, end: number): number => {
@@ -112,8 +86,8 @@ const hashOf = (b: Uint8Array, start: number, end: number): number => {
   return h & 0x3fffffff
 }
 
-class Scanner {
-  pos = 0
+/** The grammar of a batch-read answer, over the JSON reader. */
+class Scanner extends JsonReader {
   readonly fromIds: Array<string> = []
   readonly afters: Array<string | undefined> = []
   readonly rowStart: Array<number> = [0]
@@ -134,13 +108,16 @@ class Scanner {
   private idStart = 0
   private idEnd = 0
   private idHash = 0
-  /** The key of the member being read: `b[keyStart, keyEnd)`. */
-  private keyStart = 0
-  private keyEnd = 0
 
-  constructor(readonly b: Uint8Array) {
+  constructor(b: Uint8Array) {
+    super(b)
     // A first guess: a row takes ~80 bytes of a common answer.
     this.rows = new Int32Array(3 * Math.max(64, Math.ceil(b.length / 80)))
+  }
+
+  /** A number under `id` or `toObjectId` declines: `quoteBareIds` may have made a string, or no JSON, of it. */
+  protected override numberAllowed(): boolean {
+    return !this.keyIs(KEY_ID) && !this.keyIs(KEY_TO_OBJECT_ID)
   }
 
   scan(): Scanned {
@@ -173,196 +150,20 @@ class Scanner {
     }
   }
 
-  /**
-   * The text of `b[start, end)`, decoded as the reference decodes the whole body (bad bytes as U+FFFD: the
-   * same here, since the slice begins and ends at ASCII bytes).
-   */
-  private text(start: number, end: number): string {
-    return utf8.decode(this.b.subarray(start, end))
-  }
 
-  private ws(): void {
-    const b = this.b
-    let p = this.pos
-    for (;;) {
-      const c = b[p]
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++
-      else break
-    }
-    this.pos = p
-  }
 
-  private expect(c: number): void {
-    if (this.b[this.pos] !== c) throw decline
-    this.pos++
-  }
 
-  /**
-   * After an object's `{`: reads its first member's key and colon (true), or its `}` (false). The key is
-   * `b[keyStart, keyEnd)`; `pos` is at the value.
-   */
-  private firstMember(): boolean {
-    this.ws()
-    if (this.b[this.pos] === RBRACE) {
-      this.pos++
-      return false
-    }
-    this.memberKey()
-    return true
-  }
 
-  /** After a member's value: reads the next member's key and colon (true), or the object's `}` (false). */
-  private nextMember(): boolean {
-    this.ws()
-    const c = this.b[this.pos++]
-    if (c === RBRACE) return false
-    if (c !== COMMA) throw decline
-    this.ws()
-    this.memberKey()
-    return true
-  }
 
-  private memberKey(): void {
-    this.key()
-    this.ws()
-    this.expect(COLON)
-    this.ws()
-  }
 
-  /** After an array's `[`: true at its first element, false past its `]`. */
-  private firstElement(): boolean {
-    this.ws()
-    if (this.b[this.pos] === RBRACKET) {
-      this.pos++
-      return false
-    }
-    return true
-  }
 
-  /** After an element: true at the next one, false past the array's `]`. */
-  private nextElement(): boolean {
-    this.ws()
-    const c = this.b[this.pos++]
-    if (c === RBRACKET) return false
-    if (c !== COMMA) throw decline
-    this.ws()
-    return true
-  }
 
-  /** A key: the bytes between its quotes, `b[keyStart, keyEnd)`. Declines an escape or a control character. */
-  private key(): void {
-    this.keyStart = this.pos + 1
-    this.keyEnd = this.unescapedString(false)
-  }
 
-  /**
-   * Reads a string with no escape and no control character (and only ASCII if `ascii`) whose `"` is at `pos`;
-   * returns where its closing quote is. Declines any other.
-   */
-  private unescapedString(ascii: boolean): number {
-    const b = this.b
-    if (b[this.pos] !== QUOTE) throw decline
-    const top = ascii ? 0x80 : 0x100
-    let p = this.pos + 1
-    for (;;) {
-      const c = b[p]
-      if (c === undefined || c < 0x20 || c >= top || c === BACKSLASH) throw decline
-      if (c === QUOTE) break
-      p++
-    }
-    this.pos = p + 1
-    return p
-  }
 
-  /** Whether the key just read is `key`. */
-  private keyIs(key: Uint8Array): boolean {
-    const start = this.keyStart
-    if (this.keyEnd - start !== key.length) return false
-    for (let i = 0; i < key.length; i++) if (this.b[start + i] !== key[i]) return false
-    return true
-  }
 
-  /** Skips a string whose `"` is at `pos`, checking its escapes and characters as `JSON.parse` does. */
-  private skipString(): void {
-    const b = this.b
-    let p = this.pos + 1
-    for (;;) {
-      const c = b[p]
-      if (c === undefined || c < 0x20) throw decline
-      if (c === QUOTE) break
-      if (c === BACKSLASH) {
-        const e = b[p + 1]
-        if (e === 0x75) {
-          if (!isHex(b[p + 2]) || !isHex(b[p + 3]) || !isHex(b[p + 4]) || !isHex(b[p + 5])) throw decline
-          p += 6
-        } else if (
-          e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 ||
-          e === 0x74
-        ) {
-          p += 2
-        } else {
-          throw decline
-        }
-      } else {
-        p++
-      }
-    }
-    this.pos = p + 1
-  }
 
-  /** Skips a number as JSON's grammar has it. */
-  private skipNumber(): void {
-    const b = this.b
-    let p = this.pos
-    if (b[p] === MINUS) p++
-    if (b[p] === ZERO) p++
-    else if (isDigit(b[p])) while (isDigit(b[p])) p++
-    else throw decline
-    if (b[p] === DOT) {
-      p++
-      if (!isDigit(b[p])) throw decline
-      while (isDigit(b[p])) p++
-    }
-    if (b[p] === 0x65 || b[p] === 0x45) {
-      p++
-      if (b[p] === PLUS || b[p] === MINUS) p++
-      if (!isDigit(b[p])) throw decline
-      while (isDigit(b[p])) p++
-    }
-    this.pos = p
-  }
 
-  private skipLiteral(literal: Uint8Array): void {
-    for (let i = 0; i < literal.length; i++) if (this.b[this.pos + i] !== literal[i]) throw decline
-    this.pos += literal.length
-  }
 
-  /**
-   * Skips any value, checked as JSON. `member`: whether it is a member's value, whose key was just read: a
-   * number under `id` or `toObjectId` declines, since `quoteBareIds` may have made a string, or no JSON, of it.
-   */
-  private skipValue(depth: number, member = true): void {
-    if (depth > maxDepth) throw decline
-    const c = this.b[this.pos]
-    if (c === LBRACE) {
-      this.pos++
-      for (let more = this.firstMember(); more; more = this.nextMember()) this.skipValue(depth + 1)
-    } else if (c === LBRACKET) {
-      this.pos++
-      for (let more = this.firstElement(); more; more = this.nextElement()) this.skipValue(depth + 1, false)
-    } else if (c === QUOTE) {
-      this.skipString()
-    } else if (c === 0x74) {
-      this.skipLiteral(TRUE)
-    } else if (c === 0x66) {
-      this.skipLiteral(FALSE)
-    } else if (c === 0x6e) {
-      this.skipLiteral(NULL)
-    } else {
-      if (member && (this.keyIs(KEY_ID) || this.keyIs(KEY_TO_OBJECT_ID))) throw decline
-      this.skipNumber()
-    }
-  }
 
   /**
    * An object id at `pos`: a string of 1-32 digits, or a bare run of them right after the key's `":` (which
@@ -540,13 +341,6 @@ class Scanner {
     return undefined
   }
 
-  /** Whether `bytes` are at `b[at]`: compared from the end, where types differ (type id, label). */
-  private bytesAt(bytes: Uint8Array, at: number): boolean {
-    const b = this.b
-    if (at + bytes.length > b.length) return false
-    for (let i = bytes.length - 1; i >= 0; i--) if (b[at + i] !== bytes[i]) return false
-    return true
-  }
 
   /** The association type at `pos`, from the cache by the hash of its bytes, or parsed and checked. */
   private lookUpType(): TypeEntry {
@@ -615,11 +409,6 @@ class Scanner {
     return after
   }
 
-  /** A string of ASCII with no escape, as it is. */
-  private plainString(): string {
-    const start = this.pos + 1
-    return latin1(this.b, start, this.unescapedString(true))
-  }
 }
 
 /** The answer read from its bytes, or `undefined` where the reference path must read it (see the header). */

@@ -29,6 +29,7 @@ import {
   successName,
   tempName
 } from "./layout.js"
+import * as ManifestFile from "./manifestFile.js"
 import * as Part from "./part.js"
 import { recover } from "./recover.js"
 
@@ -100,12 +101,7 @@ export const open = (
     // Finished: report it without touching anything. `_SUCCESS` alone (Spark's, say) is another tool's output.
     if ((yield* exists(successName)) && (yield* exists(checkpointName))) {
       const last = yield* CheckpointFile.read(dir)
-      const text = yield* fs.readFileString(at(manifestName)).pipe(Effect.mapError(fail(at(manifestName))))
-      const manifest = yield* Manifest.decodeJson(text).pipe(
-        Effect.mapError((e) =>
-          new DatasetError({ reason: "Corrupt", path: at(manifestName), detail: `the manifest cannot be read: ${e.message}` })
-        )
-      )
+      const manifest = yield* ManifestFile.read(dir)
       const state = Option.match(last, { onNone: () => emptyState(enc), onSome: (c) => c.dataset })
       if (state.format !== enc.format || state.extension !== enc.extension) return yield* mismatch(dir, state, enc)
       return {

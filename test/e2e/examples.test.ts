@@ -60,10 +60,11 @@ describe("examples", () => {
       for (let attempt = 0; attempt < 40 && !finished; attempt++) {
         let child: ChildProcess | undefined
         const before = yield* requests
-        // Killed a random moment after its first request arrived, three times.
+        // Killed three times, each a random moment after the run's third request arrived (the export makes dozens,
+        // so a kill never comes after the run ended and resumes always have work left).
         const killer = yield* Effect.fork(Effect.gen(function*() {
-          yield* Effect.repeat(requests, { until: (n) => n > before, schedule: Schedule.spaced("2 millis") })
-          yield* Effect.sleep(Math.floor(Math.random() * 800))
+          yield* Effect.repeat(requests, { until: (n) => n > before + 2, schedule: Schedule.spaced("2 millis") })
+          yield* Effect.sleep(Math.floor(Math.random() * 150))
           if (killed < 3 && child !== undefined) child.kill("SIGKILL")
         }))
         const ran = yield* example("csv-sink", [file, csv], sim.baseUrl, (c) => child = c)
@@ -80,6 +81,8 @@ describe("examples", () => {
       }
       assert.isTrue(finished)
       assert.strictEqual(killed, 3)
+      // Each killed run left work: the whole export took many more requests than the kills came after.
+      assert.isAbove(yield* requests, 3 * 3 + 10)
       const truth = SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids).rows
         .map((r) => ({ ...r, association_label: r.association_label === "" ? null : r.association_label }))
       const rows = yield* readCsv(csv)

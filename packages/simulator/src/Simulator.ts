@@ -1,6 +1,6 @@
 /**
  * A HubSpot associations API simulator on loopback: batch read (2026-03 and
- * v4 paths), object listing, search, bearer auth with scopes, rolling-window
+ * v4 paths), object listing, search, account info, bearer auth with scopes, rolling-window
  * and daily rate limits with HubSpot's headers and 429 bodies, and seeded
  * faults (5xx, HTML 502, dropped connections, truncated bodies, slow answers).
  *
@@ -12,19 +12,30 @@
  *
  * Choices where HubSpot is not specified:
  * - Order of checks: route (404), auth (401), rate limits (429), object types (400), scopes (403), faults,
- *   latency, then the body (400) and the answer.
+ *   latency, then the body (400) and the answer. Account info (`GET /account-info/2026-03/details`, or
+ *   `/account-info/v3/details`) names no object type and needs no scope, but goes through the other checks.
  * - Rate limits count at arrival, after auth: a refused (429) request counts in the window and the daily
  *   count, as HubSpot does, unless `countRejected: false`. `rateLimit.max <= 0` turns the window off,
  *   `daily <= 0` (or omitted with an explicit `rateLimit`) turns the daily cap off; a limit that is off
  *   sends no headers of its own. `consume(n)` adds n arrivals of another app to the window and the daily count.
  * - `maxInWindow` counts every authenticated arrival (refused ones and `consume`d ones included) in the rolling
  *   window of `rateLimit.windowMillis`.
- * - `batchReads`/`inputs`, `listRequests`, `searchRequests` count answers of 200/207 that were sent whole
- *   (a truncated answer counts as the fault `truncate` only).
+ * - `batchReads`/`inputs`, `listRequests`, `searchRequests`, `accountInfoRequests` count answers of 200/207
+ *   that were sent whole (a truncated answer counts as the fault `truncate` only).
  * - A truncated answer is a 200/207 with `Connection: close` and no length; half of the body is written,
  *   then the socket is closed: the client reads a body that ends mid-JSON.
- * - An id without associations is answered with `"to": []` (no error); ids of custom objects use the type
- *   names given in `types` (e.g. `"2-12345"`); `0-1`, `0-2`, `0-3`, `0-5` are aliases of the standard names.
+ * - An id without associations is answered with `"to": []` (no error), unless `noAssociationsFound`: then it
+ *   is left out of `results` and has an item of its own in `errors` (a 207), as HubSpot answers:
+ *   `{ status: "error", category: "OBJECT_NOT_FOUND", subCategory: "crm.associations.NO_ASSOCIATIONS_FOUND",
+ *   message: "No company is associated with contact 1.", context: { fromObjectId: ["1"],
+ *   fromObjectType: ["contact"], toObjectType: ["company"] } }`. Unknown ids share one item
+ *   (`crm.associations.FROM_OBJECT_NOT_FOUND`, every unknown id in `context.fromObjectId`), first in `errors`.
+ *   A page after a cursor is never empty: a cursor points before the last association.
+ * - Ids of custom objects use the type names given in `types` (e.g. `"2-12345"`); `0-1`, `0-2`, `0-3`, `0-5`
+ *   are aliases of the standard names.
+ * - How many associations an object has is the portal's `shape` (`SimulatedPortal.PortalShape`): `"typical"`
+ *   (most 1-5, about 0.5% over 1000) or `"heavyTail"` (2% of objects with 1000 to 3000), capped at `objects`.
+ * - The account's `portalId` is drawn from the seed unless given: 6 to 9 digits, the same for a seed.
  *
  * Control endpoints, for a benchmark or test that runs the simulator as another process (`bin.ts`). They live
  * under `/__sim/`, outside HubSpot's paths, need no token, and are not counted anywhere (not in `requests`,
@@ -50,6 +61,7 @@ import * as ObjectTypes from "./internal/objectTypes.js"
 import { scopeOf } from "./internal/objectTypes.js"
 import type { Faults, RateLimit, ResolvedOptions } from "./internal/options.js"
 import { hashString, mulberry32 } from "./internal/prng.js"
+import * as AccountInfo from "./internal/routes/accountInfo.js"
 import * as BatchRead from "./internal/routes/batchRead.js"
 import * as List from "./internal/routes/list.js"
 import * as Search from "./internal/routes/search.js"
@@ -93,6 +105,15 @@ export interface SimulatorOptions {
   /** Whether a refused (429) request counts in the window and the daily count. Default true, like HubSpot. */
   readonly countRejected?: boolean
   /**
+   * Answer an id without associations as HubSpot does: no result, a `NO_ASSOCIATIONS_FOUND` item in `errors`
+   * (a 207). Default false: a result with `"to": []`.
+   */
+  readonly noAssociationsFound?: boolean
+  /** The `portalId` of the account-info answer. Default: drawn from the seed (6 to 9 digits). */
+  readonly portalId?: number
+  /** How many associations objects have (see `SimulatedPortal.PortalShape`). Default "typical". */
+  readonly shape?: SimulatedPortal.PortalShape
+  /**
    * Called with the inputs of every well-formed batch-read request the server answers, and the `Clock` millis
    * of its arrival (the answer goes out after the latency). A request refused (401, 429) or failed by a fault
    * before it is answered does not call it. Tests read what a client asked, and when.
@@ -117,6 +138,9 @@ export class Simulator extends Context.Tag("@assoc-etl/simulator/Simulator")<Sim
 
 export const defaultTypes: ReadonlyArray<string> = ["contacts", "companies", "deals", "tickets"]
 
+/** The `portalId` of a seed when none is given: 100000 to 899999999, the same for a seed. */
+export const defaultPortalId = (seed: number): number => 100_000 + (hashString(seed, "portal") % 899_900_000)
+
 export const resolveOptions = (options: SimulatorOptions = {}): ResolvedOptions => {
   const types = options.types ?? defaultTypes
   return {
@@ -136,14 +160,22 @@ export const resolveOptions = (options: SimulatorOptions = {}): ResolvedOptions 
     retryAfter: options.retryAfter ?? 0.5,
     numericToObjectId: options.numericToObjectId ?? false,
     port: options.port ?? 0,
-    countRejected: options.countRejected ?? true
+    countRejected: options.countRejected ?? true,
+    noAssociationsFound: options.noAssociationsFound ?? false,
+    portalId: options.portalId ?? defaultPortalId(options.seed ?? 1),
+    shape: options.shape ?? "typical"
   }
 }
 
 export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorService, never, Scope.Scope> =>
   Effect.gen(function*() {
     const opts = resolveOptions(options)
-    const portal = SimulatedPortal.make({ seed: opts.seed, objects: opts.objects, types: opts.types })
+    const portal = SimulatedPortal.make({
+      seed: opts.seed,
+      objects: opts.objects,
+      types: opts.types,
+      shape: opts.shape
+    })
     // One rng draws the faults and the `Retry-After` of 429s, in the order requests come: a seed, one sequence.
     const rng = mulberry32(hashString(opts.seed, "faults"))
     const tally = Tally.make()
@@ -158,7 +190,8 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
       faults,
       batchRead: BatchRead.make(opts, portal, errors, options.onBatchRead),
       list: List.make(portal, errors),
-      search: Search.make(portal, errors)
+      search: Search.make(portal, errors),
+      accountInfo: AccountInfo.make(opts)
     })
     const service: SimulatorService = {
       baseUrl,

@@ -2,10 +2,14 @@
 /**
  * Starts the simulator as a process:
  *
- *   node packages/simulator/dist/bin.js [--port N] [--seed N] [--objects N] [--page-size N] [--token T]
- *                                       [--rate-limit MAX/WINDOW_MS | off] [--latency MIN-MAX] [--faults JSON]
+ *   node packages/simulator/dist/bin.js [--port N] [--seed N] [--objects N] [--page-size N] [--max-inputs N]
+ *                                       [--token T] [--rate-limit MAX/WINDOW_MS | off] [--latency MIN-MAX]
+ *                                       [--faults JSON] [--shape typical | heavyTail] [--portal-id N]
+ *                                       [--no-associations-found]
  *
- * `--latency 100-300` adds a uniform 100-300 ms to every answer (`latencyMillis`; default none).
+ * Each flag is the `SimulatorOptions` field of its name (defaults there). `--rate-limit 100/10000` is 100 requests
+ * a rolling 10 s, with a daily cap of 250,000; `off` turns both off. `--latency 100-300` adds a uniform 100-300 ms
+ * to every answer (`latencyMillis`). `--no-associations-found` takes no value: `noAssociationsFound: true`.
  * Prints its base URL on stdout (one line) and serves until SIGINT/SIGTERM (exit 0). Bad arguments: exit 2.
  * Its counters are read and reset over HTTP: `GET /__sim/counters`, `POST /__sim/counters/reset` (see
  * Simulator.ts).
@@ -26,6 +30,7 @@ class ArgumentError extends Data.TaggedError("ArgumentError")<{
 }
 
 const Count = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
+const Positive = Schema.NumberFromString.pipe(Schema.int(), Schema.positive())
 const RateLimit = Schema.Union(
   Schema.Literal("off"),
   Schema.TemplateLiteralParser(Count, "/", Count)
@@ -33,6 +38,7 @@ const RateLimit = Schema.Union(
 const Latency = Schema.TemplateLiteralParser(Count, "-", Count).pipe(
   Schema.filter(([min, , max]) => min <= max || "MIN-MAX with MIN <= MAX")
 )
+const Shape = Schema.Literal("typical", "heavyTail")
 const Probability = Schema.Number.pipe(Schema.between(0, 1))
 const Faults = Schema.parseJson(Schema.Struct({
   status500: Schema.optionalWith(Probability, { exact: true }),
@@ -56,6 +62,10 @@ const parseArgs = (argv: ReadonlyArray<string>) =>
     let options: SimulatorOptions = {}
     for (let i = 0; i < argv.length; i++) {
       const flag = argv[i]!
+      if (flag === "--no-associations-found") {
+        options = { ...options, noAssociationsFound: true }
+        continue
+      }
       const value = argv[i + 1]
       if (value === undefined) return yield* new ArgumentError({ reason: "Missing", flag, detail: "needs a value" })
       i++
@@ -70,7 +80,16 @@ const parseArgs = (argv: ReadonlyArray<string>) =>
           options = { ...options, objects: yield* decodeFlag(Count, flag, value) }
           break
         case "--page-size":
-          options = { ...options, pageSize: yield* decodeFlag(Count, flag, value) }
+          options = { ...options, pageSize: yield* decodeFlag(Positive, flag, value) }
+          break
+        case "--max-inputs":
+          options = { ...options, maxInputs: yield* decodeFlag(Positive, flag, value) }
+          break
+        case "--portal-id":
+          options = { ...options, portalId: yield* decodeFlag(Positive, flag, value) }
+          break
+        case "--shape":
+          options = { ...options, shape: yield* decodeFlag(Shape, flag, value) }
           break
         case "--token":
           options = { ...options, token: value }

@@ -111,6 +111,57 @@ describe("Dataset", () => {
     assert.isAtLeast(counts.filter((c) => c > 100 && c <= 1000).length, 10)
   })
 
+  it("is \"typical\" unless told: the same draw with the shape given or not", () => {
+    const typical = SimulatedPortal.make({ seed: 7, objects: 2000, types, shape: "typical" })
+    assert.strictEqual(dataset.shape, "typical")
+    for (const id of dataset.ids("contacts")) {
+      assert.deepStrictEqual(
+        typical.associationPositions("contacts", "companies", id),
+        dataset.associationPositions("contacts", "companies", id)
+      )
+    }
+  })
+
+  it("with shape heavyTail, gives 2% of objects 1000 to 3000 associations, the others typical counts", () => {
+    const heavy = SimulatedPortal.make({ seed: 7, objects: 5000, types, shape: "heavyTail" })
+    assert.strictEqual(heavy.shape, "heavyTail")
+    const counts = heavy.ids("contacts").map((id) => heavy.associationPositions("contacts", "companies", id).length)
+    const share = (f: (n: number) => boolean) => counts.filter(f).length / counts.length
+    // 2% drawn heavy, plus typical's own 0.5% over 1000 among the other 98%.
+    assert.isAtLeast(share((n) => n >= 1000), 0.018)
+    assert.isAtMost(share((n) => n >= 1000), 0.032)
+    // Typical never passes 2500: what is above came from the heavy draw, uniform over 1000-3000 (about a sixth).
+    assert.isAbove(share((n) => n > 2500), 0.001)
+    assert.isAtMost(Math.max(...counts), 3000)
+    assert.isAbove(share((n) => n >= 1 && n <= 5), 0.6)
+    assert.isAtLeast(share((n) => n === 0), 0.1)
+    // The same rows through `associations` and the ground truth, which read the same portal.
+    const id = heavy.ids("contacts")[counts.findIndex((n) => n > 2500)]!
+    const truth = SimulatedPortal.groundTruth(heavy, "contacts", "companies", [id])
+    const assocs = heavy.associations("contacts", "companies", id)
+    assert.isAbove(assocs.length, 2500)
+    assert.strictEqual(truth.rows.length, assocs.reduce((n, a) => n + a.associationTypes.length, 0))
+    assert.deepStrictEqual([...new Set(truth.rows.map((r) => r.to_object_id))], assocs.map((a) => a.toObjectId))
+  })
+
+  it("caps a count at the objects of the `to` type: distinct, ascending, every object at most", () => {
+    const small = SimulatedPortal.make({ seed: 9, objects: 1200, types, shape: "heavyTail" })
+    const counts = small.ids("deals").map((id) => {
+      const positions = small.associationPositions("deals", "tickets", id)
+      for (let k = 0; k < positions.length; k++) {
+        assert.isAtLeast(positions.toIndex[k]!, 0)
+        assert.isBelow(positions.toIndex[k]!, 1200)
+        if (k > 0) assert.isAbove(positions.toIndex[k]!, positions.toIndex[k - 1]!)
+      }
+      return positions.length
+    })
+    assert.isAtMost(Math.max(...counts), 1200)
+    // About 2% of 1200 draw 1000-3000: most of those are capped, and then hold every ticket.
+    assert.isAbove(counts.filter((n) => n === 1200).length, 5)
+    const full = small.ids("deals")[counts.indexOf(1200)]!
+    assert.deepStrictEqual(small.associations("deals", "tickets", full).map((a) => a.toObjectId), small.ids("tickets"))
+  })
+
   it("labels associations with null, quotes, commas, newlines and unicode", () => {
     const labels = new Set<string | null>()
     for (const id of dataset.ids("contacts").slice(0, 500)) {

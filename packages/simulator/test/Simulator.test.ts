@@ -152,9 +152,12 @@ describe("Simulator batch read", () => {
       assert.strictEqual((yield* call(sim, batchPath("contacts", "companies"), { body: "{not json" })).status, 400)
       assert.strictEqual((yield* batch(sim, [{ id: "12a" }])).status, 400)
 
-      const small = yield* Simulator.make({ maxInputs: 3, ...noLimits })
-      assert.strictEqual((yield* batch(small, ids.slice(0, 4).map((id) => ({ id })))).status, 400)
-      assert.strictEqual((yield* batch(small, ids.slice(0, 3).map((id) => ({ id })))).status, 200)
+      const small = yield* Simulator.make({ maxInputs: 100, ...noLimits })
+      const overSmall = yield* batch(small, ids.slice(0, 101).map((id) => ({ id })))
+      assert.strictEqual(overSmall.status, 400)
+      assert.strictEqual(decodeError(JSON.parse(overSmall.text)).category, "VALIDATION_ERROR")
+      assert.include(decodeError(JSON.parse(overSmall.text)).message, "at most 100 inputs, got 101")
+      assert.strictEqual((yield* batch(small, ids.slice(0, 100).map((id) => ({ id })))).status, 200)
     }))
 
   it.scoped("answers 207 naming unknown ids, with results for the known ones only", () =>
@@ -172,6 +175,74 @@ describe("Simulator batch read", () => {
       for (const field of [answer.startedAt, answer.completedAt, answer.requestedAt]) {
         assert.isFalse(Number.isNaN(Date.parse(field!)))
       }
+    }))
+
+  it.scoped("with noAssociationsFound, leaves an id without associations out of results, with an error for it", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ noAssociationsFound: true, ...noLimits })
+      const ids = sim.portal.ids("contacts")
+      const none = ids.filter((id) => sim.portal.associations("contacts", "companies", id).length === 0)
+      const some = ids.filter((id) => sim.portal.associations("contacts", "companies", id).length > 0)
+      const inputs = [some[0], none[0], "17", none[1], some[1]].map((id) => ({ id }))
+      const reply = yield* batch(sim, inputs)
+      assert.strictEqual(reply.status, 207)
+      const answer = decodeBatch(JSON.parse(reply.text))
+      assert.deepStrictEqual(answer.results.map((r) => r.from.id), [some[0]!, some[1]!])
+      assert.strictEqual(answer.numErrors, 3)
+      const [unknown, ...empty] = answer.errors!
+      assert.strictEqual(unknown!.subCategory, "crm.associations.FROM_OBJECT_NOT_FOUND")
+      assert.deepStrictEqual(unknown!.context?.["fromObjectId"], ["17"])
+      assert.deepStrictEqual(empty.map((e) => e.context?.["fromObjectId"]), [[none[0]!], [none[1]!]])
+      for (const e of empty) {
+        assert.strictEqual(e.status, "error")
+        assert.strictEqual(e.category, "OBJECT_NOT_FOUND")
+        assert.strictEqual(e.subCategory, Flatten.noAssociationsFound)
+        assert.strictEqual(e.message, `No company is associated with contact ${e.context?.["fromObjectId"]?.[0]}.`)
+        assert.deepStrictEqual(e.context?.["fromObjectType"], ["contact"])
+        assert.deepStrictEqual(e.context?.["toObjectType"], ["company"])
+        // The client reads it as zero rows, not a refusal.
+        assert.deepStrictEqual(Flatten.errorRows(pair, e), [])
+      }
+
+      const onlyEmpty = yield* batch(sim, [{ id: none[2] }])
+      assert.strictEqual(onlyEmpty.status, 207)
+      assert.deepStrictEqual(decodeBatch(JSON.parse(onlyEmpty.text)).results, [])
+      assert.strictEqual((yield* batch(sim, [{ id: some[0] }])).status, 200)
+      assert.strictEqual((yield* sim.counters).inputs, 7)
+
+      // Off (the default): the same inputs are results with "to": [], and only the unknown id is an error.
+      const plain = yield* Simulator.make({ ...noLimits })
+      const plainAnswer = decodeBatch(JSON.parse((yield* batch(plain, [{ id: none[0] }, { id: "17" }])).text))
+      assert.deepStrictEqual(plainAnswer.results.map((r) => [r.from.id, r.to.length]), [[none[0]!, 0]])
+      assert.strictEqual(plainAnswer.numErrors, 1)
+
+      // Every page, cursors followed: the rows are the ground truth, the errors name exactly the empty ids.
+      const paged = yield* Simulator.make({ seed: 5, pageSize: 20, noAssociationsFound: true, ...noLimits })
+      const slice = paged.portal.ids("contacts").slice(0, 1500)
+      const got = yield* walk(paged, slice, batchPath("contacts", "companies"))
+      const truth = SimulatedPortal.groundTruth(paged.portal, "contacts", "companies", slice)
+      assert.deepStrictEqual(multiset(got.rows), multiset(truth.rows))
+      assert.isAbove(got.followUps, 10)
+      assert.deepStrictEqual(
+        [...got.unknown].sort(),
+        slice.filter((id) => paged.portal.associations("contacts", "companies", id).length === 0).sort()
+      )
+    }))
+
+  it.scoped("with shape heavyTail, pages through objects of 1000 to 3000 associations to the ground truth", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ seed: 21, objects: 4000, shape: "heavyTail", ...noLimits })
+      assert.strictEqual(sim.portal.shape, "heavyTail")
+      const all = sim.portal.ids("contacts")
+      const heavy = all.filter((id) => sim.portal.associationPositions("contacts", "companies", id).length >= 1000)
+      assert.isAtLeast(heavy.length, 40)
+      const ids = [...heavy.slice(0, 20), ...all.slice(0, 300).filter((id) => !heavy.includes(id))]
+      assert.isTrue(ids.some((id) => sim.portal.associationPositions("contacts", "companies", id).length > 2500))
+      const got = yield* walk(sim, ids, batchPath("contacts", "companies"))
+      const truth = SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids)
+      assert.strictEqual(got.rows.length, truth.rows.length)
+      assert.isTrue(multiset(got.rows).join("\n") === multiset(truth.rows).join("\n"))
+      assert.isAtLeast(got.followUps, 40)
     }))
 
   it.scoped("refuses bad cursors: garbage, edited, or another id's", () =>
@@ -203,6 +274,69 @@ describe("Simulator batch read", () => {
       assert.strictEqual(alias.status, 200)
       assert.deepStrictEqual(decodeBatch(JSON.parse(alias.text)).results, decodeBatch(JSON.parse(named.text)).results)
       assert.strictEqual((yield* call(sim, "/crm/v3/nothing")).status, 404)
+    }))
+})
+
+describe("Simulator account info", () => {
+  const details = {
+    accountType: "STANDARD",
+    timeZone: "US/Eastern",
+    companyCurrency: "USD",
+    additionalCurrencies: [],
+    utcOffset: "-05:00",
+    utcOffsetMilliseconds: -18_000_000,
+    uiDomain: "app.hubspot.com",
+    dataHostingLocation: "na1"
+  }
+
+  it.scoped("answers the account's details on both paths, its portalId drawn from the seed unless given", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ seed: 3 })
+      const current = yield* call(sim, "/account-info/2026-03/details")
+      const older = yield* call(sim, "/account-info/v3/details")
+      assert.strictEqual(current.status, 200)
+      assert.strictEqual(older.text, current.text)
+      const body = raw(current)
+      assert.deepStrictEqual(body, { portalId: body["portalId"], ...details })
+      assert.isTrue(Number.isInteger(body["portalId"]))
+      assert.match(String(body["portalId"]), /^[1-9][0-9]{5,8}$/)
+      assert.strictEqual(body["portalId"], sim.options.portalId)
+      const again = yield* Simulator.make({ seed: 3 })
+      assert.strictEqual(raw(yield* call(again, "/account-info/2026-03/details"))["portalId"], body["portalId"])
+      const others = [1, 2, 4, 5].map((seed) => Simulator.resolveOptions({ seed }).portalId)
+      assert.isFalse(others.includes(body["portalId"] as number))
+      for (const id of others) assert.match(String(id), /^[1-9][0-9]{5,8}$/)
+
+      const given = yield* Simulator.make({ portalId: 44_556_677 })
+      assert.deepStrictEqual(raw(yield* call(given, "/account-info/2026-03/details")), {
+        portalId: 44_556_677,
+        ...details
+      })
+      assert.strictEqual((yield* sim.counters).accountInfoRequests, 2)
+      assert.strictEqual((yield* call(sim, "/account-info/2026-03/details", { method: "POST", body: {} })).status, 404)
+    }))
+
+  it.scoped("needs the token but no scope, and counts in the rate window", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ scopes: [], rateLimit: { max: 2, windowMillis: 10_000 } })
+      const path = "/account-info/2026-03/details"
+      const unauthorized = yield* call(sim, path, { token: "wrong" })
+      assert.strictEqual(unauthorized.status, 401)
+      assert.strictEqual(raw(unauthorized)["category"], "INVALID_AUTHENTICATION")
+      assert.strictEqual((yield* call(sim, path, { token: null })).status, 401)
+      assert.strictEqual((yield* call(sim, "/crm/v3/objects/contacts")).status, 403)
+      const ok = yield* call(sim, path)
+      assert.strictEqual(ok.status, 200)
+      assert.strictEqual(ok.headers.get("X-HubSpot-RateLimit-Remaining"), "0")
+      const refused = yield* call(sim, path)
+      assert.strictEqual(refused.status, 429)
+      assert.strictEqual(raw(refused)["policyName"], "TEN_SECONDLY_ROLLING")
+      const counters = yield* sim.counters
+      assert.strictEqual(counters.accountInfoRequests, 1)
+      assert.strictEqual(counters.status429, 1)
+      assert.strictEqual(counters.maxInWindow, 3)
+      yield* sim.resetCounters
+      assert.strictEqual((yield* sim.counters).accountInfoRequests, 0)
     }))
 })
 
@@ -269,6 +403,24 @@ describe("Simulator rate limits", () => {
         assert.strictEqual(h.daily, "250000")
       }
       assert.isNotNull(rateHeaders(yield* batch(sim, [])).max)
+    }))
+
+  it.scoped("under a limit below what a client assumes, sends the window's headers on 200, 207 and 429", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.make({ rateLimit: { max: 3, windowMillis: 1000 } })
+      const id = sim.portal.ids("contacts")[0]
+      const replies = [
+        yield* batch(sim, [{ id }]),
+        yield* batch(sim, [{ id }, { id: "17" }]),
+        yield* call(sim, "/account-info/2026-03/details"),
+        yield* batch(sim, [{ id }])
+      ]
+      assert.deepStrictEqual(replies.map((r) => r.status), [200, 207, 200, 429])
+      for (const reply of replies) {
+        assert.strictEqual(reply.headers.get("X-HubSpot-RateLimit-Max"), "3")
+        assert.strictEqual(reply.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"), "1000")
+      }
+      assert.deepStrictEqual(replies.map((r) => rateHeaders(r).remaining), [2, 1, 0, 0])
     }))
 
   it.scoped("refuses request max+1 of a rolling window with 429 TEN_SECONDLY_ROLLING, admits after it rolls", () =>

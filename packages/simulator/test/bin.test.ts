@@ -6,6 +6,7 @@ import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { SimulatedPortal } from "../src/index.js"
 
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
 
@@ -62,6 +63,63 @@ describe("bin", () => {
       assert.strictEqual((before["arrivals"] as ReadonlyArray<number>).length, 1)
       assert.strictEqual(yield* Effect.promise(() => fetch(`${url}/__sim/counters/reset`, { method: "POST" }).then((r) => r.status)), 204)
       assert.strictEqual((yield* counters())["requests"], 0)
+    }))
+
+  it.scopedLive("takes --max-inputs, --portal-id, --shape, --no-associations-found and a low --rate-limit", () =>
+    Effect.gen(function*() {
+      const { child } = yield* start([
+        "--seed", "4", "--objects", "60", "--max-inputs", "2", "--portal-id", "12345678", "--shape", "heavyTail",
+        "--no-associations-found", "--rate-limit", "6/60000"
+      ])
+      const url = yield* firstLine(child)
+      const fetchJson = (path: string, body?: unknown) =>
+        Effect.promise(async () => {
+          const res = await fetch(url + path, {
+            method: body === undefined ? "GET" : "POST",
+            headers: { authorization: "Bearer sim-token", "content-type": "application/json" },
+            ...(body === undefined ? {} : { body: JSON.stringify(body) })
+          })
+          return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> }
+        })
+      const info = yield* fetchJson("/account-info/v3/details")
+      assert.strictEqual(info.status, 200)
+      assert.strictEqual(info.body["portalId"], 12345678)
+
+      const portal = SimulatedPortal.make({
+        seed: 4,
+        objects: 60,
+        types: ["contacts", "companies", "deals", "tickets"],
+        shape: "heavyTail"
+      })
+      const ids = portal.ids("contacts")
+      const none = ids.find((id) => portal.associations("contacts", "companies", id).length === 0)!
+      const path = "/crm/associations/2026-03/contacts/companies/batch/read"
+      const tooMany = yield* fetchJson(path, { inputs: ids.slice(0, 3).map((id) => ({ id })) })
+      assert.strictEqual(tooMany.status, 400)
+      assert.strictEqual(tooMany.body["category"], "VALIDATION_ERROR")
+      const empty = yield* fetchJson(path, { inputs: [{ id: none }] })
+      assert.strictEqual(empty.status, 207)
+      assert.deepStrictEqual(empty.body["results"], [])
+      const errors = empty.body["errors"] as ReadonlyArray<Record<string, unknown>>
+      assert.strictEqual(errors[0]!["subCategory"], "crm.associations.NO_ASSOCIATIONS_FOUND")
+      assert.strictEqual(empty.headers.get("X-HubSpot-RateLimit-Max"), "6")
+      assert.strictEqual(empty.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"), "60000")
+      assert.strictEqual(empty.headers.get("X-HubSpot-RateLimit-Remaining"), "3")
+      // The heavy tail, capped at the 60 companies: the ids answered are the portal's, with its counts.
+      const counts = ids.map((id) => portal.associations("contacts", "companies", id).length)
+      const heaviest = ids[counts.indexOf(Math.max(...counts))]!
+      const answer = yield* fetchJson(path, { inputs: [{ id: heaviest }] })
+      const results = answer.body["results"] as ReadonlyArray<{ readonly to: ReadonlyArray<unknown> }>
+      assert.strictEqual(results[0]!.to.length, Math.max(...counts))
+    }))
+
+  it.scopedLive("exits 2 on a bad --shape, --max-inputs or --page-size", () =>
+    Effect.gen(function*() {
+      for (const [flag, value] of [["--shape", "flat"], ["--max-inputs", "0"], ["--page-size", "0"]] as const) {
+        const { closed, stderr } = yield* start([flag, value])
+        assert.strictEqual(yield* Effect.promise(() => closed), 2)
+        assert.include(stderr(), flag)
+      }
     }))
 
   it.scopedLive("exits 2 on a bad --latency", () =>

@@ -23,6 +23,8 @@ export interface Counters {
   readonly inputs: number
   readonly listRequests: number
   readonly searchRequests: number
+  /** Account-info requests answered 200. */
+  readonly accountInfoRequests: number
   readonly status429: number
   readonly status429Daily: number
   readonly faults: FaultCounters
@@ -55,7 +57,7 @@ export interface Tally {
   readonly refused: (daily: boolean) => void
   readonly fault: (kind: keyof FaultCounters) => void
   /** An answer of 200/207 sent whole, with the inputs of a batch read. */
-  readonly answered: (kind: "batch" | "list" | "search", inputs: number) => void
+  readonly answered: (kind: "batch" | "list" | "search" | "accountInfo", inputs: number) => void
   readonly counters: () => Counters
   readonly withArrivals: () => CountersWithArrivals
   /** Zero, but `maxInFlight` is the requests in flight now; `arrivals` is empty. */
@@ -68,6 +70,7 @@ export const make = (): Tally => {
   let inputs = 0
   let listRequests = 0
   let searchRequests = 0
+  let accountInfoRequests = 0
   let status429 = 0
   let status429Daily = 0
   const faultCounts = { status500: 0, status502: 0, status503: 0, status504: 0, drop: 0, truncate: 0, slow: 0 }
@@ -83,6 +86,7 @@ export const make = (): Tally => {
     inputs,
     listRequests,
     searchRequests,
+    accountInfoRequests,
     status429,
     status429Daily,
     faults: { ...faultCounts },
@@ -122,7 +126,8 @@ export const make = (): Tally => {
         batchReads++
         inputs += n
       } else if (kind === "list") listRequests++
-      else searchRequests++
+      else if (kind === "search") searchRequests++
+      else accountInfoRequests++
     },
     counters,
     withArrivals: () => ({ ...counters(), arrivals, arrivalsDropped }),
@@ -132,6 +137,7 @@ export const make = (): Tally => {
       inputs = 0
       listRequests = 0
       searchRequests = 0
+      accountInfoRequests = 0
       status429 = 0
       status429Daily = 0
       for (const k of Object.keys(faultCounts) as Array<keyof typeof faultCounts>) faultCounts[k] = 0

@@ -23,6 +23,21 @@ export const scopeOf = (type: string): string => {
   return /^2-[0-9]+$/.test(name) ? "crm.objects.custom.read" : `crm.objects.${name}.read`
 }
 
+const singularNames: Readonly<Record<string, string>> = {
+  contacts: "contact",
+  companies: "company",
+  deals: "deal",
+  tickets: "ticket",
+  products: "product",
+  line_items: "line_item"
+}
+
+/** The singular name HubSpot's messages use for a type (`"contact"`); a custom type's id as it is. */
+export const singularOf = (type: string): string => {
+  const name = objectTypeIds[type] ?? type
+  return singularNames[name] ?? name
+}
+
 export interface ObjectTypes {
   /** The portal's name of a path's object type, or the 400 answer. */
   readonly resolve: (raw: string) => Either.Either<string, Answer>

@@ -1,3 +1,5 @@
+import type { PortalShape } from "../SimulatedPortal.js"
+
 /**
  * The shapes of options that the simulator's machinery reads. `Simulator.ts` re-exports them: they are public,
  * and they live here so that no internal module imports `Simulator.ts`.
@@ -35,4 +37,7 @@ export interface ResolvedOptions {
   readonly numericToObjectId: boolean
   readonly port: number
   readonly countRejected: boolean
+  readonly noAssociationsFound: boolean
+  readonly portalId: number
+  readonly shape: PortalShape
 }

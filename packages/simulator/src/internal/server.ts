@@ -15,6 +15,7 @@ import type { FaultInjector } from "./faults.js"
 import type { Limits } from "./limits.js"
 import type { ObjectTypes } from "./objectTypes.js"
 import type { ResolvedOptions } from "./options.js"
+import type { AccountInfo } from "./routes/accountInfo.js"
 import type { BatchRead } from "./routes/batchRead.js"
 import type { List } from "./routes/list.js"
 import * as Route from "./routes/route.js"
@@ -29,6 +30,7 @@ export interface Parts {
   readonly batchRead: BatchRead
   readonly list: List
   readonly search: Search
+  readonly accountInfo: AccountInfo
 }
 
 const readBody = (req: Http.IncomingMessage) =>
@@ -84,7 +86,11 @@ export const make = (
         const headers = limits.headers(now)
         if (refused !== undefined) return send(res, refused, headers)
 
-        const rawTypes = route.kind === "batch" ? [route.from, route.to] : [route.type]
+        const rawTypes = route.kind === "batch"
+          ? [route.from, route.to]
+          : route.kind === "accountInfo"
+          ? []
+          : [route.type]
         const types: Array<string> = []
         for (const raw of rawTypes) {
           const resolved = objectTypes.resolve(raw)
@@ -110,6 +116,9 @@ export const make = (
             break
           case "search":
             answer = parts.search(types[0]!, text)
+            break
+          case "accountInfo":
+            answer = parts.accountInfo()
             break
         }
         const ok = answer.status === 200 || answer.status === 207

@@ -3,6 +3,9 @@
  * buffer used again once the answer is sent, from parts made once: the ids of each `to` type and the tail of
  * an association for each choice of its association types. Pages are `pageSize` associations, behind opaque
  * cursors bound to the seed, the pair and the id (`cursor.ts`).
+ *
+ * Unknown ids are named by one `FROM_OBJECT_NOT_FOUND` item of `errors`; with `noAssociationsFound`, each id
+ * without associations gets a `NO_ASSOCIATIONS_FOUND` item of its own instead of a result, as HubSpot answers.
  */
 import { AssociationsApi as Api } from "@assoc-etl/hubspot"
 import { Either, Schema } from "effect"
@@ -11,6 +14,7 @@ import type { Answer, ErrorAnswers } from "../answers.js"
 import { iso } from "../answers.js"
 import * as Bytes from "../bytes.js"
 import * as Cursor from "../cursor.js"
+import { singularOf } from "../objectTypes.js"
 import type { ResolvedOptions } from "../options.js"
 
 /**
@@ -43,7 +47,7 @@ interface IdBytes {
 }
 
 export const make = (
-  options: Pick<ResolvedOptions, "seed" | "pageSize" | "maxInputs" | "numericToObjectId">,
+  options: Pick<ResolvedOptions, "seed" | "pageSize" | "maxInputs" | "numericToObjectId" | "noAssociationsFound">,
   portal: SimulatedPortal.SimulatedPortal,
   errors: ErrorAnswers,
   onBatchRead: OnBatchRead | undefined
@@ -123,6 +127,7 @@ export const make = (
     const idBytes = idBytesOf(to)
     const tails = tailsOf(from, to)
     const unknown: Array<string> = []
+    const withoutAssociations: Array<string> = []
     let first = true
     writer.clear()
     writer.text(`{"status":"COMPLETE","results":[`)
@@ -142,6 +147,11 @@ export const make = (
           })
         }
         offset = at
+      }
+      // A valid cursor points before the end: only a first page can be empty.
+      if (all.length === 0 && options.noAssociationsFound) {
+        withoutAssociations.push(input.id)
+        continue
       }
       const end = Math.min(all.length, offset + options.pageSize)
       writer.text(`${first ? "" : ","}{"from":{"id":"${input.id}"},"to":[`)
@@ -163,19 +173,33 @@ export const make = (
     const times = `"startedAt":"${iso(requestedAt)}","completedAt":"${iso(requestedAt)}","requestedAt":"${
       iso(requestedAt)
     }"`
-    if (unknown.length === 0) {
+    if (unknown.length === 0 && withoutAssociations.length === 0) {
       writer.text(`],${times}}`)
       const taken = writer.take()
       return { status: 200, body: taken.bytes, inputs: list.length, release: taken.release }
     }
-    const error = {
-      status: "error",
-      category: "OBJECT_NOT_FOUND",
-      subCategory: "crm.associations.FROM_OBJECT_NOT_FOUND",
-      message: `No ${raw.from} found with ids: ${unknown.join(", ")}`,
-      context: { fromObjectId: unknown }
+    const items: Array<unknown> = []
+    if (unknown.length > 0) {
+      items.push({
+        status: "error",
+        category: "OBJECT_NOT_FOUND",
+        subCategory: "crm.associations.FROM_OBJECT_NOT_FOUND",
+        message: `No ${raw.from} found with ids: ${unknown.join(", ")}`,
+        context: { fromObjectId: unknown }
+      })
     }
-    writer.text(`],"numErrors":1,"errors":[${JSON.stringify(error)}],${times}}`)
+    const fromName = singularOf(from)
+    const toName = singularOf(to)
+    for (const id of withoutAssociations) {
+      items.push({
+        status: "error",
+        category: "OBJECT_NOT_FOUND",
+        subCategory: "crm.associations.NO_ASSOCIATIONS_FOUND",
+        message: `No ${toName} is associated with ${fromName} ${id}.`,
+        context: { fromObjectId: [id], fromObjectType: [fromName], toObjectType: [toName] }
+      })
+    }
+    writer.text(`],"numErrors":${items.length},"errors":${JSON.stringify(items)},${times}}`)
     const taken = writer.take()
     return { status: 207, body: taken.bytes, inputs: list.length, release: taken.release }
   }

@@ -197,6 +197,24 @@ export const SearchResponse = Schema.Struct({
 export type SearchResponse = typeof SearchResponse.Type
 
 // ---------------------------------------------------------------------------
+// The account behind the token: GET /account-info/2026-03/details (and GET /account-info/v3/details)
+// ---------------------------------------------------------------------------
+
+/** The account's details; only `portalId` is relied on, the rest is read when present. */
+export const AccountDetails = Schema.Struct({
+  portalId: Schema.Int,
+  accountType: Schema.optionalWith(Schema.String, { exact: true }),
+  timeZone: Schema.optionalWith(Schema.String, { exact: true }),
+  companyCurrency: Schema.optionalWith(Schema.String, { exact: true }),
+  additionalCurrencies: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
+  utcOffset: Schema.optionalWith(Schema.String, { exact: true }),
+  utcOffsetMilliseconds: Schema.optionalWith(Schema.Number, { exact: true }),
+  uiDomain: Schema.optionalWith(Schema.String, { exact: true }),
+  dataHostingLocation: Schema.optionalWith(Schema.String, { exact: true })
+})
+export type AccountDetails = typeof AccountDetails.Type
+
+// ---------------------------------------------------------------------------
 // Parsing bodies
 // ---------------------------------------------------------------------------
 

@@ -4,11 +4,20 @@
  * - Ids are packed into requests of up to `batchSize` inputs. A batch is formed
  *   at the moment a request may start (a concurrency slot is free and the
  *   request budget admits it), so everything that arrived while it waited goes
- *   into it; a partial batch goes out when the source is slow (`maxWait`) or
- *   when nothing more can come.
+ *   into it. A partial batch goes out only when nothing more can come from the
+ *   source (it has ended): when the rate limit binds, a request spent on a
+ *   partial batch is a request lost, and a slow source (a listing, a page of
+ *   100 ids a request through the same budget) would otherwise send many.
+ *   `maxWait` flushes partial batches after a time instead, for a source that
+ *   may stall without ending (a pipe kept open).
  * - An input whose answer has `paging.next.after` comes back as a continuation
  *   and is packed into a later request beside fresh ids (continuations first).
  *   The stage ends when the source is exhausted and no item is outstanding.
+ * - A batch of several inputs refused with a 400 `VALIDATION_ERROR` (a server
+ *   that takes fewer inputs a request than asked) is put back, whole, ahead of
+ *   every other item, and the batch size is halved for the rest of the run
+ *   (never grown back): `metrics.batchSize`, `metrics.batchSizeLowered`. The
+ *   refusal is no retry of the client's. One input refused so fails the stream.
  * - An id met earlier in the stream is asked once: the repeat is reported in a
  *   page's `done` with no rows (unless `dedupe: false`, for a caller that
  *   passes each id once).
@@ -27,7 +36,7 @@ import * as Api from "./AssociationsApi.js"
 import type * as BatchReadAnswer from "./BatchReadAnswer.js"
 import * as Flatten from "./Flatten.js"
 import { HubSpotClient } from "./HubSpotClient.js"
-import { HubSpotError } from "./HubSpotError.js"
+import { HubSpotError, isValidationError } from "./HubSpotError.js"
 
 export type Item = Stage.Item
 export type Page = Stage.Page
@@ -46,7 +55,11 @@ export const metrics = {
   /** Ids met again in the stream, done with no request (`make` with `dedupe`). */
   duplicates: Metric.counter("assoc_etl_batch_read_duplicates", { incremental: true }),
   /** The longest chain of pages of one id seen so far. */
-  longestChain: Metric.gauge("assoc_etl_batch_read_longest_chain")
+  longestChain: Metric.gauge("assoc_etl_batch_read_longest_chain"),
+  /** The batch size in use: the one asked for, or what it was lowered to after HubSpot refused larger batches. */
+  batchSize: Metric.gauge("assoc_etl_batch_read_batch_size"),
+  /** Times the batch size was lowered (halved) after HubSpot refused a batch as too large. */
+  batchSizeLowered: Metric.counter("assoc_etl_batch_read_batch_size_lowered", { incremental: true })
 } as const
 
 export interface BatchReadOptions {
@@ -56,7 +69,11 @@ export interface BatchReadOptions {
   readonly batchSize?: number
   /** Requests in flight; default 6. */
   readonly concurrency?: number
-  /** How long a partial batch waits for more ids before it goes out; default 200 ms. */
+  /**
+   * How long a partial batch waits for more ids before it goes out while the source has not ended; default
+   * none (it waits for a full batch or the source's end, which spends the fewest requests). For a source that
+   * may stall for long without ending.
+   */
   readonly maxWait?: Duration.DurationInput
   /**
    * Ask a duplicate id once (default `true`), remembering every id met (about 10 bytes an id). `false` when
@@ -67,7 +84,6 @@ export interface BatchReadOptions {
 
 export const defaultBatchSize = Api.maxBatchInputs
 export const defaultConcurrency = 6
-export const defaultMaxWait = Duration.millis(200)
 
 /** A FIFO of items: an array with a moving head. */
 class Fifo {
@@ -79,6 +95,9 @@ class Fifo {
   push(item: Item): void {
     this.items.push(item)
   }
+  pushAll(items: ReadonlyArray<Item>): void {
+    for (const item of items) this.items.push(item)
+  }
   take(n: number, into: Array<Item>): void {
     const end = Math.min(this.items.length, this.head + n)
     for (let i = this.head; i < end; i++) into.push(this.items[i]!)
@@ -88,6 +107,13 @@ class Fifo {
       this.head = 0
     }
   }
+}
+
+/** The limit a refusal's message names ("at most 100 inputs", "maximum of 100", "limit is 100"), if any. */
+export const statedLimit = (message: string): number | undefined => {
+  const m = /\b(?:at most|up to|max(?:imum)?|limit)\b(?:\s+(?:is|of|=))?[\s:]*(\d{1,4})\b/i.exec(message)
+  const n = m === null ? NaN : Number(m[1])
+  return n >= 1 ? n : undefined
 }
 
 /** The page of one answer to the inputs `batch`. */
@@ -125,11 +151,14 @@ export const make = (options: BatchReadOptions) =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const client = yield* HubSpotClient
     const pair: AssociationRow.Pair = { fromType: options.from, toType: options.to }
-    const batchSize = Math.max(1, Math.min(Api.maxBatchInputs, Math.floor(options.batchSize ?? defaultBatchSize)))
+    const asked = Math.max(1, Math.min(Api.maxBatchInputs, Math.floor(options.batchSize ?? defaultBatchSize)))
+    // The size in use: `asked`, or less once HubSpot refused a batch as too large.
+    let batchSize = asked
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultConcurrency))
-    const maxWait = Duration.decode(options.maxWait ?? defaultMaxWait)
+    const maxWait = options.maxWait === undefined ? undefined : Duration.decode(options.maxWait)
     let longestChain = 0
-    const highWater = batchSize * (concurrency + 2)
+    const highWater = asked * (concurrency + 2)
+    yield* Metric.set(metrics.batchSize, batchSize)
 
     // Two pages wait here at most: a slow consumer holds answers back in the requests in flight, instead of
     // pages piling up (a page of 1000 ids can hold tens of thousands of rows).
@@ -139,11 +168,13 @@ export const make = (options: BatchReadOptions) =>
     /** Waits until `cond` holds; it is checked again whenever the state changes. */
     const waitUntil = (cond: () => boolean) => STM.commit(STM.zipRight(TRef.get(version), STM.check(cond)))
 
+    // Items of a batch HubSpot refused as too large, sent again first; then continuations, then fresh ids.
+    const refused = new Fifo()
     const continuations = new Fifo()
     const fresh = new Fifo()
     const dedupe = options.dedupe ?? true
     const seen = IdSet.IdSet.empty()
-    const pending = () => continuations.size + fresh.size
+    const pending = () => refused.size + continuations.size + fresh.size
     const chain = new Map<number, number>()
     let sourceDone = false
     let outstanding = 0
@@ -224,9 +255,36 @@ export const make = (options: BatchReadOptions) =>
             })
           )
         }),
+        Effect.catchIf(
+          (e): e is HubSpotError => e instanceof HubSpotError && isValidationError(e) && batch.length > 1,
+          (e) => tooLarge(batch, e)
+        ),
         Effect.ensuring(permits.release(1)),
         Effect.catchAllCause(failWith)
       )
+
+    /**
+     * HubSpot refused `batch` as sent: its items go back, ahead of all others, and batches are at most the limit
+     * its message names ("at most 100 inputs"), or half its size, from now on. Nothing of the refused answer is
+     * kept (it has no rows).
+     */
+    const tooLarge = (batch: ReadonlyArray<Item>, e: HubSpotError) =>
+      Effect.suspend(() => {
+        refused.pushAll(batch)
+        inFlight--
+        const named = statedLimit(e.detail ?? "")
+        const size = named !== undefined && named < batch.length ? named : Math.max(1, Math.floor(batch.length / 2))
+        if (size >= batchSize) return changed
+        batchSize = size
+        return Effect.all([
+          changed,
+          Metric.set(metrics.batchSize, size),
+          Metric.increment(metrics.batchSizeLowered),
+          Effect.logWarning(`batch size lowered to ${size}: HubSpot refused a batch of ${batch.length} inputs`).pipe(
+            Effect.annotateLogs({ detail: e.detail ?? "" })
+          )
+        ], { discard: true })
+      })
 
     // The dispatcher: one batch at a time, formed when a request may start.
     const dispatch = Effect.gen(function*() {
@@ -239,15 +297,16 @@ export const make = (options: BatchReadOptions) =>
           // (bounded by their latency) so each round of pages goes out in as few requests as possible.
           yield* waitUntil(() => pending() >= batchSize || inFlight === 0)
         } else {
-          // A slow source: flush a partial batch after `maxWait`.
-          yield* Effect.timeoutOption(
-            waitUntil(() => pending() >= batchSize || sourceDone),
-            maxWait
-          )
+          // The source still produces: wait for a full batch (or, with `maxWait`, at most that long).
+          const full = waitUntil(() => pending() >= batchSize || sourceDone)
+          yield* maxWait === undefined ? full : Effect.timeoutOption(full, maxWait)
+          // Its end may have come while a round of continuations was in flight: that is the tail's wait.
+          if (sourceDone) yield* waitUntil(() => pending() >= batchSize || inFlight === 0)
         }
         yield* client.budget.requests.acquire
         const batch: Array<Item> = []
-        continuations.take(batchSize, batch)
+        refused.take(batchSize, batch)
+        continuations.take(batchSize - batch.length, batch)
         fresh.take(batchSize - batch.length, batch)
         let withCursor = 0
         for (const item of batch) if (item.after !== undefined) withCursor++

@@ -2,18 +2,20 @@
  * The HubSpot client: one request path for every endpoint assoc-etl calls.
  *
  * Each attempt waits on the shared request budget, sends through the
- * `HttpClient` it was handed, decodes the answer with the wire schemas (ids
+ * `HttpClient` it was handed, reports to the budget the answer's rate-limit
+ * headers (or that no answer came), decodes the answer with the wire schemas (ids
  * beyond 2^53 quoted before `JSON.parse`; a batch-read answer of the common
  * shape is read from its bytes instead, `BatchReadAnswer.fromBody`) and
- * classifies any failure into a `HubSpotError`; retryable failures are
+ * classifies any failure into a `HubSpotError` (with HubSpot's `category` of
+ * a refusal, e.g. a 400 `VALIDATION_ERROR`); retryable failures are
  * retried by `RetryPolicy.schedule`. Each call is a span
  * (`HubSpotClient.<call>`); requests, retries and 429s are `metrics`.
  */
-import type { ObjectType } from "@assoc-etl/core"
+import type { IdSource, ObjectType } from "@assoc-etl/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import type { HttpClientError, HttpClientResponse } from "@effect/platform"
-import type { ConfigError, Redacted } from "effect"
-import { Clock, Config, Context, Duration, Effect, Layer, Metric, Option, ParseResult, Schema } from "effect"
+import type { ConfigError } from "effect"
+import { Clock, Config, Context, Duration, Effect, Layer, Metric, Option, ParseResult, Redacted, Schema } from "effect"
 import * as Api from "./AssociationsApi.js"
 import * as BatchReadAnswer from "./BatchReadAnswer.js"
 import { BaseUrlError, HubSpotError, type Reason } from "./HubSpotError.js"
@@ -91,6 +93,8 @@ export interface Service {
     type: ObjectType.ObjectType,
     request: Api.SearchRequest
   ) => Effect.Effect<Api.SearchResponse, HubSpotError>
+  /** The account behind the token (`GET /account-info/2026-03/details`): its `portalId`, and more. */
+  readonly accountDetails: Effect.Effect<Api.AccountDetails, HubSpotError>
   /** The budgets this client waits on (shared through the `RequestBudget` layer). */
   readonly budget: RequestBudget["Type"]
 }
@@ -189,6 +193,8 @@ export const make = (
           : fail("Transport", { detail: String(code) })
       }
 
+      /** Whether the current attempt's answer came (and was reported to the budget). */
+      let answered = false
       const handle = (response: HttpClientResponse.HttpClientResponse, startedAt: number) =>
         Effect.gen(function*() {
           const status = response.status
@@ -196,14 +202,17 @@ export const make = (
           const max = headerNumber(headers, "x-hubspot-ratelimit-max")
           const remaining = headerNumber(headers, "x-hubspot-ratelimit-remaining")
           const intervalMillis = headerNumber(headers, "x-hubspot-ratelimit-interval-milliseconds")
-          if (max !== undefined && remaining !== undefined) {
-            yield* budget.requests.observe({
+          // Uninterruptible with the flag, so that an answer is reported once: seen here, or given up below.
+          yield* Effect.uninterruptible(Effect.zipRight(
+            budget.requests.observe({
               startedAt,
-              max,
-              remaining,
+              ...(max !== undefined && remaining !== undefined ? { max, remaining } : {}),
               ...(intervalMillis !== undefined ? { intervalMillis } : {})
+            }),
+            Effect.sync(() => {
+              answered = true
             })
-          }
+          ))
           const bytes = new Uint8Array(yield* Effect.mapError(response.arrayBuffer, onTransport))
           if (status === 200 || status === 207) {
             if (call.fromBody !== undefined) {
@@ -228,24 +237,27 @@ export const make = (
           }
           const text = Api.utf8Text(bytes)
           const body = parseErrorBody(text)
-          const correlation = Option.match(body, {
+          const named = Option.match(body, {
             onNone: () => ({}),
-            onSome: (b) => (b.correlationId === undefined ? {} : { correlationId: b.correlationId })
+            onSome: (b) => ({
+              ...(b.correlationId === undefined ? {} : { correlationId: b.correlationId }),
+              ...(b.category === undefined ? {} : { category: b.category })
+            })
           })
           const message = Option.match(body, {
             onNone: () => (text.trimStart().startsWith("<") ? "an HTML page" : shorten(text.trim(), 120)),
             onSome: (b) => shorten(b.message, 300)
           })
-          if (status === 401) return yield* fail("Unauthorized", { status, ...correlation })
+          if (status === 401) return yield* fail("Unauthorized", { status, ...named })
           if (status === 403) {
             const scopes = Option.match(body, { onNone: () => [], onSome: Api.missingScopes })
-            return yield* fail("Forbidden", { status, scopes, detail: message, ...correlation })
+            return yield* fail("Forbidden", { status, scopes, detail: message, ...named })
           }
           if (status === 429) {
             const daily = Option.exists(body, (b) => (b.policyName ?? "").toUpperCase().includes("DAILY"))
             if (daily) {
               yield* Metric.increment(metrics.dailyLimited)
-              return yield* fail("DailyLimit", { status, ...correlation })
+              return yield* fail("DailyLimit", { status, ...named })
             }
             yield* Metric.increment(metrics.rateLimited)
             const seconds = headerNumber(headers, "retry-after")
@@ -258,12 +270,12 @@ export const make = (
               const own = call.budgets.find((b) => b !== budget.requests)
               const appWide = Option.match(policy, { onNone: () => true, onSome: (p) => p.toUpperCase() === "TEN_SECONDLY_ROLLING" })
               yield* (own !== undefined && !appWide ? own : budget.requests).pauseFor(retryAfter)
-              return yield* fail("RateLimited", { status, retryAfter, detail, ...correlation })
+              return yield* fail("RateLimited", { status, retryAfter, detail, ...named })
             }
-            return yield* fail("RateLimited", { status, detail, ...correlation })
+            return yield* fail("RateLimited", { status, detail, ...named })
           }
-          if (status >= 500) return yield* fail("Server", { status, detail: message, ...correlation })
-          return yield* fail("BadRequest", { status, detail: `${call.shape}; HubSpot says: ${message}`, ...correlation })
+          if (status >= 500) return yield* fail("Server", { status, detail: message, ...named })
+          return yield* fail("BadRequest", { status, detail: `${call.shape}; HubSpot says: ${message}`, ...named })
         })
 
       /** Why the last attempt failed: none before the first, and an attempt after one is a retry for it. */
@@ -275,6 +287,7 @@ export const make = (
           if (!skip || b !== budget.requests) yield* b.acquire
         }
         const startedAt = yield* Clock.currentTimeMillis
+        answered = false
         yield* Metric.increment(metrics.requests)
         return yield* http.execute(request).pipe(
           Effect.mapError(onTransport),
@@ -282,7 +295,8 @@ export const make = (
           Effect.timeoutFail({
             duration: timeout,
             onTimeout: () => fail("Timeout", { detail: `after ${Duration.format(timeout)}` })
-          })
+          }),
+          Effect.onExit(() => answered ? Effect.void : budget.requests.unanswered(startedAt))
         )
       })
 
@@ -334,11 +348,24 @@ export const make = (
         admitted: false
       })
 
+    const accountDetails: Service["accountDetails"] = Effect.suspend(() =>
+      execute({
+        method: "GET",
+        path: v4 ? "/account-info/v3/details" : "/account-info/2026-03/details",
+        shape: "account details",
+        decode: Schema.decodeUnknown(Api.AccountDetails),
+        name: "HubSpotClient.accountDetails",
+        budgets: [budget.requests],
+        admitted: false
+      })
+    )
+
     return {
       baseUrl,
       batchRead,
       listObjects,
       search,
+      accountDetails,
       budget
     } satisfies Service
   })
@@ -348,8 +375,24 @@ export const layer = (
 ): Layer.Layer<HubSpotClient, BaseUrlError, HttpClient.HttpClient | RequestBudget> =>
   Layer.effect(HubSpotClient, make(options))
 
-/** The token, from `HUBSPOT_ACCESS_TOKEN`: a private app's access token. */
-export const tokenFromEnv: Config.Config<Redacted.Redacted<string>> = Config.redacted("HUBSPOT_ACCESS_TOKEN")
+/** The token, from `HUBSPOT_ACCESS_TOKEN`: a private app's access token (an empty one is refused). */
+export const tokenFromEnv: Config.Config<Redacted.Redacted<string>> = Config.redacted("HUBSPOT_ACCESS_TOKEN").pipe(
+  Config.validate({ message: "is empty", validation: (token) => Redacted.value(token).trim().length > 0 })
+)
+
+/**
+ * The portal the client reads (`accountDetails`' `portalId`), as `Export.run`'s `origin`: recorded in the
+ * checkpoint, so that a resume with another token or base URL, which reads another portal, is refused instead of
+ * mixing two portals' rows in one dataset.
+ */
+export const origin: Effect.Effect<IdSource.Identity, HubSpotError, HubSpotClient> = Effect.flatMap(
+  HubSpotClient,
+  (client) => client.accountDetails
+).pipe(Effect.map((details) => ({
+  kind: "hubspot-portal",
+  key: String(details.portalId),
+  description: `HubSpot portal ${details.portalId}`
+})))
 
 /** The base URL, from `HUBSPOT_BASE_URL`, by default `https://api.hubapi.com`. */
 export const baseUrlFromEnv: Config.Config<string> = Config.string("HUBSPOT_BASE_URL").pipe(

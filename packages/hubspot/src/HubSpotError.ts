@@ -31,6 +31,8 @@ export class HubSpotError extends Schema.TaggedError<HubSpotError>()("HubSpotErr
   /** The scopes a 403 names. */
   scopes: Schema.optionalWith(Schema.Array(Schema.String), { exact: true }),
   correlationId: Schema.optionalWith(Schema.String, { exact: true }),
+  /** HubSpot's `category` of the refusal, when the answer's body named one (`VALIDATION_ERROR`, `RATE_LIMITS`). */
+  category: Schema.optionalWith(Schema.String, { exact: true }),
   /** A short description of what went wrong, already free of secrets. */
   detail: Schema.optionalWith(Schema.String, { exact: true })
 }) {
@@ -81,6 +83,14 @@ export const isRetryable = (error: HubSpotError): boolean => {
       return false
   }
 }
+
+/**
+ * A 400 that HubSpot's body files under `VALIDATION_ERROR`: the request was refused as sent (a batch of more
+ * inputs than the server takes, a cursor it does not know, ...). Never retried as it was; the batch-read stage
+ * splits a refused batch of several inputs (see `BatchRead`).
+ */
+export const isValidationError = (error: HubSpotError): boolean =>
+  error.reason === "BadRequest" && error.status === 400 && error.category === "VALIDATION_ERROR"
 
 /** A base URL that is refused before any request: not a URL, or plain http to a host that is not loopback. */
 export class BaseUrlError extends Schema.TaggedError<BaseUrlError>()("BaseUrlError", {

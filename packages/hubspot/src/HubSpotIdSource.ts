@@ -28,12 +28,9 @@ export class HubSpotIdSourceError extends Schema.TaggedError<HubSpotIdSourceErro
 }
 
 export interface JournalOptions {
-  /** The file that keeps the ids listed so far; beside the export's output, say (`DIR/.listed-ids`). */
+  /** The file that keeps the ids listed so far; beside the export's output, say (`Dataset.idJournalName` in its directory). */
   readonly journal: string
 }
-
-/** The name the command line gives the journal, in the dataset directory (dotted: readers' globs skip it). */
-export const journalName = ".listed-ids"
 
 /** Every object of a type, listed a page (100) at a time. */
 export const list = (

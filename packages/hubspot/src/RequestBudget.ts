@@ -8,18 +8,37 @@
  * the network and the event loops of both ends (a garbage collection, a large
  * answer being decoded), and a request that arrives late still counts at the
  * server a whole window from its arrival. So each start holds its place for
- * `window + margin` from the start, and, once its answer is seen (`observe`),
- * at least `window` from the answer: the one time by which it surely arrived.
+ * `window + margin` from the start, and, once its answer is seen (`observe`)
+ * or it is given up (`unanswered`), at least `window` from then: the one time
+ * by which it surely arrived, if it ever does.
  * (Arrivals can lag starts far beyond the margin, and a late request can be
  * answered at once: BENCHMARKS.md, "Measurements behind the code".)
+ *
+ * Two limits are kept, and a start must fit both: the configured one, which the
+ * budget never exceeds, and, once an answer names it
+ * (`X-HubSpot-RateLimit-Max`, `-Interval-Milliseconds`), the server's. Keeping
+ * both is the rule that needs no comparison: switching to the server's limit
+ * when only its `max` is lower (20 / 1 s against 100 / 10 s) would allow 200
+ * starts in 10 s, above the configured limit; keeping only the configured one
+ * draws a 429 whenever the server's is lower in rate or in burst
+ * (20 / 2 s against 100 / 10 s).
  *
  * Besides its own starts it counts:
  * - a global pause after a 429 that carries `Retry-After`;
  * - "phantom" starts of other jobs sharing the app, inferred from
- *   `X-HubSpot-RateLimit-Remaining`: what the server counted in the window
- *   minus what this process started in it.
+ *   `X-HubSpot-RateLimit-Remaining`: what the server counted in its window
+ *   minus what this process started in it, held in the server's window. The
+ *   first answer's are taken as spent at that answer (the latest they can have
+ *   been): a process started after another spent the window waits for it.
+ *
+ * A budget that `probe`s (the process's `requests` budget does) admits one
+ * start at a time until the first answer is seen: a new process learns from
+ * that answer's headers what the server's limit is and how much of its window
+ * is left (spent by the process before a restart, say) before it sends more.
+ * A probe given up (`unanswered`) lets the next one go; one never reported
+ * lets it go after `window + margin`.
  */
-import { Clock, Context, Duration, Effect, Either, Layer, Metric, ParseResult, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Either, Layer, Metric, Option, ParseResult, Schema } from "effect"
 
 /** A limit of `max` requests in any rolling window of `windowMillis`. */
 export interface Limit {
@@ -64,8 +83,16 @@ export interface BudgetOptions {
   readonly limit: Limit
   /** Tags its metrics; default `"requests"`. */
   readonly name?: string
-  /** Added to the window when spacing starts, for differences between start and arrival. */
+  /**
+   * Added to the window when spacing starts, for differences between start and arrival; default `defaultMargin`
+   * of each limit (the configured one and the server's).
+   */
   readonly margin?: Duration.DurationInput
+  /**
+   * Admit one start at a time until the first answer is seen; default false. Only for a budget whose starts are
+   * all reported (`observe` or `unanswered`), as the client does for the `requests` budget.
+   */
+  readonly probe?: boolean
 }
 
 /**
@@ -87,21 +114,29 @@ export const metrics = {
 export const metricOf = (metric: Metric.Metric.Counter<number>, name: string) => Metric.tagged(metric, "budget", name)
 
 /**
- * What an answer's rate-limit headers said, for the request that started at `startedAt` (Clock millis),
- * observed when the answer came (the Clock then is the answer's time).
+ * What an answer said, for the request that started at `startedAt` (Clock millis), observed when the answer
+ * came (the Clock then is the answer's time): its rate-limit headers, when it had them.
  */
 export interface Observation {
   readonly startedAt: number
-  readonly max: number
-  readonly remaining: number
+  /** `X-HubSpot-RateLimit-Max`; absent when the answer had no rate-limit headers. */
+  readonly max?: number
+  /** `X-HubSpot-RateLimit-Remaining`; absent when the answer had no rate-limit headers. */
+  readonly remaining?: number
   /** The server's window (`X-HubSpot-RateLimit-Interval-Milliseconds`); ours when absent. */
   readonly intervalMillis?: number
 }
 
 export interface Budget {
+  /** The configured limit, which the budget never exceeds. */
   readonly limit: Limit
   readonly marginMillis: number
-  /** Waits until one more start keeps every rolling window within the limit (and any pause is over), then records it. */
+  /** The server's limit, once an answer's headers named it: enforced besides `limit`. */
+  readonly serverLimit: Effect.Effect<Option.Option<Limit>>
+  /**
+   * Waits until one more start keeps every rolling window within both limits (and any pause, or a probe, is
+   * over), then records it.
+   */
   readonly acquire: Effect.Effect<void>
   /** Waits until `acquire` would admit at once, without recording a start. */
   readonly awaitFree: Effect.Effect<void>
@@ -109,9 +144,15 @@ export interface Budget {
   readonly pauseFor: (millis: number) => Effect.Effect<void>
   /**
    * Learns from an answer: the latest time its request can have arrived (which holds its start's place in the
-   * window from then on), and from `X-HubSpot-RateLimit-Max` and `-Remaining` how much other jobs used.
+   * window from then on), and from `X-HubSpot-RateLimit-Max`, `-Interval-Milliseconds` and `-Remaining` the
+   * server's limit and how much other jobs used.
    */
   readonly observe: (observation: Observation) => Effect.Effect<void>
+  /**
+   * The request that started at `startedAt` ended without an answer (a broken connection, a timeout, an
+   * interruption): if it arrived, it did by now.
+   */
+  readonly unanswered: (startedAt: number) => Effect.Effect<void>
 }
 
 /** Index of the first element of the ascending `xs` greater than `t`. */
@@ -129,87 +170,132 @@ const upperBound = (xs: ReadonlyArray<number>, from: number, t: number): number 
 /** How many recent round trips the quickest one is taken from. */
 const roundTrips = 32
 
+/** A limit as the budget counts it: `span` is the window plus the margin, how long an unanswered start holds. */
+interface Window {
+  readonly limit: Limit
+  readonly span: number
+}
+
 export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
   Effect.gen(function*() {
     const limit = options.limit
-    const marginMillis = options.margin === undefined
-      ? defaultMargin(limit)
-      : Duration.toMillis(Duration.decode(options.margin))
-    const span = limit.windowMillis + marginMillis
+    const marginOf = (l: Limit) =>
+      options.margin === undefined ? defaultMargin(l) : Duration.toMillis(Duration.decode(options.margin))
+    const marginMillis = marginOf(limit)
+    const configured: Window = { limit, span: limit.windowMillis + marginMillis }
+    let server: Window | undefined
     const lock = yield* Effect.makeSemaphore(1)
     // Ascending start times; entries before `ownHead` are forgotten. Kept two spans so `observe` sees them.
     const own: Array<number> = []
     // Per start: a likely time of arrival, its answer's time less the quickest recent round trip (the start
     // until answered), for telling our own starts from other jobs' in the server's count (the answer's time,
     // which holds the place, would count a start of ours that arrived before the server's window as in it, and
-    // hide as much of another job's use); when it leaves the window; whether an answer was matched to it.
+    // hide as much of another job's use); the time by which it surely arrived if it ever does (its answer, or
+    // when it was given up; -Infinity until then); whether an answer (or its end) was matched to it.
     const arrivedAbout: Array<number> = []
-    const release: Array<number> = []
-    const answered: Array<boolean> = []
+    const settledAt: Array<number> = []
+    const settled: Array<boolean> = []
     let ownHead = 0
     // The last `roundTrips` round trips (answer time - start), a ring.
     const trips: Array<number> = []
     let tripNext = 0
+    // Other jobs' starts, counted in the server's window.
     let phantoms: Array<number> = []
     let pausedUntil = 0
-    /** How long own starts are remembered: two spans, or the server's window when it is longer. */
-    let keepMillis = 2 * span
+    let headersSeen = false
+    /** How long own starts are remembered: two spans of the longer window. */
+    let keepMillis = 2 * configured.span
+    // The probe: until an answer is seen, one start at a time (`probesOut`, the last at `probeAt`); `probeEnded`
+    // is opened whenever one ends.
+    let probing = options.probe === true
+    let probesOut = 0
+    let probeAt = 0
+    const probeEnded = yield* Effect.makeLatch(true)
     const name = options.name ?? "requests"
     const starts = metricOf(metrics.starts, name)
     const waited = metricOf(metrics.waitedMillis, name)
     const pauses = metricOf(metrics.pauses, name)
     const phantomStarts = metricOf(metrics.phantoms, name)
 
+    /** When start `i` leaves a rolling window of `w`. */
+    const releaseOf = (i: number, w: Window) => Math.max(own[i]! + w.span, settledAt[i]! + w.limit.windowMillis)
+
     const prune = (now: number) => {
       const keepFrom = upperBound(own, ownHead, now - keepMillis)
-      while (ownHead < keepFrom && release[ownHead]! <= now) ownHead++
+      while (
+        ownHead < keepFrom && releaseOf(ownHead, configured) <= now &&
+        (server === undefined || releaseOf(ownHead, server) <= now)
+      ) ownHead++
       if (ownHead > 1024 && ownHead * 2 > own.length) {
         own.splice(0, ownHead)
         arrivedAbout.splice(0, ownHead)
-        release.splice(0, ownHead)
-        answered.splice(0, ownHead)
+        settledAt.splice(0, ownHead)
+        settled.splice(0, ownHead)
         ownHead = 0
       }
+      const span = server?.span ?? configured.span
       if (phantoms.length > 0 && phantoms[0]! <= now - span) phantoms = phantoms.filter((t) => t > now - span)
+    }
+
+    /** The time from which one more start fits `w` (-Infinity when it fits now); phantoms count in the server's. */
+    const freeIn = (w: Window, now: number, withPhantoms: boolean): number => {
+      // When each start still in the window leaves it.
+      const leaving: Array<number> = []
+      for (let i = ownHead; i < own.length; i++) {
+        const t = releaseOf(i, w)
+        if (t > now) leaving.push(t)
+      }
+      if (withPhantoms) for (const t of phantoms) if (t + w.span > now) leaving.push(t + w.span)
+      if (leaving.length < w.limit.max) return -Infinity
+      // The (count - max + 1)-th to leave must be gone.
+      leaving.sort((a, b) => a - b)
+      return leaving[leaving.length - w.limit.max]!
     }
 
     /** The time from which one more start is allowed (≤ now when allowed now). */
     const freeAt = (now: number): number => {
       prune(now)
-      // When each start still in the window leaves it.
-      const leaving: Array<number> = []
-      for (let i = ownHead; i < own.length; i++) if (release[i]! > now) leaving.push(release[i]!)
-      for (const t of phantoms) leaving.push(t + span)
-      let at = pausedUntil
-      if (leaving.length >= limit.max) {
-        // The (count - max + 1)-th to leave must be gone.
-        leaving.sort((a, b) => a - b)
-        at = Math.max(at, leaving[leaving.length - limit.max]!)
-      }
-      return at
+      // Phantoms exist once the server's limit is known (the same headers tell both), and count in its window.
+      const inServer = server === undefined ? -Infinity : freeIn(server, now, true)
+      return Math.max(pausedUntil, freeIn(configured, now, false), inServer)
     }
 
-    /** The answer to the request that started at `startedAt` came at `now`: it arrived by `now`. */
-    const answer = (startedAt: number, now: number) => {
-      const trip = Math.max(0, now - startedAt)
-      if (trips.length < roundTrips) trips.push(trip)
-      else trips[tripNext] = trip
-      tripNext = (tripNext + 1) % roundTrips
-      let quickest = trip
-      for (const t of trips) if (t < quickest) quickest = t
-      // Its start: the latest one not yet answered at or before `startedAt` (a start is taken before the request
+    /**
+     * The request that started at `startedAt` is known at `now` to have arrived by now, if ever: answered (its
+     * round trip recorded) or given up.
+     */
+    const settle = (startedAt: number, now: number, answered: boolean) => {
+      if (probing) {
+        if (answered) probing = false
+        else probesOut = Math.max(0, probesOut - 1)
+        if (!probing || probesOut === 0) probeEnded.unsafeOpen()
+      }
+      let quickest = Math.max(0, now - startedAt)
+      if (answered) {
+        const trip = quickest
+        if (trips.length < roundTrips) trips.push(trip)
+        else trips[tripNext] = trip
+        tripNext = (tripNext + 1) % roundTrips
+        for (const t of trips) if (t < quickest) quickest = t
+      }
+      // Its start: the latest one not yet settled at or before `startedAt` (a start is taken before the request
       // leaves; starts taken at the same moment are interchangeable).
       let i = upperBound(own, ownHead, startedAt) - 1
-      while (i >= ownHead && answered[i]) i--
+      while (i >= ownHead && settled[i]) i--
       if (i < ownHead) return
-      answered[i] = true
-      arrivedAbout[i] = Math.max(own[i]!, now - quickest)
-      release[i] = Math.max(release[i]!, now + limit.windowMillis)
+      settled[i] = true
+      if (answered) arrivedAbout[i] = Math.max(own[i]!, now - quickest)
+      settledAt[i] = now
     }
 
     const waitFree: Effect.Effect<number> = Effect.gen(function*() {
       for (;;) {
         const now = yield* Clock.currentTimeMillis
+        if (probing && probesOut > 0 && now < probeAt + configured.span) {
+          // A probe is out: wait for its end, or for as long as an unanswered start holds its place.
+          yield* Effect.timeoutOption(probeEnded.await, Duration.millis(probeAt + configured.span - now))
+          continue
+        }
         const at = freeAt(now)
         if (at <= now) return now
         yield* Effect.sleep(Duration.millis(at - now))
@@ -223,8 +309,13 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
           const now = yield* waitFree
           own.push(now)
           arrivedAbout.push(now)
-          release.push(now + span)
-          answered.push(false)
+          settledAt.push(-Infinity)
+          settled.push(false)
+          if (probing) {
+            probesOut++
+            probeAt = now
+            probeEnded.unsafeClose()
+          }
           yield* Metric.increment(starts)
           yield* Metric.incrementBy(waited, now - t0)
         })
@@ -241,27 +332,40 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
 
     /** Learns from `o` at `now`; returns how many phantom starts it added. */
     const learn = (o: Observation, now: number): number => {
-      answer(o.startedAt, now)
-      if (!(o.max > 0) || !(o.remaining >= 0)) return 0
+      settle(o.startedAt, now, true)
+      if (o.max === undefined || o.remaining === undefined || !(o.max > 0) || !(o.remaining >= 0)) return 0
+      const first = !headersSeen
+      headersSeen = true
+      // The server's limit, in force from now on beside the configured one.
+      const serverLimit: Limit = {
+        max: o.max,
+        windowMillis: o.intervalMillis !== undefined && o.intervalMillis > 0 ? o.intervalMillis : limit.windowMillis
+      }
+      if (
+        server === undefined || server.limit.max !== serverLimit.max ||
+        server.limit.windowMillis !== serverLimit.windowMillis
+      ) {
+        server = { limit: serverLimit, span: serverLimit.windowMillis + marginOf(serverLimit) }
+        keepMillis = 2 * Math.max(configured.span, server.span)
+      }
       // What the server counted at the request's arrival, less our own starts of the window before it
       // (those started before it that can have arrived in its window, late ones too).
       // Requests that overtake an earlier one on the way make a few false phantoms (they expire with the
       // window); counting every start up to the answer instead would miss other jobs' use by up to the
       // concurrency and bring 429s (measured both ways, see the report).
-      // The server counts in its own window, which need not be ours (a limit set lower than the app's, say):
-      // our starts are counted in its window, and others' use is scaled to ours.
-      const serverSpan = o.intervalMillis !== undefined && o.intervalMillis > 0 ? o.intervalMillis : span
-      keepMillis = Math.max(keepMillis, serverSpan + span)
+      const serverSpan = o.intervalMillis !== undefined && o.intervalMillis > 0 ? o.intervalMillis : configured.span
       const used = o.max - o.remaining
       const to = upperBound(own, ownHead, Math.min(now, o.startedAt))
       let ours = 0
       for (let i = ownHead; i < to; i++) if (arrivedAbout[i]! > o.startedAt - serverSpan) ours++
-      const others = Math.ceil((used - ours) * Math.min(1, span / serverSpan))
+      const others = used - ours
       if (others <= 0) return 0
+      // The first answer's: spent just now, for all we know (a predecessor may have spent the window just before).
+      const at = first ? now : o.startedAt
       let active = 0
-      for (const t of phantoms) if (t > o.startedAt - span && t <= o.startedAt) active++
+      for (const t of phantoms) if (t > at - server.span && t <= at) active++
       if (others <= active) return 0
-      for (let n = active; n < others; n++) phantoms.push(o.startedAt)
+      for (let n = active; n < others; n++) phantoms.push(at)
       phantoms.sort((a, b) => a - b)
       return others - active
     }
@@ -272,7 +376,21 @@ export const make = (options: BudgetOptions): Effect.Effect<Budget> =>
         return added > 0 ? Metric.incrementBy(phantomStarts, added) : Effect.void
       })
 
-    return { limit, marginMillis, acquire, awaitFree, pauseFor, observe } satisfies Budget
+    const unanswered = (startedAt: number) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => settle(startedAt, now, false)))
+
+    const serverLimit = Effect.sync(() => Option.fromNullable(server?.limit))
+
+    return {
+      limit,
+      marginMillis,
+      serverLimit,
+      acquire,
+      awaitFree,
+      pauseFor,
+      observe,
+      unanswered
+    } satisfies Budget
   })
 
 export interface RequestBudgetOptions {
@@ -281,6 +399,8 @@ export interface RequestBudgetOptions {
   /** The search endpoint's limit; default 5/1s. */
   readonly searchLimit?: Limit
   readonly margin?: Duration.DurationInput
+  /** Whether the `requests` budget probes (`BudgetOptions.probe`); default true. */
+  readonly probe?: boolean
 }
 
 /** The budgets shared by every HubSpot request of the process: one for all requests, one more for search. */
@@ -293,6 +413,7 @@ export const makeBudgets = (options: RequestBudgetOptions = {}): Effect.Effect<R
   Effect.all({
     requests: make({
       limit: options.limit ?? defaultLimit,
+      probe: options.probe ?? true,
       ...(options.margin === undefined ? {} : { margin: options.margin })
     }),
     search: make({ limit: options.searchLimit ?? defaultSearchLimit, name: "search" })

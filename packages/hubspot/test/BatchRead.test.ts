@@ -2,9 +2,12 @@ import { Export, IdSource, ObjectId, ObjectType, RowSink } from "@assoc-etl/core
 import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Layer, Redacted, Stream } from "effect"
-import { BatchRead, HubSpotClient, HubSpotError, RequestBudget } from "../src/index.js"
+import { Chunk, Effect, Either, Layer, Option, Redacted, Stream } from "effect"
+import * as path from "node:path"
+import { tempDir } from "../../../test/support/Parts.js"
+import { BatchRead, HubSpotClient, HubSpotError, HubSpotIdSource, RequestBudget } from "../src/index.js"
 import { count, counted, gauge, multiset } from "./support.js"
 
 const from = ObjectType.unsafeMake("contacts")
@@ -61,6 +64,84 @@ const exportAndCheck = (input: ReadonlyArray<string>, options: Omit<BatchRead.Ba
     assert.strictEqual(counted.duplicates, input.length - new Set(input).size)
     return { sim, figures: counted, truth, pages }
   })
+
+/** The retry options of `Simulator.quickClient`, for clients built here. */
+const quickRetries = { retryBase: "10 millis", retryCap: "500 millis", timeout: "10 seconds" } as const
+
+/** A client of `sim` with a request budget of its own (a new process): `budget`, by default the library's. */
+const clientOf = (sim: Simulator.SimulatorService, budget: RequestBudget.RequestBudgetOptions = {}) =>
+  HubSpotClient.layer({ token: Redacted.make(sim.options.token), baseUrl: sim.baseUrl, ...quickRetries }).pipe(
+    Layer.orDie,
+    Layer.provideMerge(RequestBudget.layer(budget)),
+    Layer.provide(NodeHttpClient.layerUndici)
+  )
+
+/**
+ * The simulator behind a gateway that drops HubSpot's `X-HubSpot-RateLimit-*` headers, and a client whose budget
+ * allows `limit`: a client that cannot learn the server's limit.
+ */
+const behindGateway = (options: Simulator.SimulatorOptions, limit: RequestBudget.Limit, maxRetries: number) => {
+  const hiding = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(
+      HttpClient.HttpClient,
+      HttpClient.transformResponse(Effect.flatMap((response) =>
+        Effect.map(response.arrayBuffer, (body) =>
+          HttpClientResponse.fromWeb(
+            response.request,
+            new Response(body, {
+              status: response.status,
+              headers: Object.entries(response.headers).filter(([name]) => !name.startsWith("x-hubspot-ratelimit-"))
+            })
+          ))
+      ))
+    )
+  ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  const client = Layer.unwrapEffect(Effect.map(Simulator.Simulator, (sim) =>
+    HubSpotClient.layer({ token: Redacted.make(sim.options.token), baseUrl: sim.baseUrl, ...quickRetries, maxRetries })
+      .pipe(Layer.orDie)))
+  return client.pipe(
+    Layer.provideMerge(RequestBudget.layer({ limit })),
+    Layer.provideMerge(Simulator.layer(options)),
+    Layer.provide(hiding)
+  )
+}
+
+/**
+ * The fewest batch requests that read `ids` (in this order) at `batchSize`, from the ground truth, for a stage
+ * that takes fresh ids in source order: every input (first pages and continuations, c pages for an id with n
+ * associations at `pageSize` a page) takes a slot of a batch, and the c pages of the id at position p go one
+ * after another from batch ⌊p ÷ batchSize⌋ on at the earliest: max(⌈inputs ÷ batchSize⌉, max over ids of
+ * ⌊p ÷ batchSize⌋ + c).
+ */
+const minimumBatches = (sim: Simulator.SimulatorService, ids: ReadonlyArray<string>, batchSize: number) => {
+  let inputs = 0
+  let chain = 0
+  ids.forEach((id, p) => {
+    const pages = Math.max(1, Math.ceil(sim.portal.associations(from, to, id).length / sim.options.pageSize))
+    inputs += pages
+    chain = Math.max(chain, Math.floor(p / batchSize) + pages)
+  })
+  return Math.max(Math.ceil(inputs / batchSize), chain)
+}
+
+/** `Export.run` of every `from` object, listed through the API 100 a page, with the stage at its defaults. */
+const exportListed = Effect.gen(function*() {
+  const sim = yield* Simulator.Simulator
+  const dir = yield* tempDir
+  const sink = RowSink.memory()
+  yield* Export.run({
+    pair: { fromType: from, toType: to },
+    source: HubSpotIdSource.list(from, { journal: path.join(dir, ".listed-ids") }),
+    stage: BatchRead.stage(),
+    sink
+  })
+  const truth = SimulatedPortal.groundTruth(sim.portal, from, to)
+  const rows = (yield* sink.committed).rows
+  assert.strictEqual(rows.length, truth.rows.length)
+  assert.deepStrictEqual(multiset(rows), multiset(truth.rows))
+  return minimumBatches(sim, sim.portal.ids(from), BatchRead.defaultBatchSize)
+})
 
 describe("BatchRead", () => {
   it.live("exports the exact ground truth with heavy paging, unknown and duplicate ids", () =>
@@ -197,7 +278,7 @@ describe("BatchRead", () => {
       faults: { status500: 0.04, status502: 0.02, status503: 0.02, status504: 0.02, drop: 0.05, truncate: 0.05 }
     }, { ...Simulator.quickClient, maxRetries: 20 }))))
 
-  it.live("the same under a 429 storm (the simulator allows less than the client asks)", () =>
+  it.live("the same under a 429 storm (the simulator allows less than the client asks, and hides its headers)", () =>
     counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
       const input = inputOf(sim.portal.ids(from).slice(0, 800))
@@ -207,12 +288,167 @@ describe("BatchRead", () => {
       assert.strictEqual(figures.rateLimited, counters.status429)
       assert.strictEqual(yield* count(HubSpotClient.retriesFor("RateLimited")), counters.status429)
     })).pipe(
-      Effect.provide(Simulator.layerTest(
+      Effect.provide(behindGateway(
         { objects: 800, pageSize: 50, rateLimit: { max: 10, windowMillis: 500 }, retryAfter: 0.3 },
-        { ...Simulator.quickClient, budget: { limit: { max: 40, windowMillis: 500 } }, maxRetries: 30 }
+        { max: 40, windowMillis: 500 },
+        30
       )),
       Effect.timeout("50 seconds")
     ))
+
+  it.live("a server limit below the configured one (20/2s against 100/10s) is followed from the first answer", () =>
+    counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const input = sim.portal.ids(from).slice(0, 400)
+      const { figures } = yield* exportAndCheck(input, { batchSize: 10, concurrency: 6 })
+      const counters = yield* sim.counters
+      assert.isAtLeast(figures.batches, 40)
+      // The goal is at most 3; the first request is sent alone, and its answer names the limit.
+      assert.isAtMost(counters.status429, 1)
+      assert.isAtMost(counters.maxInWindow, 20)
+      const client = yield* HubSpotClient.HubSpotClient
+      assert.deepStrictEqual(yield* client.budget.requests.serverLimit, Option.some({ max: 20, windowMillis: 2000 }))
+      assert.deepStrictEqual(client.budget.requests.limit, RequestBudget.defaultLimit)
+    })).pipe(Effect.provide(Simulator.layerTest(
+      { objects: 400, rateLimit: { max: 20, windowMillis: 2000 } },
+      { ...Simulator.quickClient, budget: {} }
+    ))))
+
+  it.live("a process started after another spent the window starts within what is left: at most one 429", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ids = sim.portal.ids(from)
+      // The process before: its own budget, at the server's limit, ends with the window spent.
+      yield* counted(exportAndCheck(ids.slice(0, 250), { batchSize: 10 })).pipe(
+        Effect.provide(clientOf(sim, { limit: { max: 20, windowMillis: 2000 } }))
+      )
+      assert.strictEqual((yield* sim.counters).status429, 0)
+      yield* sim.resetCounters
+      // Restarted at once, with the default budget (100/10s).
+      yield* counted(exportAndCheck(ids.slice(250, 400), { batchSize: 10 })).pipe(Effect.provide(clientOf(sim)))
+      assert.isAtMost((yield* sim.counters).status429, 1)
+      // Another app spent the whole window just now: the probe is refused, nothing after it.
+      yield* sim.resetCounters
+      yield* sim.consume(20)
+      yield* counted(exportAndCheck(ids.slice(400, 500), { batchSize: 10 })).pipe(Effect.provide(clientOf(sim)))
+      assert.strictEqual((yield* sim.counters).status429, 1)
+    }).pipe(Effect.provide(Simulator.layer({ objects: 500, rateLimit: { max: 20, windowMillis: 2000 } }))))
+
+  it("the limit a refusal names is read from its message; without one, batches are halved", () => {
+    assert.strictEqual(BatchRead.statedLimit("Batch input limit exceeded: at most 100 inputs, got 1000."), 100)
+    assert.strictEqual(BatchRead.statedLimit("Too many inputs: maximum of 250"), 250)
+    assert.strictEqual(BatchRead.statedLimit("limit is 10"), 10)
+    assert.isUndefined(BatchRead.statedLimit("Invalid input JSON on line 1000"))
+    assert.isUndefined(BatchRead.statedLimit("Batch too large"))
+  })
+
+  it.live("a server that takes fewer inputs a request: batches go down to the limit it names, and stay that size", () => {
+    const sizes: Array<number> = []
+    const freshBatches: Array<number> = []
+    return counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const input = inputOf(sim.portal.ids(from).slice(0, 2000))
+      const { figures } = yield* exportAndCheck(input, { concurrency: 4 })
+      // 1000 → 100: "at most 100 inputs", for the rest of the run.
+      assert.strictEqual(yield* gauge(BatchRead.metrics.batchSize), 100)
+      assert.strictEqual(yield* count(BatchRead.metrics.batchSizeLowered), 1)
+      const refused = sizes.filter((n) => n > 100)
+      const taken = sizes.filter((n) => n <= 100)
+      // Each distinct id went out once, in batches of 100 as full as the continuations riding along leave them.
+      assert.strictEqual(freshBatches.reduce((a, b) => a + b, 0), new Set(input).size)
+      assert.isAtMost(freshBatches.filter((n) => n > 0).length, 22)
+      assert.strictEqual((yield* sim.counters).batchReads, taken.length)
+      // A refused batch is one request, not retried: at most `concurrency` went out at each size too large.
+      assert.strictEqual(figures.requests, sizes.length)
+      assert.strictEqual(figures.batches, sizes.length)
+      assert.isAtMost(refused.length, 4)
+      assert.strictEqual(yield* count(HubSpotClient.retriesFor("BadRequest")), 0)
+    })).pipe(Effect.provide(Simulator.layerTest({
+      objects: 2000,
+      maxInputs: 100,
+      rateLimit: unlimited,
+      onBatchRead: (inputs) => {
+        sizes.push(inputs.length)
+        freshBatches.push(inputs.length > 100 ? 0 : inputs.filter((i) => i.after === undefined).length)
+      }
+    })))
+  })
+
+  it.live("one input refused with a 400 fails the stream with HubSpot's message", () =>
+    counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ids = sim.portal.ids(from)
+      const items: Array<BatchRead.Item> = [
+        ...ids.slice(0, 30).map((id, key): BatchRead.Item => ({ key, id: ObjectId.unsafeMake(id) })),
+        { key: 30, id: ObjectId.unsafeMake(ids[30]!), after: "not-a-cursor" },
+        ...ids.slice(31, 60).map((id, i): BatchRead.Item => ({ key: 31 + i, id: ObjectId.unsafeMake(id) }))
+      ]
+      const e = yield* Stream.fromIterable(items).pipe(
+        BatchRead.make({ from, to, concurrency: 1 }),
+        Stream.runDrain,
+        Effect.flip
+      )
+      assert.instanceOf(e, HubSpotError.HubSpotError)
+      assert.strictEqual(e.reason, "BadRequest")
+      assert.include(e.message, `Invalid paging cursor for id ${ids[30]}`)
+      assert.include(e.message, "1 inputs (1 with a cursor)")
+      assert.strictEqual(yield* count(HubSpotClient.retriesFor("BadRequest")), 0)
+    })).pipe(Effect.provide(Simulator.layerTest({ objects: 100, rateLimit: unlimited }))))
+
+  it.scopedLive("ids listed through the API go out in full batches: a partial one only when the listing ends", () =>
+    counted(Effect.gen(function*() {
+      const minimum = yield* exportListed
+      const batches = yield* count(BatchRead.metrics.batches)
+      // Listing 1000 ids takes 10 requests of 20-40 ms: a partial batch flushed meanwhile was a request lost.
+      assert.isAtMost(batches, Math.floor(1.05 * minimum))
+    })).pipe(Effect.provide(Layer.merge(
+      Simulator.layerTest({ objects: 6000, latencyMillis: [20, 40], rateLimit: unlimited }),
+      NodeContext.layer
+    ))))
+
+  it.live("heavy tails (2% of ids with 1000-3000 associations, 100 a page) take at most 1.3 times the minimum", () =>
+    counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ids = sim.portal.ids(from)
+      const pages = yield* Stream.fromIterable(ids.map(ObjectId.unsafeMake)).pipe(
+        Stream.rechunk(100),
+        BatchRead.fromIds({ from, to, concurrency: 6 }),
+        Stream.runCollect
+      )
+      const rows = Chunk.toReadonlyArray(pages).flatMap((p) => p.rows.toArray())
+      const truth = SimulatedPortal.groundTruth(sim.portal, from, to).rows
+      assert.strictEqual(rows.length, truth.length)
+      assert.deepStrictEqual(multiset(rows), multiset(truth))
+      // The chains of pages, not the inputs, make the minimum here: 30 pages for the heaviest ids.
+      const minimum = minimumBatches(sim, ids, BatchRead.defaultBatchSize)
+      assert.isAtLeast(yield* gauge(BatchRead.metrics.longestChain), 20)
+      assert.isAbove(minimum, Math.ceil((yield* count(BatchRead.metrics.inputs)) / BatchRead.defaultBatchSize))
+      // Each round of continuations waits for the requests in flight: one request a round, not one an answer.
+      assert.isAtMost(yield* count(BatchRead.metrics.batches), 1.3 * minimum)
+    })).pipe(Effect.provide(Simulator.layerTest({
+      objects: 4000,
+      shape: "heavyTail",
+      pageSize: 100,
+      latencyMillis: [20, 40],
+      rateLimit: unlimited
+    }))))
+
+  it.live("a slow source of fewer ids than a batch is sent when it ends, in one batch", () =>
+    counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const input = sim.portal.ids(from).slice(0, 30)
+      const pages = yield* Stream.fromIterable(input.map(ObjectId.unsafeMake)).pipe(
+        Stream.rechunk(1),
+        Stream.tap(() => Effect.sleep("20 millis")),
+        BatchRead.fromIds({ from, to }),
+        Stream.runCollect
+      )
+      const rows = Chunk.toReadonlyArray(pages).flatMap((p) => p.rows.toArray())
+      assert.deepStrictEqual(multiset(rows), multiset(SimulatedPortal.groundTruth(sim.portal, from, to, input).rows))
+      // One batch when the source ended, then one a page of the longest chain.
+      const longestChain = yield* gauge(BatchRead.metrics.longestChain)
+      assert.strictEqual(yield* count(BatchRead.metrics.batches), Math.max(1, longestChain))
+    })).pipe(Effect.provide(Simulator.layerTest({ objects: 300, pageSize: 100, rateLimit: unlimited }))))
 
   it.live("zero 429s when the client's limit equals the simulator's (20/2s)", () =>
     counted(Effect.gen(function*() {

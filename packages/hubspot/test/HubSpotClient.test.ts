@@ -1,8 +1,10 @@
 import { ObjectId, ObjectType } from "@assoc-etl/core"
-import { HttpClient, HttpClientResponse } from "@effect/platform"
+import { Simulator } from "@assoc-etl/simulator"
+import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Config, ConfigProvider, Effect, Either, Fiber, Layer, Option, Redacted, TestClock } from "effect"
-import { HubSpotClient, type HubSpotError, RequestBudget } from "../src/index.js"
+import { HubSpotClient, HubSpotError, RequestBudget } from "../src/index.js"
 import { count, counted } from "./support.js"
 
 const from = ObjectType.unsafeMake("contacts")
@@ -177,6 +179,8 @@ describe("HubSpotClient", () => {
         const inputs = Array.from({ length: 1001 }, (_, i) => ({ id: id(String(i + 1)) }))
         const e = yield* Effect.flip(client.batchRead(from, to, inputs))
         assert.strictEqual(e.reason, "BadRequest")
+        assert.strictEqual(e.category, "VALIDATION_ERROR")
+        assert.isTrue(HubSpotError.isValidationError(e))
         assert.strictEqual(seen.length, 1)
         assert.include(e.message, "1001 inputs")
         assert.isBelow(e.message.length, 600)
@@ -226,6 +230,73 @@ describe("HubSpotClient", () => {
       assert.deepStrictEqual(yield* pausesAfter(refused("TEN_SECONDLY_ROLLING")), { requests: 1, search: 0 })
     })
   })
+
+  it.effect("a request that got no answer (a broken connection) lets the budget's next probe go at once", () => {
+    const sent: Array<number> = []
+    const http = HttpClient.make((request) =>
+      Effect.flatMap(Clock.currentTimeMillis, (at) => {
+        sent.push(at)
+        return sent.length === 1
+          ? Effect.fail(
+            new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("ECONNRESET") })
+          )
+          : Effect.succeed(HttpClientResponse.fromWeb(request, new Response(`{"status":"COMPLETE","results":[]}`)))
+      })
+    )
+    return Effect.gen(function*() {
+      const client = yield* HubSpotClient.HubSpotClient
+      yield* client.batchRead(from, to, [{ id: id("1") }])
+      // The retry's backoff (200 ms ± 20%), not the 1050 ms a probe never reported holds the next one.
+      assert.strictEqual(sent.length, 2)
+      assert.isAtMost(sent[1]! - sent[0]!, 250)
+      assert.strictEqual(yield* retries("Transport"), 1)
+    }).pipe(
+      Effect.provide(HubSpotClient.layer({ token: Redacted.make(token), baseUrl: "https://api.hubapi.com" }).pipe(
+        Layer.orDie,
+        Layer.provide(Layer.succeed(HttpClient.HttpClient, http)),
+        Layer.provide(RequestBudget.layer({ limit: { max: 1000, windowMillis: 1000 } }))
+      )),
+      onVirtualTime,
+      counted
+    )
+  })
+
+  it.live("accountDetails reads the portal behind the token, through the budget", () =>
+    counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const client = yield* HubSpotClient.HubSpotClient
+      const details = yield* client.accountDetails
+      assert.strictEqual(details.portalId, 4_242_4242)
+      assert.strictEqual(details.timeZone, "US/Eastern")
+      assert.strictEqual((yield* sim.counters).accountInfoRequests, 1)
+      assert.strictEqual(yield* count(RequestBudget.metricOf(RequestBudget.metrics.starts, "requests")), 1)
+      // The older path, for the v4 family.
+      const v4Client = HubSpotClient.make({ token: Redacted.make(sim.options.token), baseUrl: sim.baseUrl, apiVersion: "v4" })
+      const v4 = yield* v4Client.pipe(
+        Effect.flatMap((c) => c.accountDetails),
+        Effect.provide(NodeHttpClient.layerUndici)
+      )
+      assert.strictEqual(v4.portalId, 4_242_4242)
+      assert.strictEqual((yield* sim.counters).accountInfoRequests, 2)
+    })).pipe(Effect.provide(Simulator.layerTest({ portalId: 4_242_4242 }))))
+
+  it.live("accountDetails with a refused token fails at once as Unauthorized", () =>
+    counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const e = yield* Effect.flip((yield* HubSpotClient.HubSpotClient).accountDetails)
+      assert.strictEqual(e.reason, "Unauthorized")
+      assert.include(e.message, "GET /account-info/2026-03/details answered 401")
+      assert.strictEqual((yield* sim.counters).requests, 1)
+    })).pipe(Effect.provide(Simulator.layerTest({}, { ...Simulator.quickClient, token: "not-the-token" }))))
+
+  it.effect("accountDetails without a portalId is a Decode error", () =>
+    withDouble([{ status: 200, body: `{"timeZone":"US/Eastern"}` }], (client, seen) =>
+      Effect.gen(function*() {
+        const e = yield* Effect.flip(client.accountDetails)
+        assert.strictEqual(e.reason, "Decode")
+        assert.include(e.message, "portalId")
+        assert.strictEqual(seen[0]!.url, "https://api.hubapi.com/account-info/2026-03/details")
+      })))
 
   it("refuses plain http:// unless the host is loopback", () => {
     const check = (url: string) => Effect.runSync(Effect.either(HubSpotClient.checkBaseUrl(url)))

@@ -54,14 +54,15 @@ const fakeSearch = (modified: Map<string, number>, touch: (answered: ReadonlyArr
 
 /**
  * `Export.run` of the objects modified since `since`, with `search` answering the searches and the simulator the
- * batch reads, into `sink`; the journal in `dir`.
+ * batch reads (in batches of `batchSize`), into `sink`; the journal in `dir`.
  */
 const runExport = (
   sim: Simulator.SimulatorService,
   search: HubSpotClient.Service["search"],
   since: string,
   dir: string,
-  sink: RowSink.MemorySink
+  sink: RowSink.MemorySink,
+  batchSize?: number
 ) => {
   const client = Layer.effect(
     HubSpotClient.HubSpotClient,
@@ -74,7 +75,7 @@ const runExport = (
     Export.run({
       pair,
       source: HubSpotIdSource.modifiedSince(contacts, Date.parse(since), { journal: path.join(dir, ".listed-ids") }),
-      stage: BatchRead.stage(),
+      stage: BatchRead.stage(batchSize === undefined ? {} : { batchSize }),
       sink
     }).pipe(Effect.tagMetrics("test_run", path.basename(dir) + String(Math.random())), Effect.provide(client))
   )
@@ -129,6 +130,8 @@ describe("HubSpotIdSource.modifiedSince", () => {
           onSome: (p) => (p as { done: ReadonlyArray<readonly [number, number]> }).done.reduce((n, [a, b]) => n + b - a, 0)
         }))
       // The first run stops at its fourth search, once some ids are committed (not all it listed, as a rule).
+      // Its source waits on the sink: the stage sends only full batches while the source goes on, so they are
+      // of 100 ids, fewer than the 600 its first three searches list.
       const { search: healthy } = fakeSearch(modified, () => [])
       let calls = 0
       const failing: HubSpotClient.Service["search"] = (type, request) =>
@@ -136,7 +139,7 @@ describe("HubSpotIdSource.modifiedSince", () => {
           while ((yield* checkpointDone) < 150) yield* Effect.sleep("20 millis")
           return yield* new HubSpotError.HubSpotError({ reason: "BadRequest", method: "POST", path: "/search" })
         })
-      const first = yield* runExport(sim, failing, since, dir, sink)
+      const first = yield* runExport(sim, failing, since, dir, sink, 100)
       assert.isTrue(Exit.isFailure(first))
       const done = yield* checkpointDone
       assert.isAbove(done, 0)

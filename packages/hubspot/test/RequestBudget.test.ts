@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Either, Fiber, TestClock } from "effect"
+import { Clock, Effect, Either, Fiber, Option, TestClock } from "effect"
 import { RequestBudget } from "../src/index.js"
 import { count, counted } from "./support.js"
 
@@ -179,6 +179,84 @@ describe("RequestBudget", () => {
       yield* TestClock.adjust("100 millis")
       yield* budget.observe({ startedAt: 1250, max: 10, remaining: 8 })
       assert.strictEqual(yield* counter("phantoms"), 1)
+    })))
+
+  it.effect("the server's limit, once an answer names it, is kept besides the configured one (20/2s, 100/10s)", () =>
+    counted(Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({ limit: RequestBudget.defaultLimit })
+      assert.deepStrictEqual(yield* budget.serverLimit, Option.none())
+      yield* budget.acquire
+      yield* budget.observe({ startedAt: 0, max: 20, remaining: 19, intervalMillis: 2000 })
+      assert.deepStrictEqual(yield* budget.serverLimit, Option.some({ max: 20, windowMillis: 2000 }))
+      const times = [0, ...(yield* admissions(budget, 99, true))]
+      // Bursts of 20 every 2.1 s (the server's window and its default margin), not 100 at once.
+      assert.strictEqual(maxInWindow(times, 2100), 20)
+      assert.deepStrictEqual([times[19], times[20], times[99]], [0, 2100, 8400])
+      assert.strictEqual(yield* counter("phantoms"), 0)
+    })))
+
+  it.effect("a server limit lower in burst, higher in rate (20/1s, 100/10s) never takes the budget above either", () =>
+    counted(Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({ limit: RequestBudget.defaultLimit })
+      yield* budget.acquire
+      yield* budget.observe({ startedAt: 0, max: 20, remaining: 19, intervalMillis: 1000 })
+      const times = [0, ...(yield* admissions(budget, 149, true))]
+      assert.strictEqual(maxInWindow(times, 1050), 20)
+      // Switching to 20/1s would allow about 190 in 10 s; the configured limit holds.
+      assert.strictEqual(maxInWindow(times, 10_500), 100)
+    })))
+
+  it.effect("a server limit above the configured one changes nothing: the budget never raises itself", () =>
+    counted(Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({ limit: { max: 10, windowMillis: 1000 }, margin: "100 millis" })
+      yield* budget.acquire
+      yield* budget.observe({ startedAt: 0, max: 190, remaining: 189, intervalMillis: 10_000 })
+      const times = [0, ...(yield* admissions(budget, 19, true))]
+      assert.deepStrictEqual([times[9], times[10], times[19]], [0, 1100, 1100])
+    })))
+
+  it.effect("a probing budget admits one start until an answer is seen; one given up lets the next go", () =>
+    counted(Effect.gen(function*() {
+      const probing = { limit: { max: 10, windowMillis: 1000 }, margin: "100 millis", probe: true } as const
+      const budget = yield* RequestBudget.make(probing)
+      yield* budget.acquire
+      const second = yield* Effect.fork(Effect.zipRight(budget.acquire, Clock.currentTimeMillis))
+      yield* TestClock.adjust("300 millis")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(second)))
+      // The probe's connection broke: the next probe goes at once.
+      yield* budget.unanswered(0)
+      assert.strictEqual(yield* Fiber.join(second), 300)
+      const third = yield* Effect.fork(Effect.zipRight(budget.acquire, Clock.currentTimeMillis))
+      yield* TestClock.adjust("200 millis")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(third)))
+      // An answer (2 counted, both ours): no more probing, the rest of the window is free.
+      yield* budget.observe({ startedAt: 300, max: 10, remaining: 8, intervalMillis: 1000 })
+      assert.strictEqual(yield* Fiber.join(third), 500)
+      assert.deepStrictEqual(yield* admissions(budget, 7, true), Array.from({ length: 7 }, () => 500))
+      assert.strictEqual(yield* counter("phantoms"), 0)
+
+      // A probe never reported holds the others for as long as an unanswered start holds its place.
+      const silent = yield* RequestBudget.make(probing)
+      const t0 = yield* Clock.currentTimeMillis
+      yield* silent.acquire
+      assert.deepStrictEqual(yield* admissions(silent, 1, true), [t0 + 1100])
+    })))
+
+  it.effect("after a restart, the window the first answer says is spent counts as spent at that answer", () =>
+    counted(Effect.gen(function*() {
+      const budget = yield* RequestBudget.make({
+        limit: { max: 20, windowMillis: 2000 },
+        margin: "100 millis",
+        probe: true
+      })
+      yield* budget.acquire
+      // The probe's answer at 300: the window is full, 19 of it another process's (the one before the restart).
+      yield* TestClock.adjust("300 millis")
+      yield* budget.observe({ startedAt: 0, max: 20, remaining: 0, intervalMillis: 2000 })
+      assert.strictEqual(yield* counter("phantoms"), 19)
+      // The probe leaves at 2300 (its answer + the window), the 19 at 2400 (their answer + window + margin).
+      const times = yield* admissions(budget, 20, true)
+      assert.deepStrictEqual([times[0], times[1], times[19]], [2300, 2400, 2400])
     })))
 
   it.effect("awaitFree waits for room without taking it", () =>

@@ -21,7 +21,7 @@ const exportPair = (from: ObjectType.ObjectType, to: ObjectType.ObjectType) => {
   return Export.run({
     pair: { fromType: from, toType: to },
     // The listed ids are kept beside the dataset, so a resume numbers them as the first run did.
-    source: HubSpotIdSource.list(from, { journal: path.join(directory, HubSpotIdSource.journalName) }),
+    source: HubSpotIdSource.list(from, { journal: path.join(directory, Dataset.idJournalName) }),
     stage: BatchRead.stage(),
     sink: Dataset.sink({ directory, encoder: ParquetEncoder.make() })
   }).pipe(Effect.tap((summary) => Console.log(`${from} → ${to}: ${summary.rows} rows (${summary.status})`)))

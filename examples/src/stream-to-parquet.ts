@@ -33,7 +33,11 @@ const program = Export.run({
   stage: BatchRead.stage(),
   sink: Dataset.sink({ directory: out, encoder: ParquetEncoder.make() })
 }).pipe(
-  Effect.tap(({ result }) => Effect.log(`${result.totals.rows} rows in ${result.totals.parts} parts under ${out}`))
+  Effect.tap((summary) =>
+    summary.status === "stopped"
+      ? Effect.log("stopped")
+      : Effect.log(`${summary.result.totals.rows} rows in ${summary.result.totals.parts} parts under ${out}`)
+  )
 )
 
 const client = HubSpotClient.layerConfig().pipe(Layer.provide([RequestBudget.layer(), NodeHttpClient.layerUndici]))

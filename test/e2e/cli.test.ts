@@ -90,11 +90,11 @@ describe("assoc-etl (built CLI as a child process)", () => {
       const ids = sim.portal.ids("contacts").slice(0, 30)
       const out = path.join(dir, "out")
       fs.mkdirSync(out)
-      // An unfinished export: a 401 stops it after its checkpoint exists.
-      const first = yield* cli(exportArgs(sim.baseUrl, out, "--ids", writeIds(dir, ids)), {
-        env: { HUBSPOT_ACCESS_TOKEN: "wrong" }
-      })
+      // An unfinished export: a 403 (a scope missing) stops it after its checkpoint exists.
+      const refusing = yield* simulator({ scopes: ["crm.objects.companies.read"] })
+      const first = yield* cli(exportArgs(refusing.baseUrl, out, "--ids", writeIds(dir, ids)), { env })
       assert.strictEqual(first.code, 1)
+      assert.include(first.stderr, "403")
       const other = yield* cli([...exportArgs(sim.baseUrl, out, "--ids", writeIds(dir, ids.slice(1), "other.txt"))], { env })
       assert.strictEqual(other.code, 2, other.stderr)
       assert.include(other.stderr, "holds another export")

@@ -12,6 +12,7 @@ import {
   HubSpotClient,
   type HubSpotError,
   HubSpotIdSource,
+  HubSpotObjectType,
   RequestBudget,
   RetryPolicy
 } from "@assoc-etl/hubspot"
@@ -20,27 +21,35 @@ import { ParquetEncoder } from "@assoc-etl/sink-parquet"
 import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Config, ConfigError, Effect, Layer, Option, Schema } from "effect"
-import { InvalidArgument } from "./CliError.js"
+import { Config, ConfigError, Effect, Either, identity, Layer, Option, Schema } from "effect"
+import { InvalidArgument, Stopped } from "./CliError.js"
+import * as Flags from "./Flags.js"
 import * as Demo from "./Demo.js"
 import * as Report from "./Report.js"
+import { Shutdown } from "./Shutdown.js"
 import * as Simulate from "./Simulate.js"
 
 export const version = Dataset.toolVersion
 
-const objectType = (name: string, description: string) =>
-  Options.text(name).pipe(Options.withSchema(ObjectType.ObjectType), Options.withDescription(description))
+/** An object type HubSpot can have (see `HubSpotObjectType`): "foo" is refused before any request. */
+const HubSpotType = Schema.compose(
+  Schema.String.pipe(Schema.filter((s) => Either.match(HubSpotObjectType.check(s), { onLeft: identity, onRight: () => true }))),
+  ObjectType.ObjectType
+)
 
-/** An integer flag within [min, max]. */
-const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
-  Options.integer(name).pipe(Options.withSchema(Schema.Number.pipe(Schema.between(min, max))))
+const objectType = (name: string, description: string) =>
+  Options.text(name).pipe(
+    Flags.decoded(name, HubSpotType),
+    Options.withPseudoName("TYPE"),
+    Options.withDescription(description)
+  )
 
 const from = objectType(
   "from",
   "Object type the associations start from: a name (contacts, companies, deals, tickets, ...) or an id (0-1, 2-12345)."
 )
 const to = objectType("to", "Object type the associations point to.")
-const out = Options.directory("out", { exists: "either" }).pipe(
+const out = Flags.directory("out").pipe(
   Options.withDescription(
     "The dataset directory of this export. It will hold part-NNNNN.ndjson|.parquet (each whole), _errors/errors.ndjson "
       + "(inputs HubSpot refused), manifest.json, and _SUCCESS once complete, plus a hidden checkpoint. "
@@ -67,46 +76,53 @@ const since = Options.text("since").pipe(
       + "Not with --ids."
   )
 )
-const format = Options.choice("format", ["ndjson", "parquet"]).pipe(
+const format = Flags.choice("format", ["ndjson", "parquet"]).pipe(
   Options.withDefault("ndjson" as const),
   Options.withDescription(
     "Part format. Parquet parts are typed (association_type_id INT32, nullable label), dictionary-encoded, SNAPPY."
   )
 )
-const gzip = Options.boolean("gzip").pipe(Options.withDescription("With --format ndjson: write .ndjson.gz parts."))
+const gzip = Options.boolean("gzip").pipe(
+  Options.withDescription("With --format ndjson: write .ndjson.gz parts (refused with parquet, whose parts are SNAPPY).")
+)
 const baseUrl = Options.text("base-url").pipe(
   Options.withFallbackConfig(Config.string("HUBSPOT_BASE_URL")),
   Options.withDefault(HubSpotClient.defaultBaseUrl),
   Options.withDescription("HubSpot API base URL (env HUBSPOT_BASE_URL). Plain http:// only for a loopback host.")
 )
-const batchSize = integer("batch-size", 1, AssociationsApi.maxBatchInputs).pipe(
+const batchSize = Flags.integer("batch-size", 1, AssociationsApi.maxBatchInputs).pipe(
   Options.withDefault(BatchRead.defaultBatchSize),
-  Options.withDescription(`Ids per batch-read request, 1 to ${AssociationsApi.maxBatchInputs} (HubSpot's maximum).`)
+  Options.withDescription(
+    `Ids per batch-read request, 1 to ${AssociationsApi.maxBatchInputs} (HubSpot's maximum). A server that refuses `
+      + "batches this large (400 VALIDATION_ERROR) gets halved ones, down to what it takes; the summary says so."
+  )
 )
-const concurrency = integer("concurrency", 1, 64).pipe(
+const concurrency = Flags.integer("concurrency", 1, 64).pipe(
   Options.withDefault(BatchRead.defaultConcurrency),
   Options.withDescription("Requests in flight at once, 1 to 64.")
 )
 const rateLimit = Options.text("rate-limit").pipe(
-  Options.withSchema(RequestBudget.Limit),
+  Flags.decoded("rate-limit", RequestBudget.Limit),
+  Options.withPseudoName("N/DURATION"),
   Options.withDefault(RequestBudget.defaultLimit),
   Options.withDescription(
     "Requests allowed per rolling window, as N/duration (100/10s, 190/10s): your app's HubSpot limit. Default 100/10s. "
-      + "A safety margin is kept, and the answers' X-HubSpot-RateLimit-Remaining slows it when another job shares the app."
+      + "A safety margin is kept; the answers' X-HubSpot-RateLimit-* headers lower it to the server's limit when that "
+      + "is lower, and slow it when another job (or the run before a restart) used the window."
   )
 )
-const maxRetries = integer("max-retries", 0, 100).pipe(
+const maxRetries = Flags.integer("max-retries", 0, 100).pipe(
   Options.withDefault(RetryPolicy.defaultMaxRetries),
   Options.withDescription("Retries of one request on 429, 5xx, timeouts and dropped connections before the run fails.")
 )
 const skipBadLines = Options.boolean("skip-bad-lines").pipe(
   Options.withDescription("Write bad id lines to errors.ndjson and go on, instead of stopping before any request.")
 )
-const partRows = integer("part-rows", 1).pipe(
+const partRows = Flags.integer("part-rows", 1).pipe(
   Options.withDefault(Dataset.defaultPartMaxRows),
   Options.withDescription("Rows in a part before the next part starts.")
 )
-const logFormat = Options.choice("log-format", ["logfmt", "json"]).pipe(
+const logFormat = Flags.choice("log-format", ["logfmt", "json"]).pipe(
   Options.withDefault("logfmt" as const),
   Options.withDescription("Format of the progress lines written when stderr is not a terminal.")
 )
@@ -135,19 +151,34 @@ const sinceMoment = (value: string, type: ObjectType.ObjectType) =>
     return yield* HubSpotIdSource.chainedSince(manifest, type).pipe(Effect.mapError((e) => bad(`${value}: ${e.message}`)))
   })
 
+/** `--ids FILE`: a file that exists, refused (exit 2) before anything is opened or sent. */
+const checkIdFile = (file: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(file).pipe(Effect.option)
+    if (Option.isNone(info)) return yield* new InvalidArgument({ flag: "--ids", detail: `${file}: no such file` })
+    if (info.value.type === "Directory") {
+      return yield* new InvalidArgument({ flag: "--ids", detail: `${file} is a directory, not a file of ids` })
+    }
+  })
+
 /** The HubSpot client of an export: its token from `HUBSPOT_ACCESS_TOKEN`, over Node's HTTP client. */
 export const clientLayer = (options: {
   readonly baseUrl: string
   readonly rateLimit: RequestBudget.Limit
   readonly maxRetries: number
 }) =>
-  HubSpotClient.layerConfig({ baseUrl: Config.succeed(options.baseUrl), maxRetries: Config.succeed(options.maxRetries) }).pipe(
+  HubSpotClient.layerConfig({
+    baseUrl: Config.succeed(options.baseUrl),
+    maxRetries: Config.succeed(options.maxRetries)
+  }).pipe(
     Layer.mapError((e) =>
       ConfigError.isConfigError(e)
         ? new InvalidArgument({
           flag: "HUBSPOT_ACCESS_TOKEN",
-          detail: "not set: export a private app's access token (Settings > Integrations > Private apps in HubSpot) "
-            + "with the crm.objects.<type>.read scopes of the types you export"
+          detail: `${ConfigError.isMissingDataOnly(e) ? "not set" : "is empty"}: export a private app's access token `
+            + "(Settings > Integrations > Private apps in HubSpot) with the crm.objects.<type>.read scopes of the "
+            + "types you export"
         })
         : new InvalidArgument({ flag: "--base-url", detail: e.message })
     ),
@@ -182,8 +213,15 @@ const exportCommand = Command.make(
           detail: "it takes the objects modified since then from the API, so it cannot be combined with --ids"
         })
       }
+      if (flags.gzip && flags.format === "parquet") {
+        return yield* new InvalidArgument({
+          flag: "--gzip",
+          detail: "only with --format ndjson: Parquet parts are compressed inside (SNAPPY)"
+        })
+      }
+      if (Option.isSome(flags.ids) && flags.ids.value !== "-") yield* checkIdFile(flags.ids.value)
       const path = yield* Path.Path
-      const journal = { journal: path.join(flags.out, HubSpotIdSource.journalName) }
+      const journal = { journal: path.join(flags.out, Dataset.idJournalName) }
       const files = { skipBadLines: flags.skipBadLines }
       const source: IdSource.IdSource<
         HubSpotError.HubSpotError | HubSpotIdSource.HubSpotIdSourceError | IdSource.IdSourceError,
@@ -196,12 +234,15 @@ const exportCommand = Command.make(
         ? IdSource.stdin(files)
         : IdSource.fromFile(flags.ids.value, files)
       const encoder = encoderFor(flags.format, flags.gzip)
+      const shutdown = yield* Shutdown
       const { progress, summary } = yield* Report.withProgress(
         Export.run({
           pair: { fromType: flags.from, toType: flags.to },
           source,
           stage: BatchRead.stage({ batchSize: flags.batchSize, concurrency: flags.concurrency }),
-          sink: Dataset.sink({ directory: flags.out, encoder, partMaxRows: flags.partRows })
+          sink: Dataset.sink({ directory: flags.out, encoder, partMaxRows: flags.partRows }),
+          origin: HubSpotClient.origin,
+          stop: shutdown.requested
         })
       ).pipe(
         Effect.catchTag("ExportError", (e) =>
@@ -213,13 +254,24 @@ const exportCommand = Command.make(
         Effect.provide(clientLayer(flags))
       )
       yield* Report.outcome(summary, progress, { directory: flags.out, extension: encoder.extension })
+      if (summary.status === "stopped") {
+        const signal = yield* shutdown.received
+        return yield* new Stopped({ signal: Option.getOrElse(signal, () => "SIGINT" as const) })
+      }
     }).pipe(Effect.provide(Report.logger(flags.logFormat)))
 ).pipe(
   Command.withDescription(
     "Export the associations of --from objects to --to objects into a dataset directory. The token comes from "
       + "HUBSPOT_ACCESS_TOKEN (a private app's access token, Settings > Integrations > Private apps, with the "
-      + "crm.objects.<type>.read scopes); it is never logged or written. Exit status: 0 done, 1 failed (rerun to "
-      + "resume), 2 bad arguments or input, 3 done but some inputs were refused (see _errors/errors.ndjson)."
+      + "crm.objects.<type>.read scopes); it is never logged or written. "
+      + "Refused before anything is sent or written (exit 2): a flag out of its range or not of its kind, an object "
+      + "type no portal can have, a missing id file or a bad id line, --gzip with parquet, an empty or missing token, "
+      + "an --out that is a file or a non-empty directory holding no export, and an --out holding an export (finished "
+      + "or not) of other arguments: another pair, format, id input, or portal. "
+      + "Exit status: 0 done; 1 failed (nothing committed is lost: rerun the same command to resume); 2 refused as "
+      + "above; 3 done, but HubSpot refused some inputs (see _errors/errors.ndjson); 130 stopped by Ctrl-C (SIGINT) "
+      + "and 143 by SIGTERM, after committing what was done (rerun to resume; a second signal stops at once, losing "
+      + "only what was not committed)."
   )
 )
 

@@ -13,3 +13,10 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("Inva
 
 /** Not an error: the export finished, but the API refused some inputs (exit 3). */
 export class DoneWithRefusals extends Data.TaggedError("DoneWithRefusals")<{ readonly refused: number }> {}
+
+/** Not an error: a signal stopped the export after it committed what it had (exit 130 or 143; a rerun resumes). */
+export class Stopped extends Data.TaggedError("Stopped")<{ readonly signal: "SIGINT" | "SIGTERM" }> {
+  override get message(): string {
+    return `stopped by ${this.signal}: what was done is committed`
+  }
+}

@@ -51,7 +51,7 @@ export const run = (flags: { readonly out: string; readonly objects: number; rea
         const { progress, summary } = yield* Report.withProgress(
           Export.run({
             pair: { fromType: from, toType: ObjectType.unsafeMake(pair.to) },
-            source: HubSpotIdSource.list(from, { journal: path.join(out, HubSpotIdSource.journalName) }),
+            source: HubSpotIdSource.list(from, { journal: path.join(out, Dataset.idJournalName) }),
             stage: BatchRead.stage(),
             sink: Dataset.sink({ directory: out, encoder })
           })

@@ -6,7 +6,7 @@ import { Dataset, Export, IdSource } from "@assoc-etl/core"
 import { HubSpotError, HubSpotIdSource } from "@assoc-etl/hubspot"
 import { ValidationError } from "@effect/cli"
 import { Cause, ConfigError, Exit, Option } from "effect"
-import { DoneWithRefusals, InvalidArgument } from "./CliError.js"
+import { DoneWithRefusals, InvalidArgument, Stopped } from "./CliError.js"
 
 export const ExitCode = {
   /** Everything done. */
@@ -17,17 +17,21 @@ export const ExitCode = {
   BadInput: 2,
   /** Done, but the API refused some inputs: see errors.ndjson. */
   DoneWithRefusals: 3,
-  /** Stopped by Ctrl-C or SIGTERM; a rerun resumes. */
-  Interrupted: 130
+  /** Stopped by Ctrl-C (SIGINT): what was done is committed, and a rerun resumes. */
+  Interrupted: 130,
+  /** Stopped by SIGTERM (a scheduler's stop): what was done is committed, and a rerun resumes. */
+  Terminated: 143
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
 export const forFailure = (error: unknown): ExitCode => {
   if (error instanceof DoneWithRefusals) return ExitCode.DoneWithRefusals
+  if (error instanceof Stopped) return error.signal === "SIGTERM" ? ExitCode.Terminated : ExitCode.Interrupted
   if (error instanceof InvalidArgument || error instanceof Export.ExportError) return ExitCode.BadInput
   if (error instanceof HubSpotError.BaseUrlError) return ExitCode.BadInput
   if (ValidationError.isValidationError(error) || ConfigError.isConfigError(error)) return ExitCode.BadInput
   // A bad line of the user's file is bad input; a file that cannot be read, or a journal, is not.
+  // (A missing --ids file is refused by the command line before the source opens.)
   if (error instanceof IdSource.IdSourceError) return error.reason === "BadLine" ? ExitCode.BadInput : ExitCode.Failed
   if (error instanceof Dataset.DatasetError) {
     return error.reason === "NotEmpty" || error.reason === "Mismatch" || error.reason === "NotFinished"
@@ -49,9 +53,9 @@ export const resumable = (error: unknown): boolean =>
   forFailure(error) === ExitCode.Failed
   && !(error instanceof Dataset.DatasetError && (error.reason === "Corrupt" || error.reason === "Finished"))
 
-/** The exit status of the whole program. */
-export const forExit = (exit: Exit.Exit<unknown, unknown>): ExitCode => {
+/** The exit status of the whole program; `signal` is the one that interrupted it, if any. */
+export const forExit = (exit: Exit.Exit<unknown, unknown>, signal?: "SIGINT" | "SIGTERM"): ExitCode => {
   if (Exit.isSuccess(exit)) return ExitCode.Done
-  if (Cause.isInterruptedOnly(exit.cause)) return ExitCode.Interrupted
+  if (Cause.isInterruptedOnly(exit.cause)) return signal === "SIGTERM" ? ExitCode.Terminated : ExitCode.Interrupted
   return Option.match(Cause.failureOption(exit.cause), { onNone: () => ExitCode.Failed, onSome: forFailure })
 }

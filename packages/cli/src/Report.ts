@@ -9,7 +9,7 @@
  * return and an erase, no newline), so it goes straight to stderr.
  */
 import { Export, type Manifest } from "@assoc-etl/core"
-import { HubSpotClient, HubSpotError, RequestBudget } from "@assoc-etl/hubspot"
+import { BatchRead, HubSpotClient, HubSpotError, RequestBudget } from "@assoc-etl/hubspot"
 import { Clock, Console, Duration, Effect, Fiber, Logger, Metric, Schedule } from "effect"
 import { DoneWithRefusals } from "./CliError.js"
 
@@ -32,6 +32,9 @@ export interface Progress {
   readonly rateLimited: number
   readonly waitedMillis: number
   readonly elapsedMillis: number
+  /** The batch size in use, and whether HubSpot's refusals lowered it. */
+  readonly batchSize: number
+  readonly batchSizeLowered: boolean
 }
 
 const count = (metric: Metric.Metric.Counter<number>) => Effect.map(Metric.value(metric), (s) => s.count)
@@ -57,7 +60,9 @@ export const progress = (startedAt: number): Effect.Effect<Progress> =>
       retries,
       rateLimited: yield* count(HubSpotClient.metrics.rateLimited),
       waitedMillis: yield* count(RequestBudget.metricOf(RequestBudget.metrics.waitedMillis, "requests")),
-      elapsedMillis: (yield* Clock.currentTimeMillis) - startedAt
+      elapsedMillis: (yield* Clock.currentTimeMillis) - startedAt,
+      batchSize: yield* gauge(BatchRead.metrics.batchSize),
+      batchSizeLowered: (yield* count(BatchRead.metrics.batchSizeLowered)) > 0
     }
   })
 
@@ -137,22 +142,33 @@ export const summaryText = (
   if (s.status === "already-complete") {
     return `${dir} is already complete (_SUCCESS present): nothing to do. Remove it to export again.`
   }
-  const parts = s.result.parts.length
   const causes = Object.entries(p.retriesByCause).map(([k, v]) => `${k} ${v}`).join(", ")
+  const head = s.status === "stopped"
+    ? [`export stopped: ${dir} holds what was done, committed`, `  rows            ${s.rows}`]
+    : [
+      `export ${s.resumed ? "resumed and " : ""}complete: ${dir}`,
+      `  rows            ${s.rows} in ${s.result.parts.length} part${s.result.parts.length === 1 ? "" : "s"}`
+    ]
   return [
-    `export ${s.resumed ? "resumed and " : ""}complete: ${dir}`,
-    `  rows            ${s.rows} in ${parts} part${parts === 1 ? "" : "s"}`,
+    ...head,
     `  refused inputs  ${s.refused}${s.refused > 0 ? ` (see ${dir}/_errors/errors.ndjson)` : ""}`,
-    `  ids             ${s.idsDone}`,
+    `  ids             ${s.idsDone}${s.idsWithoutRows > 0 ? ` (${s.idsWithoutRows} with no associations)` : ""}`,
     `  requests        ${p.requests} (this run), 429s ${p.rateLimited}, waited ${Math.round(p.waitedMillis / 100) / 10}s on the rate limit`,
     `  retries         ${p.retries}${causes.length > 0 ? ` (${causes})` : ""}`,
+    ...(p.batchSizeLowered
+      ? [`  batch size      lowered to ${p.batchSize}: HubSpot refused larger batches (400 VALIDATION_ERROR)`]
+      : []),
     `  time            ${Math.round(p.elapsedMillis / 100) / 10}s`,
-    `  files           ${dir}/part-*${options.extension}, manifest.json, _errors/errors.ndjson, _SUCCESS`
+    ...(s.status === "stopped"
+      ? []
+      : [`  files           ${dir}/part-*${options.extension}, manifest.json, _errors/errors.ndjson, _SUCCESS`])
   ].join("\n")
 }
 
 /** Prints the summary; an export with refused inputs ends in `DoneWithRefusals` (exit 3). */
 export const outcome = (s: Export.Summary<Manifest.Manifest>, p: Progress, options: SummaryOptions) =>
   Console.error(summaryText(s, p, options)).pipe(
-    Effect.zipRight(s.refused > 0 ? Effect.fail(new DoneWithRefusals({ refused: s.refused })) : Effect.void)
+    Effect.zipRight(
+      s.refused > 0 && s.status !== "stopped" ? Effect.fail(new DoneWithRefusals({ refused: s.refused })) : Effect.void
+    )
   )

@@ -20,7 +20,9 @@ export type Pending = typeof Pending.Type
 
 export const Counters = Schema.Struct({
   rows: Schema.Number,
-  refused: Schema.Number
+  refused: Schema.Number,
+  /** Ids done whose answers held no row and no refusal (HubSpot: NO_ASSOCIATIONS_FOUND). */
+  withoutRows: Schema.optionalWith(Schema.Number, { default: () => 0 })
 })
 export type Counters = typeof Counters.Type
 
@@ -29,6 +31,8 @@ export const Checkpoint = Schema.Struct({
   from: Schema.String,
   to: Schema.String,
   source: Identity,
+  /** The system the rows are read from (a HubSpot portal), when the run named one: a resume must read the same. */
+  origin: Schema.optionalWith(Identity, { exact: true }),
   /** When the export first started, in epoch millis. */
   startedAt: Schema.Number,
   /** Ordinals of input ids fully exported, as half-open ranges. */
@@ -47,8 +51,8 @@ const shorten = (key: string) => JSON.stringify(key.length > 40 ? `${key.slice(0
  * difference; empty when the run may resume.
  */
 export const differences = (
-  committed: Pick<Checkpoint, "from" | "to" | "source">,
-  requested: { readonly pair: Pair; readonly source: Identity }
+  committed: Pick<Checkpoint, "from" | "to" | "source" | "origin">,
+  requested: { readonly pair: Pair; readonly source: Identity; readonly origin?: Identity | undefined }
 ): ReadonlyArray<string> => {
   const out: Array<string> = []
   if (committed.from !== requested.pair.fromType || committed.to !== requested.pair.toType) {
@@ -61,6 +65,13 @@ export const differences = (
   if (a.kind !== b.kind || a.key !== b.key) {
     const keys = a.description === b.description ? ` (key ${shorten(a.key)}, this run's ${shorten(b.key)})` : ""
     out.push(`it read ${a.description}, this run reads ${b.description}${keys}`)
+  }
+  // A checkpoint without an origin (written before origins were recorded, or by a run that named none) binds
+  // nothing; a run that names none claims nothing.
+  const was = committed.origin
+  const is = requested.origin
+  if (was !== undefined && is !== undefined && (was.kind !== is.kind || was.key !== is.key)) {
+    out.push(`it was read from ${was.description}, this run reads ${is.description}`)
   }
   return out
 }

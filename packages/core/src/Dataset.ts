@@ -11,7 +11,13 @@
  * checkpoint lists it, even before its rename: reopening completes the rename
  * (roll forward), cuts the journal and errors.ndjson back to their committed
  * length, removes every part the checkpoint does not list, and rebuilds the
- * open part from its journal. (Names: `internal/dataset/layout.ts`.)
+ * open part from its journal, in the background: `open` returns at once, and
+ * only finishing that part waits for it. (Names: `internal/dataset/layout.ts`.)
+ *
+ * A directory without a checkpoint is taken only if it holds nothing but
+ * what a run leaves before its first checkpoint; anything else is another's
+ * (`NotEmpty`), and nothing is written to it. An export with no rows ends
+ * with one empty part, so that every reader's glob finds a file.
  */
 import type { FileSystem, Path } from "@effect/platform"
 import { Effect, Option, Schema, type Scope } from "effect"
@@ -29,6 +35,7 @@ export {
   checkpointName,
   errorsDirectory,
   errorsName,
+  idJournalName,
   manifestName,
   partName,
   successName
@@ -43,9 +50,12 @@ export const defaultPartMaxBytes = 256 * 1024 * 1024
 export interface DatasetOptions {
   readonly directory: string
   readonly encoder: PartEncoder
-  /** Rows in a part before it rolls over (at the next commit). Default `defaultPartMaxRows`. */
+  /**
+   * Rows in a part before it rolls over (at the next commit; the open part of a resume, while it is still being
+   * rebuilt from its journal, at a later one, before this many more rows came). Default `defaultPartMaxRows`.
+   */
   readonly partMaxRows?: number
-  /** Bytes of journal (NDJSON) in a part before it rolls over. Default `defaultPartMaxBytes`. */
+  /** Bytes of journal (NDJSON) in a part before it rolls over (as `partMaxRows`). Default `defaultPartMaxBytes`. */
   readonly partMaxBytes?: number
 }
 
@@ -90,13 +100,7 @@ export const sink = (options: DatasetOptions): DatasetSink => ({
         append: writer.append,
         commit: (payload) => Effect.flatMap(encoded(payload), writer.commit),
         finish: (payload, finished) =>
-          Effect.flatMap(encoded(payload), (p) =>
-            writer.finish(p, {
-              from: finished.pair.fromType,
-              to: finished.pair.toType,
-              source: finished.source,
-              startedAt: finished.startedAt
-            }))
+          Effect.flatMap(encoded(payload), (p) => writer.finish(p, finished))
       } satisfies Opened<P>
     })
 })

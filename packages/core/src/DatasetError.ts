@@ -8,7 +8,8 @@ export class DatasetError extends Schema.TaggedError<DatasetError>()("DatasetErr
   /**
    * - `Io`, `NoSpace`: a file operation failed; what was committed is safe, a rerun resumes.
    * - `Corrupt`: the directory is not what its checkpoint says; a rerun cannot repair it.
-   * - `NotEmpty`: the directory holds another tool's files, or another export's without a checkpoint.
+   * - `NotEmpty`: the directory holds files but no export's checkpoint: another tool's, or an export's whose
+   *   checkpoint is gone. Nothing was written to it.
    * - `Mismatch`: the directory holds an export in another format.
    * - `NotFinished`: a finished export was expected (its manifest is read) and the directory holds none.
    * - `Finished`: the export is finished (`_SUCCESS`); nothing may be added to it.
@@ -23,8 +24,8 @@ export class DatasetError extends Schema.TaggedError<DatasetError>()("DatasetErr
         return `no space left on the device while writing ${this.path}. What was committed is safe: free some space `
           + "and run the same command again to resume."
       case "NotEmpty":
-        return `${this.path} holds files of another export (${this.detail}) and no checkpoint of one: `
-          + "choose an empty directory."
+        return `${this.path} is not empty and holds no export to resume (found ${this.detail}). Nothing was written `
+          + "to it: choose an empty directory or a new one."
       case "Mismatch":
         return `${this.path} holds another export: ${this.detail}. Its files were left as they are; choose another `
           + "directory."

@@ -6,9 +6,10 @@
  *
  * The protocol, the reason a finished export holds every association once:
  * 1. the sink is opened with the checkpoint's schema; what it gives back is
- *    the last commit's checkpoint: the pair and source it read (a run that
- *    asks for others is refused), the ordinals done, the cursors of ids half
- *    done, and counters;
+ *    the last commit's checkpoint: the pair and source it read, and the
+ *    origin (the system read, a HubSpot portal) when the run names one (a run
+ *    that asks for others is refused), the ordinals done, the cursors of ids
+ *    half done, and counters;
  * 2. the checkpoint is committed before anything is asked, so a rerun with
  *    other arguments is refused even when this one fails at once;
  * 3. the stage is fed the half-done ids first (from their cursors), then
@@ -26,34 +27,54 @@ import type { Pair } from "./AssociationRow.js"
 import * as Checkpoint from "./Checkpoint.js"
 import * as ErrorRow from "./ErrorRow.js"
 import { IdSet } from "./IdSet.js"
-import type { IdSource } from "./IdSource.js"
+import type { Identity, IdSource } from "./IdSource.js"
 import * as RowBatch from "./RowBatch.js"
 import type { RowSink } from "./RowSink.js"
 import type { Item, Page, Stage } from "./Stage.js"
 
-export interface ExportOptions<A, ES, RS, EG, RG, EK, RK> {
+export interface ExportOptions<A, ES, RS, EG, RG, EK, RK, EO = never, RO = never> {
   readonly pair: Pair
   readonly source: IdSource<ES, RS>
   readonly stage: Stage<EG, RG>
   readonly sink: RowSink<A, EK, RK>
+  /**
+   * The system the stage reads (a HubSpot portal: `HubSpotClient.origin`), asked once a run before anything else
+   * and recorded in the checkpoint: a resume against another one is refused, so two systems' rows never mix.
+   */
+  readonly origin?: Effect.Effect<Identity, EO, RO>
+  /**
+   * When this completes, the run stops taking answers, commits what it has, and returns with status `stopped`
+   * (answers in flight are dropped and asked again by the next run): a graceful Ctrl-C.
+   */
+  readonly stop?: Effect.Effect<void>
   /** The most rows one group commit takes (an answer larger than this is committed alone). */
   readonly groupRows?: number
 }
 
 export const defaultGroupRows = 100_000
 
-export interface Summary<A> {
-  /** `already-complete`: the sink held this export, finished; nothing was asked. */
-  readonly status: "complete" | "already-complete"
-  /** What the sink's `finish` gave: a dataset's manifest, say. */
-  readonly result: A
+interface Figures {
   readonly resumed: boolean
   /** Rows and refused inputs in the sink, this run and earlier ones. */
   readonly rows: number
   readonly refused: number
   /** Ids done (duplicates and refused ones included). */
   readonly idsDone: number
+  /** Ids done whose answers held no row and no refusal. */
+  readonly idsWithoutRows: number
 }
+
+/**
+ * How a run ended: `complete`; `already-complete` (the sink held this export, finished; nothing was asked); or
+ * `stopped` by `stop`, with what was done committed (run it again to go on).
+ */
+export type Summary<A> =
+  | Figures & {
+    readonly status: "complete" | "already-complete"
+    /** What the sink's `finish` gave: a dataset's manifest, say. */
+    readonly result: A
+  }
+  | Figures & { readonly status: "stopped" }
 
 export class ExportError extends Schema.TaggedError<ExportError>()("ExportError", {
   reason: Schema.Literal("ArgumentsDiffer"),
@@ -78,9 +99,24 @@ export const metrics = {
   commits: Metric.counter("assoc_etl_export_commits", { incremental: true })
 } as const
 
-export const run = <A, ES, RS, EG, RG, EK, RK>(
-  options: ExportOptions<A, ES, RS, EG, RG, EK, RK>
-): Effect.Effect<Summary<A>, ES | EG | EK | ExportError, Exclude<RS | RG | RK, Scope.Scope>> =>
+const identity_ = <A>(a: A): A => a
+
+/** Ids a page finished on their first page whose answer held no row and no refusal. */
+const withoutRows = (page: Page): number => {
+  let fresh = 0
+  for (const item of page.done) if (item.after === undefined) fresh++
+  if (fresh === 0) return 0
+  const answered = new Set<string>()
+  for (const group of page.rows.groups) answered.add(group.fromId)
+  for (const error of page.errors) if (error.object_id !== null) answered.add(error.object_id)
+  let count = 0
+  for (const item of page.done) if (item.after === undefined && !answered.has(item.id)) count++
+  return count
+}
+
+export const run = <A, ES, RS, EG, RG, EK, RK, EO = never, RO = never>(
+  options: ExportOptions<A, ES, RS, EG, RG, EK, RK, EO, RO>
+): Effect.Effect<Summary<A>, ES | EG | EK | EO | ExportError, Exclude<RS | RG | RK | RO, Scope.Scope>> =>
   Effect.gen(function*() {
     const { pair } = options
     const opened = yield* options.sink.open(Checkpoint.Checkpoint)
@@ -88,25 +124,36 @@ export const run = <A, ES, RS, EG, RG, EK, RK>(
     const startedAt = Option.isSome(previous) ? previous.value.startedAt : yield* Clock.currentTimeMillis
     const source = yield* options.source.open({ startedAt, resumed: Option.isSome(previous) })
     const identity = source.identity
-    if (Option.isSome(previous)) {
-      const diffs = Checkpoint.differences(previous.value, { pair, source: identity })
-      if (diffs.length > 0) return yield* new ExportError({ reason: "ArgumentsDiffer", detail: diffs.join("; ") })
+    const refuseDifferences = (origin: Identity | undefined) => {
+      if (Option.isNone(previous)) return Effect.void
+      const diffs = Checkpoint.differences(previous.value, { pair, source: identity, origin })
+      return diffs.length > 0 ? new ExportError({ reason: "ArgumentsDiffer", detail: diffs.join("; ") }) : Effect.void
     }
+    yield* refuseDifferences(undefined)
 
     const ledger = Option.match(previous, {
       onNone: () => Checkpoint.Ledger.empty(),
       onSome: (c) => Checkpoint.Ledger.fromCheckpoint(c)
     })
-    const counters = Option.match(previous, { onNone: () => ({ rows: 0, refused: 0 }), onSome: (c) => ({ ...c.counters }) })
-    const summary = (status: Summary<A>["status"], result: A): Summary<A> => ({
-      status,
-      result,
+    const counters: { -readonly [K in keyof Checkpoint.Counters]: Checkpoint.Counters[K] } = Option.match(previous, {
+      onNone: () => ({ rows: 0, refused: 0, withoutRows: 0 }),
+      onSome: (c) => ({ ...c.counters })
+    })
+    const figures = (): Figures => ({
       resumed: Option.isSome(previous),
       rows: counters.rows,
       refused: counters.refused,
-      idsDone: ledger.done.size
+      idsDone: ledger.done.size,
+      idsWithoutRows: counters.withoutRows
     })
-    if (Option.isSome(opened.finished)) return summary("already-complete", opened.finished.value)
+    if (Option.isSome(opened.finished)) {
+      return { status: "already-complete", result: opened.finished.value, ...figures() } satisfies Summary<A>
+    }
+    // Asked only of a run that will ask for rows: a finished export is reported without a request.
+    const origin = options.origin === undefined ? undefined : yield* options.origin
+    yield* refuseDifferences(origin)
+    // A checkpoint that recorded an origin keeps it when this run names none.
+    const recordedOrigin = origin ?? Option.getOrUndefined(Option.flatMapNullable(previous, (c) => c.origin))
 
     let badLinesRecorded = Option.match(previous, { onNone: () => false, onSome: (c) => c.badLinesRecorded })
     const payload = (): Checkpoint.Checkpoint => ({
@@ -114,6 +161,7 @@ export const run = <A, ES, RS, EG, RG, EK, RK>(
       from: pair.fromType,
       to: pair.toType,
       source: identity,
+      ...(recordedOrigin === undefined ? {} : { origin: recordedOrigin }),
       startedAt,
       ...ledger.snapshot(),
       badLinesRecorded,
@@ -162,7 +210,11 @@ export const run = <A, ES, RS, EG, RG, EK, RK>(
       })
     )
     const groupRows = options.groupRows ?? defaultGroupRows
+    let stopped = false
+    const stop = options.stop
     yield* options.stage(pair, Stream.concat(Stream.fromIterable(continued), fresh)).pipe(
+      // Pages already taken are committed below; the stage's requests in flight are dropped.
+      stop === undefined ? identity_ : Stream.interruptWhen(Effect.tap(stop, () => void (stopped = true))),
       // Group commit: pages gather while the previous commit runs, then are committed together; a group holds at
       // most `groupRows` rows (or one larger page), so memory stays bounded when commits are slow.
       Stream.aggregate(Sink.foldWeighted({
@@ -175,6 +227,7 @@ export const run = <A, ES, RS, EG, RG, EK, RK>(
         Effect.gen(function*() {
           for (const page of pages) {
             yield* opened.append(page.rows, page.errors)
+            counters.withoutRows += withoutRows(page)
             for (const item of page.done) ledger.finish(item.key)
             for (const item of page.next) {
               if (item.after === undefined) ledger.finish(item.key)
@@ -187,9 +240,16 @@ export const run = <A, ES, RS, EG, RG, EK, RK>(
         })
       )
     )
-    const result = yield* opened.finish(payload(), { pair, source: identity, startedAt })
+    if (stopped) return { status: "stopped", ...figures() } satisfies Summary<A>
+    const result = yield* opened.finish(payload(), {
+      pair,
+      source: identity,
+      ...(recordedOrigin === undefined ? {} : { origin: recordedOrigin }),
+      startedAt,
+      ids: { done: ledger.done.size, withoutRows: counters.withoutRows }
+    })
     yield* publish
-    return summary("complete", result)
+    return { status: "complete", result, ...figures() } satisfies Summary<A>
   }).pipe(
     Effect.scoped,
     Effect.withSpan("Export.run", { attributes: { from: options.pair.fromType, to: options.pair.toType } })

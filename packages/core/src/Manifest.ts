@@ -30,7 +30,15 @@ const common = {
 export const Manifest = Schema.Struct({
   version: Schema.Literal(2),
   ...common,
-  export: Schema.Struct({ from: Schema.String, to: Schema.String, source: Identity })
+  /** Ids done, and those of them with no association (not refusals: no row, and not in errors.ndjson). */
+  ids: Schema.optionalWith(Schema.Struct({ done: Schema.Int, withoutRows: Schema.Int }), { exact: true }),
+  export: Schema.Struct({
+    from: Schema.String,
+    to: Schema.String,
+    source: Identity,
+    /** The system the rows were read from (a HubSpot portal), when the run named one. */
+    origin: Schema.optionalWith(Identity, { exact: true })
+  })
 })
 export type Manifest = typeof Manifest.Type
 

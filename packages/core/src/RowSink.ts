@@ -21,8 +21,12 @@ import type { Page } from "./Stage.js"
 export interface Finished {
   readonly pair: Pair
   readonly source: Identity
+  /** The system the rows were read from, when the run named one (`ExportOptions.origin`). */
+  readonly origin?: Identity
   /** When the export first started, in epoch millis. */
   readonly startedAt: number
+  /** Ids done, and those of them whose answers held no row and no refusal. */
+  readonly ids?: { readonly done: number; readonly withoutRows: number }
 }
 
 export interface Opened<A, P, E> {

@@ -56,7 +56,7 @@ describe("Checkpoint", () => {
       done: [[0, 3]],
       pending: [{ key: 4, id: ObjectId.unsafeMake("7"), after: "cursor%3D" }],
       badLinesRecorded: true,
-      counters: { rows: 12, refused: 1 }
+      counters: { rows: 12, refused: 1, withoutRows: 2 }
     }
     const encoded = Schema.encodeSync(Checkpoint.Checkpoint)(checkpoint)
     const decoded = Schema.decodeUnknownSync(Checkpoint.Checkpoint)(JSON.parse(JSON.stringify(encoded)))

@@ -10,6 +10,7 @@ import * as path from "node:path"
 import type { IdSource, PartEncoder } from "../src/index.js"
 import { tempDir } from "../../../test/support/Parts.js"
 import { AssociationRow, Dataset, ErrorRow, NdjsonRows, ObjectType, RowBatch } from "../src/index.js"
+import { replayChunkBytes } from "../src/internal/dataset/part.js"
 
 type Row = AssociationRow.AssociationRow
 
@@ -253,16 +254,38 @@ describe("Dataset", () => {
       assert.include(refused.message, "finished export")
     }).pipe(Effect.provide(base)))
 
-  it.scoped("a dataset with no rows has no parts and an empty errors.ndjson", () =>
+  for (const encoder of [ndjson, framed]) {
+    it.scoped(`${encoder.format}: an export with no rows ends with one empty part, listed in the manifest`, () =>
+      Effect.gen(function*() {
+        const dir = yield* outDir
+        const first = yield* openScoped({ directory: dir, encoder })
+        yield* first.commit({ done: 1 })
+        yield* first.drop
+        const writer = yield* openScoped({ directory: dir, encoder })
+        assert.deepStrictEqual(writer.resumed, Option.some({ done: 1 }))
+        const manifest = yield* writer.finish({ done: 2 }, facts)
+        const part = `part-00000${encoder.extension}`
+        assert.deepStrictEqual(readersSee(dir), ["_SUCCESS", "_errors", "manifest.json", part])
+        const bytes = fs.readFileSync(path.join(dir, part))
+        assert.strictEqual(bytes.toString("utf8"), encoder === framed ? "END\n" : "", "the encoder's empty part")
+        assert.deepStrictEqual(manifest.parts, [{ name: part, rows: 0, bytes: bytes.length }])
+        assert.deepStrictEqual(manifest.totals, { rows: 0, bytes: bytes.length, parts: 1 })
+        assert.deepStrictEqual(readParts(dir, encoder.extension), [])
+        assert.strictEqual(fs.readFileSync(path.join(dir, Dataset.errorsName), "utf8"), "")
+        assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith(".part-")), [])
+        yield* writer.drop
+      }).pipe(Effect.provide(base)))
+  }
+
+  it.scoped("an export whose last part is empty adds no empty part after its parts", () =>
     Effect.gen(function*() {
       const dir = yield* outDir
-      const writer = yield* open({ directory: dir, encoder: framed })
-      yield* writer.commit({ done: 1 })
+      const writer = yield* open({ directory: dir, encoder: framed, partMaxRows: 2 })
+      yield* writer.append(batch(0, 2), [refusal(1)])
+      yield* writer.commit({ done: 1 }) // rolls: the open part is empty from here on
       const manifest = yield* writer.finish({ done: 2 }, facts)
-      assert.deepStrictEqual(readersSee(dir), ["_SUCCESS", "_errors", "manifest.json"])
-      assert.deepStrictEqual(manifest.parts, [])
-      assert.deepStrictEqual(manifest.totals, { rows: 0, bytes: 0, parts: 0 })
-      assert.strictEqual(fs.readFileSync(path.join(dir, Dataset.errorsName), "utf8"), "")
+      assert.deepStrictEqual(manifest.parts.map((p) => [p.name, p.rows]), [["part-00000.framed", 2]])
+      assert.deepStrictEqual(readersSee(dir), ["_SUCCESS", "_errors", "manifest.json", "part-00000.framed"])
     }).pipe(Effect.provide(base)))
 
   it.scoped("parts roll over by rows only inside commit and never split one append", () =>
@@ -460,14 +483,32 @@ describe("Dataset", () => {
   }
 
   // Stops the writer at every file operation in turn, by interruption (a kill) or by a failure that writes half its
-  // bytes, then checks what a reader sees and that a reopen finishes the export with every row and refusal once.
-  for (const encoder of [ndjson, framed]) {
+  // bytes, then checks what a reader sees and that a reopen finishes the export with every row and refusal once. A
+  // writer that resumes an open part of `resumed` rows rebuilds it in the background meanwhile, its writes stopped too.
+  const crashScenarios = [
+    { encoder: ndjson, partMaxRows: 4, resumed: 0 },
+    { encoder: framed, partMaxRows: 4, resumed: 0 },
+    { encoder: framed, partMaxRows: 100_000, resumed: 600 }
+  ]
+  for (const { encoder, partMaxRows, resumed } of crashScenarios) {
     for (const mode of ["interrupted", "failing"] as const) {
-      it.scoped(`${encoder.format}: a writer ${mode} at any file operation leaves only whole parts and resumes`, () =>
+      const name = resumed === 0
+        ? `${encoder.format}: a writer ${mode} at any file operation leaves only whole parts and resumes`
+        : `${encoder.format}: a writer rebuilding a resumed part, ${mode} at any file operation, resumes`
+      it.scoped(name, () =>
         Effect.gen(function*() {
+          const earlier = rows(100_000, resumed)
+          const template = yield* outDir
+          if (resumed > 0) {
+            const writer = yield* openScoped({ directory: template, encoder, partMaxRows })
+            yield* writer.append(RowBatch.fromRows(earlier), [])
+            yield* writer.commit({ done: 0 })
+            yield* writer.drop
+          }
           let step = 0
           for (;; step++) {
             const dir = yield* outDir
+            if (resumed > 0) fs.cpSync(template, dir, { recursive: true })
             const context = `${mode} at operation ${step}`
             const gate = { armed: false, count: 0, stopAt: step }
             const reached = yield* Deferred.make<void>()
@@ -488,7 +529,7 @@ describe("Dataset", () => {
                     )
                     : write(bytes))
             })
-            const first = yield* openScoped({ directory: dir, encoder, partMaxRows: 4 }).pipe(Effect.provide(layer))
+            const first = yield* openScoped({ directory: dir, encoder, partMaxRows }).pipe(Effect.provide(layer))
             gate.armed = true
             let committed = 0
             const run = Effect.gen(function*() {
@@ -508,14 +549,14 @@ describe("Dataset", () => {
             gate.armed = false
             if (outcome === "ended" && Exit.isSuccess(exit)) {
               assert.isAbove(step, 20, "the loop went through many operations")
-              assert.deepStrictEqual(readParts(dir, encoder.extension), allRows(unitCount))
+              assert.deepStrictEqual(readParts(dir, encoder.extension), [...earlier, ...allRows(unitCount)])
               yield* first.drop
               break
             }
             yield* first.drop
             assertPartsWhole(dir, encoder.extension, context)
 
-            const second = yield* openScoped({ directory: dir, encoder, partMaxRows: 4 })
+            const second = yield* openScoped({ directory: dir, encoder, partMaxRows })
             if (Option.isSome(second.finished)) {
               assert.strictEqual(committed, unitCount, context)
             } else {
@@ -526,7 +567,7 @@ describe("Dataset", () => {
               for (let i = done; i < unitCount; i++) yield* second.append(unitBatch(i), unitErrors(i))
               yield* second.finish({ done: unitCount }, facts)
             }
-            assert.deepStrictEqual(readParts(dir, encoder.extension), allRows(unitCount), context)
+            assert.deepStrictEqual(readParts(dir, encoder.extension), [...earlier, ...allRows(unitCount)], context)
             assert.deepStrictEqual(readErrors(dir), allErrors(unitCount), context)
             assert.isTrue(fs.existsSync(path.join(dir, Dataset.successName)), context)
             yield* second.drop
@@ -547,6 +588,167 @@ describe("Dataset", () => {
       yield* second.append(batch(20_000, 5), [])
       yield* second.finish({ done: 0 }, facts)
       assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 20_005))
+      yield* second.drop
+    }).pipe(Effect.provide(base)))
+
+  /** A file system whose writes to the part being built wait for `gate`: the replay of a resumed part stops there. */
+  const replayGated = (gate: Deferred.Deferred<void>) =>
+    instrumented({
+      before: (op, target) =>
+        op === "writeAll" && path.basename(target) === ".part-00000.framed.tmp" ? Deferred.await(gate) : Effect.void
+    })
+
+  /** A directory whose open part (no part finished yet) holds rows 0 to `count - 1`, committed. */
+  const openPartOf = (count: number) =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const first = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 1_000_000 })
+      for (let i = 0; i < count; i += 1000) yield* first.append(batch(i, Math.min(1000, count - i)), [])
+      yield* first.commit({ done: count })
+      yield* first.drop
+      return dir
+    })
+
+  it.scoped("a resumed part is rebuilt after open returns: appends and commits go on meanwhile, finish waits", () =>
+    Effect.gen(function*() {
+      const dir = yield* openPartOf(5000)
+      const gate = yield* Deferred.make<void>()
+      const layer = replayGated(gate)
+      const second = yield* openScoped({ directory: dir, encoder: framed }).pipe(Effect.provide(layer))
+      // The replay cannot write a byte of the part, yet open has returned and the writer takes rows and commits.
+      assert.deepStrictEqual(second.resumed, Option.some({ done: 5000 }))
+      assert.strictEqual(fs.statSync(path.join(dir, ".part-00000.framed.tmp")).size, 0, "nothing replayed yet")
+      yield* second.append(batch(5000, 3), [refusal(1)]).pipe(Effect.provide(layer))
+      yield* second.commit({ done: 5003 }).pipe(Effect.provide(layer))
+      yield* second.append(batch(5003, 2), []).pipe(Effect.provide(layer))
+      assert.deepStrictEqual((yield* second.state).open, {
+        index: 0,
+        rows: 5005,
+        journalBytes: ndjsonBytes(rows(0, 5005))
+      })
+      const finishing = yield* Effect.fork(second.finish({ done: 5005 }, facts).pipe(Effect.provide(layer)))
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      assert.isTrue(Option.isNone(yield* Fiber.poll(finishing)), "the last commit waits for the replay")
+      assert.isFalse(fs.existsSync(path.join(dir, Dataset.successName)))
+      yield* Deferred.succeed(gate, undefined)
+      const manifest = yield* Fiber.join(finishing)
+      assert.deepStrictEqual(manifest.parts.map((p) => p.rows), [5005])
+      assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 5005), "the replayed rows, then the appended ones")
+      assert.deepStrictEqual(readErrors(dir), [refusal(1)])
+      yield* second.drop
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("the replay encodes a bounded chunk of the journal at a time", () =>
+    Effect.gen(function*() {
+      const dir = yield* openPartOf(20_000)
+      /** The rows and journal bytes of each batch the encoder is given. */
+      const writes: Array<{ readonly rows: number; readonly bytes: number }> = []
+      const counting: PartEncoder.PartEncoder = {
+        ...framed,
+        open: Effect.map(framed.open, (writer) => ({
+          ...writer,
+          write: (batch: RowBatch.RowBatch) =>
+            Effect.zipRight(
+              Effect.sync(() => writes.push({ rows: batch.length, bytes: NdjsonRows.encode(batch).length })),
+              writer.write(batch)
+            )
+        }))
+      }
+      const second = yield* openScoped({ directory: dir, encoder: counting })
+      yield* second.finish({ done: 20_000 }, facts)
+      assert.strictEqual(writes.reduce((n, w) => n + w.rows, 0), 20_000)
+      assert.isAtLeast(writes.length, Math.ceil(ndjsonBytes(rows(0, 20_000)) / replayChunkBytes))
+      for (const w of writes) assert.isAtMost(w.bytes, replayChunkBytes, "at most a chunk of journal a write")
+      assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 20_000))
+      yield* second.drop
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("a part due to roll over while rebuilt rolls at a later commit, or waits once a part's worth came", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const first = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 10 })
+      yield* first.append(batch(0, 8), [])
+      yield* first.commit({ done: 8 })
+      yield* first.drop
+      const gate = yield* Deferred.make<void>()
+      const layer = replayGated(gate)
+      const second = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 10 }).pipe(Effect.provide(layer))
+      const partRows = Effect.map(second.state, (s) => [s.parts.map((p) => p.rows), s.open.rows])
+      yield* second.append(batch(8, 5), []).pipe(Effect.provide(layer))
+      yield* second.commit({ done: 13 }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(yield* partRows, [[], 13], "due, but the replay has not caught up: no roll yet")
+      yield* second.append(batch(13, 7), []).pipe(Effect.provide(layer))
+      const committing = yield* Effect.fork(second.commit({ done: 20 }).pipe(Effect.provide(layer)))
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      assert.isTrue(Option.isNone(yield* Fiber.poll(committing)), "12 rows since the open: the commit waits")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(committing)
+      assert.deepStrictEqual(yield* partRows, [[20], 0])
+      yield* second.append(batch(20, 1), []).pipe(Effect.provide(layer))
+      yield* second.finish({ done: 21 }, facts).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 21))
+      yield* second.drop
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("a kill during the replay, after commits made meanwhile, resumes to the exact rows", () =>
+    Effect.gen(function*() {
+      const dir = yield* openPartOf(3000)
+      const gate = yield* Deferred.make<void>()
+      const layer = replayGated(gate)
+      const second = yield* openScoped({ directory: dir, encoder: framed }).pipe(Effect.provide(layer))
+      yield* second.append(batch(3000, 4), [refusal(1)]).pipe(Effect.provide(layer))
+      yield* second.commit({ done: 3004 }).pipe(Effect.provide(layer))
+      yield* second.append(batch(3004, 4), [refusal(2)]).pipe(Effect.provide(layer)) // never committed
+      yield* second.drop // killed with the replay stuck
+      assertPartsWhole(dir, ".framed", "killed during the replay")
+
+      const third = yield* openScoped({ directory: dir, encoder: framed })
+      assert.deepStrictEqual(third.resumed, Option.some({ done: 3004 }))
+      assert.deepStrictEqual((yield* third.state).open.rows, 3004)
+      yield* third.append(batch(3004, 1), [])
+      yield* third.finish({ done: 3005 }, facts)
+      assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 3005))
+      assert.deepStrictEqual(readErrors(dir), [refusal(1)])
+      yield* third.drop
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("a kill after a rebuilt part rolled over, with rows encoded as they came, resumes to the exact rows", () =>
+    Effect.gen(function*() {
+      const dir = yield* openPartOf(3000)
+      const second = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 3000 })
+      yield* second.append(batch(3000, 2), [])
+      yield* second.commit({ done: 3002 }) // due: rolls if the replay has caught up, else later
+      yield* second.append(batch(3002, 2998), [])
+      yield* second.commit({ done: 6000 }) // twice the limit: rolls, waiting for the replay if need be
+      const state = yield* second.state
+      assert.isAtLeast(state.parts.length, 1)
+      assert.strictEqual(state.parts.reduce((n, p) => n + p.rows, state.open.rows), 6000)
+      yield* second.append(batch(6000, 2), []) // encoded as it comes: the part is not being rebuilt
+      yield* second.commit({ done: 6002 })
+      yield* second.append(batch(6002, 9), []) // never committed
+      yield* second.drop
+
+      const third = yield* openScoped({ directory: dir, encoder: framed, partMaxRows: 3000 })
+      assert.deepStrictEqual(third.resumed, Option.some({ done: 6002 }))
+      yield* third.append(batch(6002, 1), [])
+      yield* third.finish({ done: 6003 }, facts)
+      assert.deepStrictEqual(readParts(dir, ".framed"), rows(0, 6003))
+      yield* third.drop
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("a committed row the replay cannot read fails the writer's next operation as Corrupt", () =>
+    Effect.gen(function*() {
+      const dir = yield* openPartOf(10)
+      const journal = path.join(dir, ".part-00000.journal")
+      const bytes = fs.readFileSync(journal)
+      bytes.write("{\"torn", bytes.indexOf("\n") + 1) // the second line, same length
+      fs.writeFileSync(journal, bytes)
+      const second = yield* openScoped({ directory: dir, encoder: framed })
+      const error = yield* Effect.flip(second.finish({ done: 10 }, facts))
+      assert.strictEqual(error.reason, "Corrupt")
+      assert.include(error.message, ".part-00000.journal")
+      assert.include(error.message, "a committed row is unreadable")
+      assert.isFalse(fs.existsSync(path.join(dir, Dataset.successName)))
       yield* second.drop
     }).pipe(Effect.provide(base)))
 
@@ -595,17 +797,101 @@ describe("Dataset", () => {
       assert.deepStrictEqual(snapshot(), before)
     }).pipe(Effect.provide(base)))
 
-  it.scoped("refuses a directory that holds another export's files without a checkpoint", () =>
+  it.scoped("refuses a directory without a checkpoint holding anything but an export's leftovers, writing nothing", () =>
     Effect.gen(function*() {
-      for (const foreign of ["part-00000.ndjson", "manifest.json", "_SUCCESS"]) {
+      const strangers: ReadonlyArray<Record<string, string | null>> = [
+        { "data.ndjson": "{\"a\":1}\n" }, // a stranger's file: `DIR/*.ndjson` would read it
+        { "part-00000.ndjson": "{}\n" }, // another export's, without its checkpoint
+        { "manifest.json": "{}" },
+        { "_SUCCESS": "" }, // Spark's
+        { ".bashrc": "", ".part-00000.journal": "" }, // hidden, but not this project's: someone's home
+        { "notes": null }, // an empty directory
+        { "_errors": "" }, // `_errors` as a file
+        { "_errors": null, "_errors/other.csv": "x" }
+      ]
+      for (const files of strangers) {
         const dir = yield* tempDir
-        fs.writeFileSync(path.join(dir, foreign), "{}\n")
-        const error = yield* Effect.flip(open({ directory: dir, encoder: ndjson }))
-        assert.strictEqual(error.reason, "NotEmpty")
-        assert.include(error.message, dir)
-        assert.include(error.message, "choose an empty directory")
-        assert.deepStrictEqual(fs.readdirSync(dir), [foreign], "nothing was written")
+        for (const [name, content] of Object.entries(files)) {
+          if (content === null) fs.mkdirSync(path.join(dir, name))
+          else fs.writeFileSync(path.join(dir, name), content)
+        }
+        const before = fs.readdirSync(dir, { recursive: true }).map(String).sort()
+        const error = yield* Effect.flip(open({ directory: dir, encoder: framed }))
+        const context = Object.keys(files).join(", ")
+        assert.strictEqual(error.reason, "NotEmpty", context)
+        assert.include(error.message, dir, context)
+        assert.include(error.message, Object.keys(files).find((n) => !n.startsWith(".part-"))!.split("/")[0]!, context)
+        assert.include(error.message, "choose an empty directory", context)
+        assert.deepStrictEqual(fs.readdirSync(dir, { recursive: true }).map(String).sort(), before, "nothing written")
       }
+      // A few of the entries are named, and how many more there are.
+      const crowded = yield* tempDir
+      for (const n of ["a.csv", "b.csv", "c.csv", "d.csv", "e.csv"]) fs.writeFileSync(path.join(crowded, n), "")
+      fs.writeFileSync(path.join(crowded, ".part-00000.journal"), "")
+      const error = yield* Effect.flip(open({ directory: crowded, encoder: framed }))
+      assert.strictEqual(error.detail, "a.csv, b.csv, c.csv and 2 more")
+      assert.strictEqual(
+        error.message,
+        `${crowded} is not empty and holds no export to resume (found a.csv, b.csv, c.csv and 2 more). Nothing was `
+          + "written to it: choose an empty directory or a new one."
+      )
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("takes a missing or empty directory, or one holding only what a run leaves before its first checkpoint", () =>
+    Effect.gen(function*() {
+      const missing = path.join(yield* tempDir, "a", "b")
+      const fresh = yield* openScoped({ directory: missing, encoder: framed })
+      assert.isTrue(Option.isNone(fresh.resumed))
+      yield* fresh.drop
+      const empty = yield* tempDir
+      const again = yield* openScoped({ directory: empty, encoder: framed })
+      assert.isTrue(Option.isNone(again.resumed))
+      yield* again.drop
+
+      for (const encoder of [ndjson, framed]) {
+        // A run stopped before its first checkpoint: rows and a refusal appended, never committed; an id source's
+        // journal beside them; a checkpoint torn while it was written.
+        const dir = yield* outDir
+        const crashed = yield* openScoped({ directory: dir, encoder })
+        yield* crashed.append(batch(0, 3), [refusal(1)])
+        yield* crashed.drop
+        fs.writeFileSync(path.join(dir, Dataset.idJournalName), "{\"ids\":[\"1\"],\"next\":null}\n")
+        fs.writeFileSync(path.join(dir, ".checkpoint.json.tmp"), "{\"version\":1,\"dat")
+        assert.deepStrictEqual(readersSee(dir), ["_errors"])
+        assert.isAbove(fs.statSync(path.join(dir, Dataset.errorsName)).size, 0)
+
+        const resumed = yield* openScoped({ directory: dir, encoder })
+        assert.isTrue(Option.isNone(resumed.resumed), `${encoder.format}: nothing was committed`)
+        const working = [`.part-00000${encoder.extension}.tmp`].concat(encoder === framed ? [".part-00000.journal"] : [])
+        assert.deepStrictEqual(
+          fs.readdirSync(dir).filter((n) => n.startsWith(".")).sort(),
+          [Dataset.idJournalName, ...working].sort(),
+          "the stale working files are gone, the source's journal is the source's"
+        )
+        assert.strictEqual(fs.readFileSync(path.join(dir, Dataset.errorsName), "utf8"), "")
+        yield* resumed.append(batch(10, 2), [])
+        yield* resumed.finish({ done: 1 }, facts)
+        assert.deepStrictEqual(readParts(dir, encoder.extension), rows(10, 2))
+        assert.deepStrictEqual(readErrors(dir), [])
+        yield* resumed.drop
+      }
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("resumes a directory with a checkpoint whatever else the run left beside it", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const first = yield* openScoped({ directory: dir, encoder: framed })
+      yield* first.append(batch(0, 2), [])
+      yield* first.commit({ done: 2 })
+      yield* first.drop
+      fs.writeFileSync(path.join(dir, Dataset.idJournalName), "")
+      const second = yield* openScoped({ directory: dir, encoder: framed })
+      assert.deepStrictEqual(second.resumed, Option.some({ done: 2 }))
+      yield* second.finish({ done: 2 }, facts)
+      yield* second.drop
+      const third = yield* openScoped({ directory: dir, encoder: framed })
+      assert.isTrue(Option.isSome(third.finished))
+      yield* third.drop
     }).pipe(Effect.provide(base)))
 
   it.scoped("readManifest reads a first-version manifest as the current one, and refuses a directory without one", () =>

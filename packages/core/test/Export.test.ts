@@ -5,7 +5,7 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, layer } from "@effect/vitest"
-import { Chunk, Effect, Exit, FastCheck as fc, Metric, Option, Schema, Stream, Tracer } from "effect"
+import { Chunk, Deferred, Effect, Exit, FastCheck as fc, Metric, Option, Schema, Stream, Tracer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { AssociationRow, PartEncoder, Stage } from "../src/index.js"
@@ -178,7 +178,7 @@ layer(NodeContext.layer)("Export.run", (it) => {
         const first = yield* Effect.exit(run(ids, failingCommit(sink, n, when)))
         assert.isTrue(Exit.isFailure(first), `commit ${n} failed`)
         const summary = yield* run(ids, sink)
-        assert.strictEqual(summary.status, "complete")
+        assert(summary.status === "complete")
         // The first commit records the arguments: failing before it, the first run committed nothing.
         assert.strictEqual(summary.resumed, n > 1 || when === "after")
         assert.deepStrictEqual(multiset(readDataset(dir)), truth(ids), `commit ${n} ${when}`)
@@ -230,6 +230,81 @@ layer(NodeContext.layer)("Export.run", (it) => {
       }))
       assert.include(otherPair.message, "contacts → companies, this run asks for contacts → deals")
       assert.deepStrictEqual(yield* memory.committed, before)
+    }))
+
+  it.effect("the origin is recorded in the checkpoint: a resume from another one is refused before anything is asked", () =>
+    Effect.gen(function*() {
+      const portal = (n: number) => Effect.succeed({ kind: "portal", key: String(n), description: `portal ${n}` })
+      const runFrom = <A, E, R>(n: number | undefined, sink: RowSink.RowSink<A, E, R>, asked: Array<Asked> = []) =>
+        Export.run({
+          pair,
+          source: IdSource.fromIterable(["1", "2", "3"].map(ObjectId.unsafeMake), { key: "1,2,3" }),
+          stage: tableStage(asked),
+          sink,
+          ...(n === undefined ? {} : { origin: portal(n) })
+        })
+      const memory = RowSink.memory()
+      yield* Effect.exit(runFrom(1, failingCommit(memory, 2, "before")))
+      const before = yield* memory.committed
+      assert.deepStrictEqual((Option.getOrThrow(before.payload) as { origin: unknown }).origin, {
+        kind: "portal",
+        key: "1",
+        description: "portal 1"
+      })
+      const asked: Array<Asked> = []
+      const other = yield* Effect.flip(runFrom(2, memory, asked))
+      assert.instanceOf(other, Export.ExportError)
+      assert.include(other.message, "it was read from portal 1, this run reads portal 2")
+      assert.deepStrictEqual(asked, [])
+      assert.deepStrictEqual(yield* memory.committed, before)
+      // A run that names no origin claims none, and keeps the recorded one.
+      const summary = yield* runFrom(undefined, memory)
+      assert.strictEqual(summary.status, "complete")
+      assert.deepStrictEqual((Option.getOrThrow((yield* memory.committed).payload) as { origin: unknown }).origin, {
+        kind: "portal",
+        key: "1",
+        description: "portal 1"
+      })
+    }))
+
+  it.effect("stop ends the run after committing the pages taken; the next run resumes to every row once", () =>
+    Effect.gen(function*() {
+      const ids = Array.from({ length: 40 }, (_, i) => String(i + 1))
+      const memory = RowSink.memory()
+      const stop = yield* Deferred.make<void>()
+      let pages = 0
+      // A stage that asks for a stop after its fifth page, then would go on for ever.
+      const stage: Stage.Stage = (p, items) =>
+        tableStage([])(p, items).pipe(
+          Stream.tap(() => ++pages === 5 ? Deferred.succeed(stop, undefined) : Effect.void),
+          Stream.concat(Stream.never)
+        )
+      const summary = yield* Export.run({
+        pair,
+        source: IdSource.fromIterable(ids.map(ObjectId.unsafeMake), { key: ids.join(",") }),
+        stage,
+        sink: memory,
+        stop: Deferred.await(stop)
+      })
+      assert.strictEqual(summary.status, "stopped")
+      const stopped = yield* memory.committed
+      assert.isFalse(stopped.finished)
+      assert.isAbove(stopped.rows.length, 0, "the pages taken before the stop are committed")
+      assert.strictEqual(summary.rows, stopped.rows.length)
+      const resumed = yield* run(ids, memory)
+      assert.strictEqual(resumed.status, "complete")
+      assert.deepStrictEqual(multiset((yield* memory.committed).rows), truth(ids))
+    }))
+
+  it.effect("ids whose answers hold no row and no refusal are counted, once, across resumes", () =>
+    Effect.gen(function*() {
+      // rowsOf gives n % 7 rows: 7, 14, 21 and 28 have none.
+      const ids = Array.from({ length: 30 }, (_, i) => String(i + 1))
+      const memory = RowSink.memory()
+      yield* Effect.exit(run(ids, failingCommit(memory, 6, "before")))
+      const summary = yield* run(ids, memory)
+      assert.strictEqual(summary.idsWithoutRows, 4)
+      assert.strictEqual(summary.status, "complete")
     }))
 
   it.scoped("bad lines skipped from an id file are refused inputs, recorded once across resumes", () =>

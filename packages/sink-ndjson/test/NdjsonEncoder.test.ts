@@ -104,6 +104,9 @@ describe("NdjsonEncoder", () => {
       const gz = yield* writePart(NdjsonEncoder.make({ gzip: true }), gzFile, [])
       assert.strictEqual(zlib.gunzipSync(gz).length, 0)
       assert.deepStrictEqual(yield* DuckDb.readNdjson(gzFile), [])
+      // The readers' globs, as over a dataset with no rows.
+      assert.deepStrictEqual(yield* DuckDb.readNdjson(path.join(dir, "*.ndjson")), [])
+      assert.deepStrictEqual(yield* DuckDb.readNdjson(path.join(dir, "*.ndjson.gz")), [])
     }))
 
   it.effect("returns one buffer a chunk, never one a row", () =>

@@ -4,7 +4,7 @@ import { Effect } from "effect"
 import * as path from "node:path"
 import * as DuckDb from "../../../test/support/DuckDb.js"
 import { chunksOf, edgeRows, encodePart, syntheticRows, tempDir, writePart } from "../../../test/support/Parts.js"
-import { ParquetEncoder } from "../src/index.js"
+import { ParquetEncoder, ParquetReader } from "../src/index.js"
 
 const columnNames = AssociationRow.columns.map((c) => c.name)
 const magic = (bytes: Buffer) => [bytes.subarray(0, 4).toString("latin1"), bytes.subarray(-4).toString("latin1")]
@@ -120,6 +120,11 @@ describe("ParquetEncoder", () => {
       const columns = yield* DuckDb.describe(file)
       assert.deepStrictEqual(columns.map((c) => [c.name, c.type]), DuckDb.columnTypes.map(([n, t]) => [n, t]))
       assert.strictEqual((yield* DuckDb.parquetLayout(file)).rows, 0)
+      // As the dataset writes it for an export with no rows: `finish` alone, read through the readers' glob.
+      const finishOnly = yield* writePart(ParquetEncoder.make(), file, [])
+      assert.deepStrictEqual(finishOnly, bytes)
+      assert.deepStrictEqual(yield* DuckDb.readParquet(path.join(dir, "*.parquet")), [])
+      assert.deepStrictEqual(yield* ParquetReader.readRows(file), [])
     }))
 
   it.scopedLive("a row count that is an exact multiple of the group size leaves no empty group", () =>

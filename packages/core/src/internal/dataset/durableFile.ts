@@ -18,6 +18,27 @@ const isNoSpace = (e: PlatformError): boolean => {
 export const fail = (path: string) => (e: PlatformError) =>
   new DatasetError({ reason: isNoSpace(e) ? "NoSpace" : "Io", path, detail: e.message })
 
+/**
+ * `mkdir -p`, a level at a time: Node's recursive `mkdir` loops for ever where a parent exists but refuses
+ * children with ENOENT (`/proc/x`), so that a bad `--out` would hang instead of failing.
+ */
+export const makeDirectories = (directory: string): Effect.Effect<void, DatasetError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const info = yield* Effect.option(fs.stat(directory))
+    if (Option.isSome(info)) {
+      if (info.value.type === "Directory") return
+      return yield* new DatasetError({ reason: "Io", path: directory, detail: "it exists and is not a directory" })
+    }
+    const parent = path.dirname(directory)
+    if (parent !== directory) yield* makeDirectories(parent)
+    yield* fs.makeDirectory(directory).pipe(
+      Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "AlreadyExists", () => Effect.void),
+      Effect.mapError(fail(directory))
+    )
+  })
+
 export const syncDirectory = (directory: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem

@@ -4,7 +4,7 @@
  * start with a dot, so Spark, Hadoop and DuckDB globs skip them:
  * `.part-NNNNN.journal` (the open part's rows as NDJSON), `.part-NNNNN<ext>.tmp`
  * (the part being built; for plain NDJSON the journal is the part), and
- * `.checkpoint.json`.
+ * `.checkpoint.json`; beside them may be the `.listed-ids` of an id source.
  */
 import type { PartEncoder } from "../../PartEncoder.js"
 
@@ -21,6 +21,12 @@ export const errorsName = "_errors/errors.ndjson"
 export const partName = (index: number, extension: string) => `part-${String(index).padStart(5, "0")}${extension}`
 export const journalName = (index: number) => `.part-${String(index).padStart(5, "0")}.journal`
 export const tempName = (index: number, extension: string) => `.${partName(index, extension)}.tmp`
+
+/**
+ * The journal of a paged id source (`IdSource.fromPages`) kept in the dataset directory, as the command line
+ * keeps it: not the dataset's, but a run of the export may leave it there before the dataset's first checkpoint.
+ */
+export const idJournalName = ".listed-ids"
 
 /** The temporary name of a file written atomically: dotted, so no reader of DIR meets it. */
 export const atomicTempName = (name: string) => `${name.startsWith(".") ? "" : "."}${name}.tmp`

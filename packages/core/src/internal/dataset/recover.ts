@@ -10,7 +10,7 @@ import { Effect, Option } from "effect"
 import { DatasetError } from "../../DatasetError.js"
 import type { PartEncoder } from "../../PartEncoder.js"
 import type { DatasetState } from "./checkpointFile.js"
-import { fail, sizeOf, syncDirectory } from "./durableFile.js"
+import { fail, makeDirectories, sizeOf, syncDirectory } from "./durableFile.js"
 import { checkpointName, errorsDirectory, errorsName, isWorkingFile, openJournalName, tempName } from "./layout.js"
 
 export const recover = (dir: string, state: DatasetState, enc: PartEncoder, names: ReadonlyArray<string>) =>
@@ -50,7 +50,7 @@ export const recover = (dir: string, state: DatasetState, enc: PartEncoder, name
       const stale = n.startsWith("part-") ? !committed.has(n) : isWorkingFile(n)
       if (stale && n !== openJournal && n !== checkpointName) yield* remove(n)
     }
-    yield* fs.makeDirectory(at(errorsDirectory), { recursive: true }).pipe(Effect.mapError(fail(at(errorsDirectory))))
+    yield* makeDirectories(at(errorsDirectory))
     const errorsPath = at(errorsName)
     const errorsSize = yield* sizeOf(errorsPath)
     if (Option.isNone(errorsSize) && state.errors.bytes === 0) return yield* syncDirectory(dir)

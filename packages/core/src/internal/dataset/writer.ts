@@ -1,27 +1,30 @@
 /**
  * The writer of a dataset directory (see `Dataset.ts` for the commit order).
  *
- * A writer serves one caller at a time (its operations are serialized). After
- * an operation fails or is interrupted it refuses every further one: its files
- * may hold bytes past what it counted, and only reopening (which cuts them
- * back to the checkpoint) makes the directory consistent again.
+ * A writer serves one caller at a time (its operations are serialized); the
+ * rebuild of a resumed open part runs beside them (`part.ts`). After an
+ * operation fails or is interrupted, or that rebuild fails, it refuses every
+ * further one: its files may hold bytes past what it counted, and only
+ * reopening (which cuts them back to the checkpoint) makes the directory
+ * consistent again.
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Effect, Exit, Option, Scope } from "effect"
 import { columns } from "../../AssociationRow.js"
 import { DatasetError } from "../../DatasetError.js"
 import * as ErrorRow from "../../ErrorRow.js"
-import type { Identity } from "../../IdSource.js"
+import type { Finished } from "../../RowSink.js"
 import * as Manifest from "../../Manifest.js"
 import * as NdjsonRows from "../../NdjsonRows.js"
 import type { PartEncoder } from "../../PartEncoder.js"
 import type { RowBatch } from "../../RowBatch.js"
 import * as CheckpointFile from "./checkpointFile.js"
-import { fail, syncDirectory, writeAtomically } from "./durableFile.js"
+import { fail, makeDirectories, syncDirectory, writeAtomically } from "./durableFile.js"
 import {
   checkpointName,
   errorsDirectory,
   errorsName,
+  idJournalName,
   isWorkingFile,
   journalName,
   manifestName,
@@ -42,21 +45,12 @@ export interface WriterOptions {
   readonly partMaxBytes: number
 }
 
-/** What the manifest says of the export, besides the dataset's own facts. */
-export interface ExportFacts {
-  readonly from: string
-  readonly to: string
-  readonly source: Identity
-  /** Epoch millis. */
-  readonly startedAt: number
-}
-
 export interface Writer {
   readonly append: (rows: RowBatch, errors: ReadonlyArray<ErrorRow.ErrorRow>) => Effect.Effect<void, DatasetError>
   /** Makes what was appended durable, then records `payload` (encoded) in the checkpoint. */
   readonly commit: (payload: unknown) => Effect.Effect<void, DatasetError>
   /** Commits the last part, then writes manifest.json and `_SUCCESS`. */
-  readonly finish: (payload: unknown, facts: ExportFacts) => Effect.Effect<Manifest.Manifest, DatasetError>
+  readonly finish: (payload: unknown, facts: Finished) => Effect.Effect<Manifest.Manifest, DatasetError>
   readonly state: Effect.Effect<CheckpointFile.DatasetState>
 }
 
@@ -111,21 +105,37 @@ export const open = (
       }
     }
 
-    yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(fail(dir)))
+    yield* makeDirectories(dir)
     const checkpoint = yield* CheckpointFile.read(dir)
     const names = yield* fs.readDirectory(dir).pipe(Effect.mapError(fail(dir)))
     const remove = (name: string) => fs.remove(at(name), { force: true }).pipe(Effect.mapError(fail(at(name))))
+    /** A file an export's run leaves in its directory before its first checkpoint. */
+    const isLeftover = (name: string) =>
+      Effect.gen(function*() {
+        if (isWorkingFile(name) || name === idJournalName) return true
+        if (name !== errorsDirectory) return false
+        const info = yield* fs.stat(at(name)).pipe(Effect.mapError(fail(at(name))))
+        if (info.type !== "Directory") return false
+        const inside = yield* fs.readDirectory(at(name)).pipe(Effect.mapError(fail(at(name))))
+        return inside.every((n) => `${errorsDirectory}/${n}` === errorsName)
+      })
 
     let state: CheckpointFile.DatasetState
     if (Option.isNone(checkpoint)) {
-      const foreign = names.filter((n) => n.startsWith("part-") || n === manifestName || n === successName)
+      // Without a checkpoint the directory holds no export: it may hold only what a run of one leaves before its
+      // first checkpoint, none of which a reader sees. Anything else is another's, and a reader's glob would read it.
+      const foreign: Array<string> = []
+      for (const n of [...names].sort()) {
+        if (!(yield* isLeftover(n))) foreign.push(n)
+      }
       if (foreign.length > 0) {
-        return yield* new DatasetError({ reason: "NotEmpty", path: dir, detail: foreign.slice(0, 3).join(", ") })
+        const more = foreign.length > 3 ? ` and ${foreign.length - 3} more` : ""
+        return yield* new DatasetError({ reason: "NotEmpty", path: dir, detail: foreign.slice(0, 3).join(", ") + more })
       }
       // Leftovers of a run that stopped before its first checkpoint hold nothing committed.
       for (const n of names) if (isWorkingFile(n)) yield* remove(n)
       state = emptyState(enc)
-      yield* fs.makeDirectory(at(errorsDirectory), { recursive: true }).pipe(Effect.mapError(fail(at(errorsDirectory))))
+      yield* makeDirectories(at(errorsDirectory))
       yield* fs.writeFile(at(errorsName), new Uint8Array()).pipe(Effect.mapError(fail(at(errorsName))))
     } else {
       state = checkpoint.value.dataset
@@ -135,7 +145,9 @@ export const open = (
 
     // The open part: its journal, appended to; its temp file, rebuilt from the journal unless it is the journal.
     const errorsFile = yield* fs.open(at(errorsName), { flag: "a" }).pipe(Effect.mapError(fail(at(errorsName))))
-    let part = yield* Part.open(outer, dir, enc, state.open.index, state.open.journalBytes)
+    /** The open part as the open found it: a resumed one is rebuilt from its journal in the background. */
+    const resumedPart = state.open
+    let part = yield* Part.open(outer, dir, enc, resumedPart.index, resumedPart.journalBytes)
     let parts = [...state.parts]
     let rows = state.open.rows
     let journalBytes = state.open.journalBytes
@@ -163,11 +175,7 @@ export const open = (
         if (batch.length > 0) {
           const bytes = encodeJournal(batch)
           yield* part.journal.writeAll(bytes).pipe(Effect.mapError(fail(part.journalPath)))
-          if (part.writer !== undefined && part.temp !== undefined) {
-            for (const chunk of yield* part.writer.write(batch)) {
-              yield* part.temp.writeAll(chunk).pipe(Effect.mapError(fail(part.tempPath)))
-            }
-          }
+          if (part.built !== undefined) yield* part.built.append(batch, bytes.length)
           journalBytes += bytes.length
           rows += batch.length
         }
@@ -184,18 +192,19 @@ export const open = (
         // 1. What was appended is durable.
         yield* part.journal.sync.pipe(Effect.mapError(fail(part.journalPath)))
         yield* errorsFile.sync.pipe(Effect.mapError(fail(at(errorsName))))
-        // 2. A part due to roll over is finished and durable under its temp name.
-        const roll = rows > 0 && (final || rows >= options.partMaxRows || journalBytes >= options.partMaxBytes)
+        // 2. A part due to roll over is finished and durable under its temp name. While the resumed part is still
+        // being rebuilt from its journal, only the last commit waits for that, or one that finds a part's worth of
+        // rows appended since the open: the others leave the roll to a later commit, so no commit after an open
+        // waits for the rebuild of what the open found. An export with no rows ends with one part, empty.
+        const due = rows > 0 && (rows >= options.partMaxRows || journalBytes >= options.partMaxBytes)
+        const overdue = rows - resumedPart.rows >= options.partMaxRows
+          || journalBytes - resumedPart.journalBytes >= options.partMaxBytes
+        const roll = final
+          ? rows > 0 || parts.length === 0
+          : due && (part.built === undefined || part.built.caughtUp() || overdue)
         let finished: Manifest.PartInfo | undefined
         if (roll) {
-          let bytes = journalBytes
-          if (part.writer !== undefined && part.temp !== undefined) {
-            for (const chunk of yield* part.writer.finish) {
-              yield* part.temp.writeAll(chunk).pipe(Effect.mapError(fail(part.tempPath)))
-            }
-            yield* part.temp.sync.pipe(Effect.mapError(fail(part.tempPath)))
-            bytes = Number((yield* part.temp.stat.pipe(Effect.mapError(fail(part.tempPath)))).size)
-          }
+          const bytes = part.built === undefined ? journalBytes : yield* part.built.finish
           finished = { name: partName(part.index, enc.extension), rows, bytes }
         }
         // 3. The checkpoint, atomically: from here on the finished part is committed.
@@ -219,7 +228,7 @@ export const open = (
         }
       }).pipe(Effect.withSpan("Dataset.commit", { attributes: { directory: dir, final } }))
 
-    const finish = (payload: unknown, facts: ExportFacts) =>
+    const finish = (payload: unknown, facts: Finished) =>
       Effect.gen(function*() {
         yield* commitWith(payload, true)
         const now = yield* Clock.currentTimeMillis
@@ -237,7 +246,13 @@ export const open = (
           errors: { file: errorsName, rows: errorRows },
           startedAt: new Date(facts.startedAt).toISOString(),
           finishedAt: new Date(now).toISOString(),
-          export: { from: facts.from, to: facts.to, source: facts.source }
+          ...(facts.ids === undefined ? {} : { ids: facts.ids }),
+          export: {
+            from: facts.pair.fromType,
+            to: facts.pair.toType,
+            source: facts.source,
+            ...(facts.origin === undefined ? {} : { origin: facts.origin })
+          }
         }
         // The part opened after the last roll is empty: its files go.
         yield* Scope.close(part.scope, Exit.void)
@@ -251,7 +266,10 @@ export const open = (
 
     // One operation at a time; the first that fails or is interrupted closes the writer (see the module's comment).
     const guarded = <A>(effect: Effect.Effect<A, DatasetError, FileSystem.FileSystem | Path.Path>) =>
-      Effect.suspend(() => closed === undefined ? effect : Effect.fail(closed)).pipe(
+      Effect.suspend(() => {
+        const refused = closed ?? part.built?.failure()
+        return refused === undefined ? effect : Effect.fail(refused)
+      }).pipe(
         Effect.onExit((exit) =>
           Effect.sync(() => {
             if (Exit.isFailure(exit) && closed === undefined) {

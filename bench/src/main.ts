@@ -24,6 +24,12 @@ const benches: ReadonlyArray<Bench> = [
     name: "versus",
     description: "assoc-etl's CLI export vs a script on @hubspot/api-client, same simulator and rate limit; scaling run",
     load: () => import("./versus.js")
+  },
+  {
+    name: "adapt",
+    description: "issue 15's adapt-to-the-server goals through the built CLI: a smaller batch limit, a lower server " +
+      "rate limit, restarts, listing, heavy tails, resuming a large open part",
+    load: () => import("./adapt.js")
   }
 ]
 

@@ -393,9 +393,12 @@ const restarts = (): Promise<Row> =>
  * input with a cursor too. The fewest batch reads the export can make is
  * max(ceil((ids + continuations) ÷ 1000), longest chain of pages of one id), continuations being the inputs with a
  * cursor that the ground truth requires (Σ over ids of pages − 1, pages of 500): every batch full, fresh ids and
- * cursors together, and no id's next page before its previous answer. The goal is B ≤ 1.05 × that. The server's
- * counters cannot tell a batch of cursors only from one with fresh ids, so the issue's (B − continuation-only
- * requests) ÷ 20 is not printed; inputs a batch (I ÷ B) shows how full the batches were.
+ * cursors together, and no id's next page before its previous answer; B ÷ that is printed. The issue's goal is
+ * "≤ 1.05 × ceil(ids ÷ 1000) plus continuations": the requests for continuations are at least the longest
+ * chain's pages after the first (an id of the last batch of fresh ids has its next pages asked one after another,
+ * after that batch), so the goal checked is B ≤ 1.05 × ceil(ids ÷ 1000) + (longest chain − 1). The server's
+ * counters cannot tell a batch of cursors only from one with fresh ids; inputs a batch (I ÷ B) shows how full the
+ * batches were.
  */
 const fullerBatches = (): Promise<Row> =>
   withSimulator({ objects: 20_000, flags: [] }, async (sim) => {
@@ -409,6 +412,7 @@ const fullerBatches = (): Promise<Row> =>
     const byInputs = Math.ceil((ids.length + truth.continuations) / maxBatch)
     const minimum = Math.max(byInputs, truth.longestChain)
     const ratio = c.batchReads / minimum
+    const bound = 1.05 * Math.ceil(ids.length / maxBatch) + truth.longestChain - 1
     say(
       `simulator 20,000 objects, default limits, CLI defaults without --ids: ${ended(exit)}, `,
       `${rowsCheck(rows, truth.rows)}, ${seconds(exit.wallMillis)}, ${c.status429} × 429`
@@ -422,13 +426,17 @@ const fullerBatches = (): Promise<Row> =>
       `longest chain ${truth.longestChain}) = ${minimum}; `,
       `batch reads / minimum = ${c.batchReads} / ${minimum} = ${fmt(ratio, 3)}`
     )
+    say(
+      `the issue's bound: 1.05 × ceil(${ids.length} / 1000) + (longest chain ${truth.longestChain} − 1) = `,
+      `${fmt(bound, 1)}; batch reads ${c.batchReads}`
+    )
     fs.rmSync(out, { recursive: true, force: true })
     return {
       scenario: "4. fuller batches, listing",
-      figure: `${c.batchReads} batch reads / minimum ${minimum} = ${fmt(ratio, 3)} (${
-        fmt(c.inputs / c.batchReads, 0)} inputs a batch), ${c.listRequests} lists`,
-      goal: "≤ 1.05 × minimum",
-      met: exit.code === 0 && rows === truth.rows && ratio <= 1.05
+      figure: `${c.batchReads} batch reads (${fmt(c.inputs / c.batchReads, 0)} inputs a batch; ${
+        fmt(ratio, 3)} × the fewest, ${minimum}), ${c.listRequests} lists`,
+      goal: `≤ 1.05 × ${Math.ceil(ids.length / maxBatch)} + ${truth.longestChain - 1} = ${fmt(bound, 1)}`,
+      met: exit.code === 0 && rows === truth.rows && c.batchReads <= bound
     }
   })
 

@@ -3,13 +3,11 @@
  * lower rate limit, a window spent by the process before a restart, ids listed a page at a time, and ids with
  * thousands of associations. Each against the simulator, with the rows checked against its ground truth.
  */
-import { SimulatedPortal } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as path from "node:path"
-import { readNdjson } from "../support/DuckDb.js"
 import { tempDir } from "../support/Parts.js"
-import { cli, exportHarness, sortedKeys, writeIds } from "./support.js"
+import { assertExact, cli, exportHarness, writeIds } from "./support.js"
 
 const token = "e2e-adapt-token-3b8e"
 const { env, exportArgs, simulator } = exportHarness({ token, serverPerSecond: 200, rateLimit: "150/1s" })
@@ -17,12 +15,6 @@ const { env, exportArgs, simulator } = exportHarness({ token, serverPerSecond: 2
 /** `exportArgs` with the CLI's `--rate-limit` replaced. */
 const withRateLimit = (args: ReadonlyArray<string>, limit: string) =>
   args.map((a, i) => (args[i - 1] === "--rate-limit" ? limit : a))
-
-const exact = (out: string, portal: SimulatedPortal.SimulatedPortal, ids?: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const rows = yield* readNdjson(path.join(out, "*.ndjson"))
-    assert.deepStrictEqual(sortedKeys(rows), sortedKeys(SimulatedPortal.groundTruth(portal, "contacts", "companies", ids).rows))
-  })
 
 describe("the CLI adapts to the server (built CLI against the simulator)", () => {
   it.scopedLive("a server that takes 100 inputs a batch: batches go down to 100, the run finishes exact, and says so", () =>
@@ -35,7 +27,7 @@ describe("the CLI adapts to the server (built CLI against the simulator)", () =>
       const ran = yield* cli(exportArgs(sim.baseUrl, out, "--ids", writeIds(dir, ids)), { env })
       assert.strictEqual(ran.code, 0, ran.stderr)
       assert.include(ran.stderr, "batch size      lowered to 100")
-      yield* exact(out, sim.portal, ids)
+      yield* assertExact(out, sim.portal, ids)
       const refused = sizes.filter((n) => n > 100)
       assert.strictEqual(refused.length, 1, "one refusal, then batches HubSpot takes")
     }))
@@ -52,7 +44,7 @@ describe("the CLI adapts to the server (built CLI against the simulator)", () =>
       const counters = yield* sim.counters
       assert.isAbove(counters.batchReads, 50)
       assert.isAtMost(counters.status429, 3)
-      yield* exact(out, sim.portal, ids)
+      yield* assertExact(out, sim.portal, ids)
     }))
 
   it.scopedLive("restarted after kill -9, each run starts within what the server says is left: at most 1 × 429 a restart", () =>
@@ -81,7 +73,7 @@ describe("the CLI adapts to the server (built CLI against the simulator)", () =>
       const last = yield* cli(args, { env })
       assert.strictEqual(last.code, 0, last.stderr)
       assert.isAtMost((yield* sim.counters).status429, kills)
-      yield* exact(out, sim.portal, ids)
+      yield* assertExact(out, sim.portal, ids)
     }))
 
   it.scopedLive("ids listed a page at a time go out in full batches", () =>
@@ -100,7 +92,7 @@ describe("the CLI adapts to the server (built CLI against the simulator)", () =>
       const carrying = fresh.filter((n) => n > 0)
       assert.strictEqual(carrying.reduce((a, b) => a + b, 0), 400)
       assert.isAtMost(carrying.length, 5)
-      yield* exact(out, sim.portal)
+      yield* assertExact(out, sim.portal)
     }))
 
   it.scopedLive("ids with thousands of associations, 100 a page: batch reads within 1.3 × the fewest possible", () =>
@@ -117,6 +109,6 @@ describe("the CLI adapts to the server (built CLI against the simulator)", () =>
       const fewest = Math.max(Math.max(...pages), Math.ceil(pages.reduce((a, b) => a + b, 0) / 1000))
       assert.isAbove(fewest, 10, "the sample holds heavy ids")
       assert.isAtMost((yield* sim.counters).batchReads, Math.floor(1.3 * fewest))
-      yield* exact(out, sim.portal, ids)
+      yield* assertExact(out, sim.portal, ids)
     }))
 })

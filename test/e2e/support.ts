@@ -1,13 +1,14 @@
 /**
  * Running the built CLI as a child process, the way a user or cron does.
  */
-import { Simulator } from "@assoc-etl/simulator"
+import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
+import { assert } from "@effect/vitest"
 import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Row, rowKey } from "../support/DuckDb.js"
+import { readNdjson, type Row, rowKey } from "../support/DuckDb.js"
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 /** What `assoc-etl` runs: the bundle of the compiled CLI (`pnpm build`). */
@@ -104,3 +105,11 @@ export const exportHarness = (options: ExportHarnessOptions) => ({
 
 /** Rows as sorted keys, to compare exports as multisets. */
 export const sortedKeys = (rows: Iterable<Row>): ReadonlyArray<string> => [...rows].map(rowKey).sort()
+
+/** Fails unless the NDJSON parts in `out` hold exactly the portal's contacts → companies rows of `ids` (all ids). */
+export const assertExact = (out: string, portal: SimulatedPortal.SimulatedPortal, ids?: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const rows = yield* readNdjson(path.join(out, "*.ndjson"))
+    const truth = SimulatedPortal.groundTruth(portal, "contacts", "companies", ids)
+    assert.deepStrictEqual(sortedKeys(rows), sortedKeys(truth.rows))
+  })

@@ -94,7 +94,8 @@ const batchSize = Flags.integer("batch-size", 1, AssociationsApi.maxBatchInputs)
   Options.withDefault(BatchRead.defaultBatchSize),
   Options.withDescription(
     `Ids per batch-read request, 1 to ${AssociationsApi.maxBatchInputs} (HubSpot's maximum). A server that refuses `
-      + "batches this large (400 VALIDATION_ERROR) gets halved ones, down to what it takes; the summary says so."
+      + "batches this large (400 VALIDATION_ERROR) gets smaller ones (the limit its message names, or half) for the "
+      + "rest of the run; the summary says so."
   )
 )
 const concurrency = Flags.integer("concurrency", 1, 64).pipe(

@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Exit, FiberId } from "effect"
 import { CliError, ExitCode } from "../src/index.js"
 
-const { BadInput, Done, DoneWithRefusals, Failed, Interrupted } = ExitCode.ExitCode
+const { BadInput, Done, DoneWithRefusals, Failed, Interrupted, Terminated } = ExitCode.ExitCode
 
 describe("ExitCode", () => {
   it("what the user gave is wrong: 2; what a rerun can get past: 1", () => {
@@ -39,9 +39,14 @@ describe("ExitCode", () => {
     assert.isFalse(ExitCode.resumable(new Export.ExportError({ reason: "ArgumentsDiffer", detail: "d" })))
   })
 
-  it("refusals, interruption and success", () => {
+  it("refusals, signals and success", () => {
     assert.strictEqual(ExitCode.forFailure(new CliError.DoneWithRefusals({ refused: 2 })), DoneWithRefusals)
     assert.strictEqual(ExitCode.forExit(Exit.void), Done)
+    // A signal that stopped an export after its commit, and one that interrupted the program.
+    assert.strictEqual(ExitCode.forFailure(new CliError.Stopped({ signal: "SIGINT" })), Interrupted)
+    assert.strictEqual(ExitCode.forFailure(new CliError.Stopped({ signal: "SIGTERM" })), Terminated)
     assert.strictEqual(ExitCode.forExit(Exit.interrupt(FiberId.none)), Interrupted)
+    assert.strictEqual(ExitCode.forExit(Exit.interrupt(FiberId.none), "SIGTERM"), Terminated)
+    assert.isFalse(ExitCode.resumable(new CliError.Stopped({ signal: "SIGINT" })), "it says so itself")
   })
 })

@@ -92,8 +92,20 @@ export const BatchReadError = Schema.Struct({
 })
 export type BatchReadError = typeof BatchReadError.Type
 
+/**
+ * The `status` of a batch answer, as the reference lists them. Only a `COMPLETE` answer (or one without a
+ * `status`, as older versions send) is whole: HubSpot leaves an id with no associations out of `results`, so
+ * the results of an answer that stopped early look like ids without associations (`BatchReadAnswer.flawOf`).
+ */
+export const BatchStatus = Schema.Literal("PENDING", "PROCESSING", "CANCELED", "COMPLETE")
+export type BatchStatus = typeof BatchStatus.Type
+
+/** The one `status` of a batch answer whose results are whole. */
+export const completeStatus: BatchStatus = "COMPLETE"
+
 const batchReadEnvelope = {
-  status: Schema.String,
+  /** Read as any string, so that a status HubSpot adds later is refused as not complete, not as a bad shape. */
+  status: Schema.optionalWith(Schema.String, { exact: true }),
   numErrors: Schema.optionalWith(Schema.Number, { exact: true }),
   errors: Schema.optionalWith(Schema.Array(BatchReadError), { exact: true }),
   startedAt: Schema.optionalWith(Schema.String, { exact: true }),

@@ -23,7 +23,9 @@
  *   passes each id once).
  * - Up to `concurrency` requests are in flight, each retried by the client's
  *   schedule; any failure that survives the retries (401, 403, the daily
- *   limit, retries exhausted) fails the stream.
+ *   limit, retries exhausted) fails the stream. An answer that is not
+ *   `COMPLETE`, or names ids not asked, never reaches the stage: the client
+ *   retries it (`Incomplete`), so no id is done on a partial answer.
  *
  * The dispatcher's state (the FIFOs and counts) is plain mutable fields, and
  * fibers wait on it with `waitUntil`, an STM retry on a version number: the

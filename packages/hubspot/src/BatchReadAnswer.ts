@@ -8,6 +8,14 @@
  * `BatchReadResponse` schema, the reference. `fromBody` returns `undefined`
  * for anything it does not read exactly as the reference does, so a caller
  * parses and decodes that body instead (see `internal/batchReadScan.ts`).
+ * Both read `status` from the members other than `results`, by the same schema.
+ *
+ * An answer is used only when it is whole and for what was asked (`flawOf`):
+ * its `status` `COMPLETE` (or absent, as older versions send), and each id of
+ * its `results` one that was asked, at most once an input. HubSpot leaves an
+ * id with no associations out of `results`, so an answer that stopped early
+ * (`PENDING`, `PROCESSING`, `CANCELED`) looks like ids without associations:
+ * taken, it would mark them done with no rows.
  */
 import { type AssociationRow, type ObjectId, RowBatch } from "@assoc-etl/core"
 import { Either, Schema } from "effect"
@@ -22,7 +30,8 @@ export interface Result {
 }
 
 export interface BatchReadAnswer {
-  readonly status: string
+  /** `COMPLETE`, another of `AssociationsApi.BatchStatus`, or anything HubSpot adds; absent in older versions. */
+  readonly status: string | undefined
   /** The refused inputs (a 207's `errors[]`). */
   readonly errors: ReadonlyArray<AssociationsApi.BatchReadError>
   /** In answer order. */
@@ -101,4 +110,72 @@ const canonicalOrder = (
   }
   for (const i of index.values()) order.push(i)
   return order
+}
+
+/**
+ * What makes an answer unusable as a whole, as a metric tags it: its status (`OTHER_STATUS` for one the
+ * reference does not list), an id in `results` that was not asked (`UNASKED_ID`), or an id more often in
+ * `results` than in the inputs (`REPEATED_ID`).
+ */
+export const FlawKind = Schema.Literal("PENDING", "PROCESSING", "CANCELED", "OTHER_STATUS", "UNASKED_ID", "REPEATED_ID")
+export type FlawKind = typeof FlawKind.Type
+
+export interface Flaw {
+  readonly kind: FlawKind
+  /** What is wrong, for a message: names the status, or the id. */
+  readonly detail: string
+}
+
+const statusKinds: ReadonlySet<string> = new Set(["PENDING", "PROCESSING", "CANCELED"])
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+/**
+ * Why `answer` to `inputs` must not be used, if it must not: a `status` other than `COMPLETE` (an absent one is
+ * complete), else an id of `results` that was not asked, else an id that `results` carry more often than the
+ * inputs ask it with distinct cursors (a from id comes once an input: its next page is asked with its cursor, in
+ * a later request). Costs a map of the inputs and a look at each result, nothing a row.
+ */
+export const flawOf = (
+  answer: BatchReadAnswer,
+  inputs: ReadonlyArray<{ readonly id: string; readonly after?: string | undefined }>
+): Flaw | undefined => {
+  const status = answer.status
+  if (status !== undefined && status !== AssociationsApi.completeStatus) {
+    const known = statusKinds.has(status)
+    return {
+      kind: known ? (status as FlawKind) : "OTHER_STATUS",
+      detail: `its status is ${known ? status : JSON.stringify(status.slice(0, 40))}, not COMPLETE (${
+        plural(answer.results.length, "result")
+      } for ${plural(inputs.length, "input")})`
+    }
+  }
+  const results = answer.results
+  if (results.length === 0) return undefined
+  // Per id: how many results it may still have, one a distinct cursor asked (ids are digits: no key is another's).
+  const left = new Map<string, number>()
+  const asked = new Set<string>()
+  for (const input of inputs) {
+    const key = input.after === undefined ? input.id : `${input.id} ${input.after}`
+    if (asked.has(key)) continue
+    asked.add(key)
+    left.set(input.id, (left.get(input.id) ?? 0) + 1)
+  }
+  for (const result of results) {
+    const n = left.get(result.fromId)
+    if (n === undefined) {
+      return { kind: "UNASKED_ID", detail: `its results name id ${result.fromId}, which was not asked` }
+    }
+    if (n === 0) {
+      const id = result.fromId
+      const times = results.filter((r) => r.fromId === id).length
+      const cursors = [...asked].filter((k) => k === id || k.startsWith(`${id} `)).length
+      return {
+        kind: "REPEATED_ID",
+        detail: `its results carry id ${id} ${times} times, asked ${cursors === 1 ? "once" : `${cursors} times`}`
+      }
+    }
+    left.set(result.fromId, n - 1)
+  }
+  return undefined
 }

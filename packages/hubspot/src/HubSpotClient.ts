@@ -8,8 +8,10 @@
  * shape is read from its bytes instead, `BatchReadAnswer.fromBody`) and
  * classifies any failure into a `HubSpotError` (with HubSpot's `category` of
  * a refusal, e.g. a 400 `VALIDATION_ERROR`); retryable failures are
- * retried by `RetryPolicy.schedule`. Each call is a span
- * (`HubSpotClient.<call>`); requests, retries and 429s are `metrics`.
+ * retried by `RetryPolicy.schedule`. A batch-read answer that is not complete
+ * (`CANCELED`, ...) or not for the inputs sent (`BatchReadAnswer.flawOf`) is
+ * such a failure, `Incomplete`: retried like a 5xx, never returned. Each call
+ * is a span (`HubSpotClient.<call>`); requests, retries and 429s are `metrics`.
  */
 import type { IdSource, ObjectType } from "@assoc-etl/core"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
@@ -55,11 +57,20 @@ export const metrics = {
    * Batch-read answers (200/207) the byte reader declined, read by parsing them whole: answers of an unusual
    * shape, and bodies cut short by a dropped connection.
    */
-  answersParsed: Metric.counter("assoc_etl_hubspot_answers_parsed", { incremental: true })
+  answersParsed: Metric.counter("assoc_etl_hubspot_answers_parsed", { incremental: true }),
+  /**
+   * Batch-read answers refused whole (an `Incomplete` failure, retried or not), tagged `flaw` with what was wrong:
+   * their status (`CANCELED`, `PROCESSING`, `PENDING`, `OTHER_STATUS`) or their ids (`incompleteFor`).
+   */
+  incompleteAnswers: Metric.counter("assoc_etl_hubspot_incomplete_answers", { incremental: true })
 } as const
 
 /** The retries counter for one reason. */
 export const retriesFor = (reason: Reason) => Metric.tagged(metrics.retries, "reason", reason)
+
+/** The refused answers counter for one flaw (`BatchReadAnswer.FlawKind.literals` lists them). */
+export const incompleteFor = (flaw: BatchReadAnswer.FlawKind) =>
+  Metric.tagged(metrics.incompleteAnswers, "flaw", flaw)
 
 export interface BatchReadCallOptions {
   /**
@@ -79,6 +90,10 @@ export interface ListObjectsOptions {
 
 export interface Service {
   readonly baseUrl: string
+  /**
+   * One batch read of `inputs`: an answer that is `COMPLETE` (or has no status) and names only ids asked, each at
+   * most once an input; any other is retried as `Incomplete` and never returned.
+   */
   readonly batchRead: (
     from: ObjectType.ObjectType,
     to: ObjectType.ObjectType,
@@ -151,6 +166,8 @@ interface Call<A> {
   readonly decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
   /** Reads a 200/207 body without parsing it, where it can (`undefined`: parse it and `decode`). */
   readonly fromBody?: (bytes: Uint8Array) => A | undefined
+  /** Why a decoded answer must not be used, if it must not: the attempt then fails, `Incomplete`. */
+  readonly flawOf?: (answer: A) => BatchReadAnswer.Flaw | undefined
   /** The span's name. */
   readonly name: string
   readonly budgets: ReadonlyArray<Budget>
@@ -193,6 +210,30 @@ export const make = (
           : fail("Transport", { detail: String(code) })
       }
 
+      /** A 200/207 body: read from its bytes where it can, else parsed and decoded. */
+      const decodeAnswer = (status: number, bytes: Uint8Array) =>
+        Effect.gen(function*() {
+          if (call.fromBody !== undefined) {
+            const read = call.fromBody(bytes)
+            if (read !== undefined) return read
+            yield* Metric.increment(metrics.answersParsed)
+          }
+          let json: unknown
+          try {
+            json = JSON.parse(Api.quoteBareIds(Api.utf8Text(bytes)))
+          } catch {
+            return yield* fail("Transport", {
+              status,
+              detail: `the answer body was cut short or is not JSON (${bytes.length} bytes)`
+            })
+          }
+          return yield* Effect.mapError(call.decode(json), (e) =>
+            fail("Decode", {
+              status,
+              detail: `unexpected answer shape: ${shorten(ParseResult.TreeFormatter.formatErrorSync(e))}`
+            }))
+        })
+
       /** Whether the current attempt's answer came (and was reported to the budget). */
       let answered = false
       const handle = (response: HttpClientResponse.HttpClientResponse, startedAt: number) =>
@@ -215,25 +256,13 @@ export const make = (
           ))
           const bytes = new Uint8Array(yield* Effect.mapError(response.arrayBuffer, onTransport))
           if (status === 200 || status === 207) {
-            if (call.fromBody !== undefined) {
-              const read = call.fromBody(bytes)
-              if (read !== undefined) return read
-              yield* Metric.increment(metrics.answersParsed)
+            const answer = yield* decodeAnswer(status, bytes)
+            const flaw = call.flawOf?.(answer)
+            if (flaw !== undefined) {
+              yield* Metric.increment(incompleteFor(flaw.kind))
+              return yield* fail("Incomplete", { status, detail: flaw.detail })
             }
-            let json: unknown
-            try {
-              json = JSON.parse(Api.quoteBareIds(Api.utf8Text(bytes)))
-            } catch {
-              return yield* fail("Transport", {
-                status,
-                detail: `the answer body was cut short or is not JSON (${bytes.length} bytes)`
-              })
-            }
-            return yield* Effect.mapError(call.decode(json), (e) =>
-              fail("Decode", {
-                status,
-                detail: `unexpected answer shape: ${shorten(ParseResult.TreeFormatter.formatErrorSync(e))}`
-              }))
+            return answer
           }
           const text = Api.utf8Text(bytes)
           const body = parseErrorBody(text)
@@ -315,6 +344,7 @@ export const make = (
         shape: `${inputs.length} inputs (${inputs.filter((i) => i.after !== undefined).length} with a cursor)`,
         decode: (u) => Effect.map(Api.decodeBatchReadResponse(u), BatchReadAnswer.fromResponse),
         fromBody: BatchReadAnswer.fromBody,
+        flawOf: (answer) => BatchReadAnswer.flawOf(answer, inputs),
         name: "HubSpotClient.batchRead",
         budgets: [budget.requests],
         admitted: callOptions?.admitted === true

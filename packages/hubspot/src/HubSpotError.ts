@@ -15,7 +15,8 @@ export const Reason = Schema.Literal(
   "Transport",
   "Timeout",
   "BadRequest",
-  "Decode"
+  "Decode",
+  "Incomplete"
 )
 export type Reason = typeof Reason.Type
 
@@ -61,6 +62,8 @@ export class HubSpotError extends Schema.TaggedError<HubSpotError>()("HubSpotErr
         return `${where}: no complete answer in time${detail}`
       case "Transport":
         return `${where}${status}: the connection failed${detail}`
+      case "Incomplete":
+        return `${where}${status}: answer refused, nothing of it kept${detail}`
       default:
         return `${where}${status}${detail}${correlation}`
     }
@@ -69,7 +72,8 @@ export class HubSpotError extends Schema.TaggedError<HubSpotError>()("HubSpotErr
 
 /**
  * The one retry rule: rate limits of the rolling window, server errors, timeouts,
- * broken connections and cut-short bodies are retried; a refused token, missing
+ * broken connections, cut-short bodies and answers that are not complete (a
+ * batch read `CANCELED`, ...: `Incomplete`) are retried; a refused token, missing
  * scopes, a bad request, an answer of the wrong shape and the daily limit are not.
  */
 export const isRetryable = (error: HubSpotError): boolean => {
@@ -78,6 +82,7 @@ export const isRetryable = (error: HubSpotError): boolean => {
     case "Server":
     case "Transport":
     case "Timeout":
+    case "Incomplete":
       return true
     default:
       return false

@@ -278,6 +278,28 @@ describe("BatchRead", () => {
       faults: { status500: 0.04, status502: 0.02, status503: 0.02, status504: 0.02, drop: 0.05, truncate: 0.05 }
     }, { ...Simulator.quickClient, maxRetries: 20 }))))
 
+  it.live("the same under 20% answers PENDING, PROCESSING or CANCELED with cut results: refused, retried", () =>
+    counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const input = inputOf(sim.portal.ids(from).slice(0, 1000))
+      const { figures } = yield* exportAndCheck(input, { batchSize: 25, concurrency: 4 })
+      const counters = yield* sim.counters
+      for (const status of ["PENDING", "PROCESSING", "CANCELED"] as const) {
+        assert.isAbove(counters.incomplete[status], 0, status)
+        assert.strictEqual(yield* count(HubSpotClient.incompleteFor(status)), counters.incomplete[status], status)
+      }
+      const incomplete = counters.incomplete.PENDING + counters.incomplete.PROCESSING + counters.incomplete.CANCELED
+      // Every request past the first of each batch was a retry of an answer that was not complete.
+      assert.strictEqual(yield* count(HubSpotClient.retriesFor("Incomplete")), incomplete)
+      assert.strictEqual(figures.requests - figures.batches, incomplete)
+    })).pipe(Effect.provide(Simulator.layerTest({
+      seed: 8,
+      objects: 1000,
+      pageSize: 50,
+      rateLimit: unlimited,
+      incomplete: { probability: 0.2 }
+    }, { ...Simulator.quickClient, maxRetries: 20 }))))
+
   it.live("the same under a 429 storm (the simulator allows less than the client asks, and hides its headers)", () =>
     counted(Effect.gen(function*() {
       const sim = yield* Simulator.Simulator

@@ -79,8 +79,13 @@ const errorArb = fc.record({
   context: fc.record({ fromObjectId: fc.array(fc.stringMatching(/^[0-9]{1,5}$/), { maxLength: 2 }) }),
   id: fc.oneof(fc.constant("a"), fc.nat())
 }, { requiredKeys: ["category", "message"] })
+const statusArb = fc.oneof(
+  { arbitrary: fc.constant("COMPLETE"), weight: 30 },
+  { arbitrary: fc.constantFrom("PENDING", "PROCESSING", "CANCELED"), weight: 10 },
+  fc.constantFrom("complete", "FAILED", 1, null)
+)
 const answerArb = fc.record({
-  status: fc.oneof({ arbitrary: fc.constant("COMPLETE"), weight: 40 }, fc.constant(1)),
+  status: statusArb,
   results: fc.array(resultArb, { maxLength: 5 }),
   numErrors: fc.nat(),
   errors: fc.array(errorArb, { maxLength: 2 }),
@@ -91,7 +96,7 @@ const answerArb = fc.record({
 // The common shape (distinct ids, distinct types, plain cursors, compact JSON) must take the byte path:
 // the export's speed depends on it.
 const commonArb = fc.record({
-  status: fc.constant("COMPLETE"),
+  status: fc.constantFrom("COMPLETE", "PENDING", "PROCESSING", "CANCELED"),
   results: fc.uniqueArray(
     fc.record({
       from: fc.record({ id: fc.stringMatching(/^[0-9]{1,20}$/) }),
@@ -114,7 +119,7 @@ const commonArb = fc.record({
     { selector: (r) => r.from.id, maxLength: 8 }
   ),
   startedAt: fc.constant("2026-11-29T00:00:00.000Z")
-})
+}, { requiredKeys: ["results"] })
 
 
 interface Style {
@@ -238,5 +243,71 @@ describe("BatchReadAnswer.fromBody", () => {
     const order = ["2", "1", "2"].map(ObjectId.unsafeMake)
     assert.deepStrictEqual(answer.rows(pair, order).toArray().map((r) => r.from_object_id), ["2", "1"])
     assert.isTrue(agrees(bytes, ["2", "1", "2"]))
+  })
+})
+
+describe("BatchReadAnswer.flawOf", () => {
+  const answer = (status: string | undefined, results: string) =>
+    `{${status === undefined ? "" : `"status":${JSON.stringify(status)},`}"results":[${results}]}`
+  const to = `[{"toObjectId":"9","associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":null}]}]`
+  const result = (id: string, after?: string) =>
+    `{"from":{"id":"${id}"},"to":${to}${after === undefined ? "" : `,"paging":{"next":{"after":"${after}"}}`}}`
+  const inputs = (...ids: ReadonlyArray<string>) => ids.map((id) => ({ id }))
+  /** The flaw both readings find (they must agree), for the body `text` answering `asked`. */
+  const flaw = (text: string, asked: ReadonlyArray<{ readonly id: string; readonly after?: string }>) => {
+    const bytes = utf8.encode(text)
+    const ref = reference(bytes)
+    assert.isObject(ref, text)
+    if (typeof ref !== "object") return undefined
+    const found = BatchReadAnswer.flawOf(ref, asked)
+    const fast = BatchReadAnswer.fromBody(bytes)
+    if (fast !== undefined) assert.deepStrictEqual(BatchReadAnswer.flawOf(fast, asked), found, text)
+    return found
+  }
+
+  it("takes a COMPLETE answer, and one with no status (older versions), of the ids asked", () => {
+    assert.isUndefined(flaw(answer("COMPLETE", `${result("1", "c")},${result("2")}`), inputs("1", "2", "3")))
+    assert.isUndefined(flaw(answer(undefined, result("1")), inputs("1")))
+    assert.isUndefined(flaw(answer("COMPLETE", ""), inputs("1")))
+    // Read by the bytes too: the status costs nothing a row.
+    assert.isDefined(BatchReadAnswer.fromBody(utf8.encode(answer(undefined, result("1")))))
+    assert.isUndefined(BatchReadAnswer.fromBody(utf8.encode(answer(undefined, result("1"))))!.status)
+  })
+
+  it("refuses PENDING, PROCESSING, CANCELED and any other status, naming it, whatever the results", () => {
+    for (const status of ["PENDING", "PROCESSING", "CANCELED"] as const) {
+      const found = flaw(answer(status, result("1")), inputs("1", "2"))
+      assert.strictEqual(found?.kind, status)
+      assert.include(found!.detail, `status is ${status}, not COMPLETE`)
+      assert.include(found!.detail, "1 result for 2 inputs")
+      // Empty results too: the ids left out are not ids without associations.
+      assert.strictEqual(flaw(answer(status, ""), inputs("1"))?.kind, status)
+    }
+    for (const status of ["FAILED", "complete", ""]) {
+      const found = flaw(answer(status, result("1")), inputs("1"))
+      assert.strictEqual(found?.kind, "OTHER_STATUS", status)
+      assert.include(found!.detail, `status is ${JSON.stringify(status)}`)
+    }
+    // The status is what is said first, before the ids.
+    assert.strictEqual(flaw(answer("CANCELED", result("7")), inputs("1"))?.kind, "CANCELED")
+  })
+
+  it("refuses results naming an id not asked, or a from id more often than it was asked", () => {
+    const unasked = flaw(answer("COMPLETE", `${result("1")},${result("7")}`), inputs("1", "2"))
+    assert.strictEqual(unasked?.kind, "UNASKED_ID")
+    assert.include(unasked!.detail, "id 7, which was not asked")
+    const twice = flaw(answer("COMPLETE", `${result("1", "a")},${result("2")},${result("1", "b")}`), inputs("1", "2"))
+    assert.strictEqual(twice?.kind, "REPEATED_ID")
+    assert.include(twice!.detail, "id 1 2 times, asked once")
+    // An id asked with two cursors may come twice, not three times; asked twice with the same cursor, once.
+    const both = [{ id: "1" }, { id: "1", after: "x" }]
+    assert.isUndefined(flaw(answer("COMPLETE", `${result("1", "x")},${result("1", "y")}`), both))
+    const thrice = flaw(answer("COMPLETE", `${result("1")},${result("1")},${result("1")}`), both)
+    assert.strictEqual(thrice?.kind, "REPEATED_ID")
+    assert.include(thrice!.detail, "id 1 3 times, asked 2 times")
+    const same = flaw(answer("COMPLETE", `${result("1")},${result("1")}`), [{ id: "1", after: "x" }, { id: "1", after: "x" }])
+    assert.include(same!.detail, "id 1 2 times, asked once")
+    // Bare numeric ids are the digits asked.
+    assert.isUndefined(flaw(`{"status":"COMPLETE","results":[{"from":{"id":12},"to":[]}]}`, inputs("12")))
   })
 })

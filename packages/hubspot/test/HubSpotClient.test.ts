@@ -84,6 +84,14 @@ const withDouble = <A, E>(
 const retries = (reason: HubSpotError.Reason) => count(HubSpotClient.retriesFor(reason))
 
 const ok = (results: string): Answer => ({ status: 200, body: `{"status":"COMPLETE","results":${results}}` })
+const answer = (status: string, results: string): Answer => ({
+  status: 200,
+  body: `{"status":"${status}","results":${results},"startedAt":"2026-12-01T00:00:00.000Z"}`
+})
+/** A result of `from` id with one association. */
+const result = (fromId: string) =>
+  `{"from":{"id":"${fromId}"},"to":[{"toObjectId":"9",`
+  + `"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":null}]}]}`
 const id = ObjectId.unsafeMake
 
 describe("HubSpotClient", () => {
@@ -152,6 +160,75 @@ describe("HubSpotClient", () => {
         assert.isAtLeast(elapsed, 1400 * 0.8)
         assert.isAtMost(elapsed, 1400 * 1.2 + 50)
       }), { maxRetries: 3 }))
+
+  it.effect("an answer not COMPLETE is retried like a 5xx, counted by status, and never returned", () =>
+    withDouble([
+      answer("CANCELED", `[${result("1")}]`),
+      answer("PROCESSING", "[]"),
+      answer("PENDING", `[${result("1")}]`),
+      answer("FAILED", `[${result("1")}]`),
+      ok(`[${result("1")},${result("2")}]`)
+    ], (client, seen) =>
+      Effect.gen(function*() {
+        const got = yield* client.batchRead(from, to, [{ id: id("1") }, { id: id("2") }])
+        assert.strictEqual(got.status, "COMPLETE")
+        assert.deepStrictEqual(got.results.map((r) => r.fromId), ["1", "2"])
+        assert.strictEqual(seen.length, 5)
+        assert.strictEqual(yield* retries("Incomplete"), 4)
+        assert.strictEqual(yield* retries("Server"), 0)
+        for (const flaw of ["CANCELED", "PROCESSING", "PENDING", "OTHER_STATUS"] as const) {
+          assert.strictEqual(yield* count(HubSpotClient.incompleteFor(flaw)), 1, flaw)
+        }
+        // The 5xx schedule: backoff from 200 ms, doubling, ± 20%.
+        const gaps = seen.slice(1).map((s, i) => s.at - seen[i]!.at)
+        for (const [n, gap] of gaps.entries()) {
+          assert.isAtLeast(gap, 200 * 2 ** n * 0.8, `gap ${n}`)
+          assert.isAtMost(gap, 200 * 2 ** n * 1.2 + 50, `gap ${n}`)
+        }
+      })))
+
+  it.effect("an answer with no status (older versions) is complete", () =>
+    withDouble([{ status: 200, body: `{"results":[${result("1")}]}` }], (client, seen) =>
+      Effect.gen(function*() {
+        const got = yield* client.batchRead(from, to, [{ id: id("1") }])
+        assert.isUndefined(got.status)
+        assert.strictEqual(got.rows({ fromType: from, toType: to }).length, 1)
+        assert.strictEqual(seen.length, 1)
+      })))
+
+  it.effect("every answer CANCELED: fails after maxRetries as Incomplete, naming the status", () =>
+    withDouble([answer("CANCELED", `[${result("1")}]`)], (client, seen) =>
+      Effect.gen(function*() {
+        const e = yield* Effect.flip(client.batchRead(from, to, [{ id: id("1") }, { id: id("2") }]))
+        assert.strictEqual(e.reason, "Incomplete")
+        assert.isTrue(HubSpotError.isRetryable(e))
+        assert.strictEqual(seen.length, 3)
+        assert.strictEqual(yield* retries("Incomplete"), 2)
+        assert.strictEqual(yield* count(HubSpotClient.incompleteFor("CANCELED")), 3)
+        assert.include(e.message, "POST /crm/associations/2026-03/contacts/companies/batch/read answered 200")
+        assert.include(e.message, "status is CANCELED, not COMPLETE (1 result for 2 inputs)")
+      }), { maxRetries: 2 }))
+
+  it.effect("an answer naming an id not asked, or a from id twice, is refused and retried the same way", () =>
+    withDouble([
+      ok(`[${result("1")},${result("3")}]`),
+      ok(`[${result("1")},${result("1")}]`),
+      // A 207 whose errors name the other id: complete, and for what was asked.
+      {
+        status: 207,
+        body: `{"status":"COMPLETE","results":[${result("1")}],"numErrors":1,"errors":[{"status":"error",`
+          + `"category":"OBJECT_NOT_FOUND","message":"no","context":{"fromObjectId":["2"]}}]}`
+      }
+    ], (client, seen) =>
+      Effect.gen(function*() {
+        const got = yield* client.batchRead(from, to, [{ id: id("1") }, { id: id("2") }])
+        assert.deepStrictEqual(got.results.map((r) => r.fromId), ["1"])
+        assert.strictEqual(got.errors.length, 1)
+        assert.strictEqual(seen.length, 3)
+        assert.strictEqual(yield* retries("Incomplete"), 2)
+        assert.strictEqual(yield* count(HubSpotClient.incompleteFor("UNASKED_ID")), 1)
+        assert.strictEqual(yield* count(HubSpotClient.incompleteFor("REPEATED_ID")), 1)
+      })))
 
   it.effect("the daily limit stops at once and says a rerun tomorrow resumes", () =>
     withDouble([{

@@ -78,8 +78,12 @@ describe("RetryPolicy", () => {
         assert.deepStrictEqual(yield* delaysOf(RetryPolicy.schedule(), [error(reason)]), [undefined])
         assert.isFalse(HubSpotError.isRetryable(error(reason)))
       }
-      for (const reason of ["RateLimited", "Server", "Transport", "Timeout"] as const) {
+      for (const reason of ["RateLimited", "Server", "Transport", "Timeout", "Incomplete"] as const) {
         assert.isTrue(HubSpotError.isRetryable(error(reason)))
       }
+      // An answer not COMPLETE waits as a 5xx does.
+      const [incomplete] = yield* delaysOf(RetryPolicy.schedule({ base: "100 millis" }), [error("Incomplete")])
+      assert.isAtLeast(incomplete!, 80)
+      assert.isAtMost(incomplete!, 120)
     }))
 })

@@ -1,8 +1,9 @@
 /**
  * A HubSpot associations API simulator on loopback: batch read (2026-03 and
  * v4 paths), object listing, search, account info, bearer auth with scopes, rolling-window
- * and daily rate limits with HubSpot's headers and 429 bodies, and seeded
- * faults (5xx, HTML 502, dropped connections, truncated bodies, slow answers).
+ * and daily rate limits with HubSpot's headers and 429 bodies, seeded
+ * faults (5xx, HTML 502, dropped connections, truncated bodies, slow answers)
+ * and seeded batch-read answers that are not complete.
  *
  * It is node:http wrapped in Effect: each request runs as a fiber of the
  * runtime that called `make`, so its `Clock` is the caller's. Under a
@@ -24,6 +25,12 @@
  *   that were sent whole (a truncated answer counts as the fault `truncate` only).
  * - A truncated answer is a 200/207 with `Connection: close` and no length; half of the body is written,
  *   then the socket is closed: the client reads a body that ends mid-JSON.
+ * - `incomplete` answers a share of well-formed batch reads (seeded, from an rng of their own: the faults'
+ *   sequence is the same with or without it) with `status` `PENDING`, `PROCESSING` or `CANCELED` (drawn evenly
+ *   from `statuses`), no `completedAt`, and the results and errors of a prefix of the inputs only, shorter than
+ *   the inputs (for one input: none): what it leaves out looks like ids without associations. Still a 200 (or
+ *   207 when the prefix has errors items), counted in `batchReads` and in `incomplete` by status (a truncated
+ *   one as the fault only). `setIncomplete` changes it at run time.
  * - An id without associations is answered with `"to": []` (no error), unless `noAssociationsFound`: then it
  *   is left out of `results` and has an item of its own in `errors` (a 207), as HubSpot answers:
  *   `{ status: "error", category: "OBJECT_NOT_FOUND", subCategory: "crm.associations.NO_ASSOCIATIONS_FOUND",
@@ -56,10 +63,12 @@ import * as Answers from "./internal/answers.js"
 import type { Counters } from "./internal/counters.js"
 import * as Tally from "./internal/counters.js"
 import * as FaultInjector from "./internal/faults.js"
+import * as IncompleteAnswers from "./internal/incomplete.js"
 import * as Limits from "./internal/limits.js"
 import * as ObjectTypes from "./internal/objectTypes.js"
 import { scopeOf } from "./internal/objectTypes.js"
-import type { Faults, RateLimit, ResolvedOptions } from "./internal/options.js"
+import type { Faults, Incomplete, IncompleteStatus, RateLimit, ResolvedOptions } from "./internal/options.js"
+import { incompleteStatuses } from "./internal/options.js"
 import { hashString, mulberry32 } from "./internal/prng.js"
 import * as AccountInfo from "./internal/routes/accountInfo.js"
 import * as BatchRead from "./internal/routes/batchRead.js"
@@ -68,9 +77,10 @@ import * as Search from "./internal/routes/search.js"
 import * as Server from "./internal/server.js"
 
 // The types and values the machinery shares are defined in `internal/`, so that it never imports this module.
-export type { Counters, CountersWithArrivals, FaultCounters } from "./internal/counters.js"
+export type { Counters, CountersWithArrivals, FaultCounters, IncompleteCounters } from "./internal/counters.js"
 export { maxArrivals } from "./internal/counters.js"
-export type { Faults, RateLimit, ResolvedOptions }
+export type { Faults, Incomplete, IncompleteStatus, RateLimit, ResolvedOptions }
+export { incompleteStatuses }
 export { scopeOf }
 
 export interface SimulatorOptions {
@@ -96,6 +106,11 @@ export interface SimulatorOptions {
   readonly latencyMillis?: readonly [min: number, max: number]
   /** Probabilities (0..1) per request, seeded. Default none. */
   readonly faults?: Faults
+  /**
+   * Batch-read answers that are not complete: with `probability` (0..1, seeded), `PENDING`, `PROCESSING` or
+   * `CANCELED` (from `statuses`, default all three), with the results of a prefix of the inputs. Default none.
+   */
+  readonly incomplete?: Incomplete
   /** Probability that a 429 carries `Retry-After`. Default 0.5. */
   readonly retryAfter?: number
   /** Answer `toObjectId` as a bare JSON number, like HubSpot v4. Default false (a string, as DESIGN.md). */
@@ -130,6 +145,8 @@ export interface SimulatorService {
   readonly resetCounters: Effect.Effect<void>
   /** Changes the faults at run time (undefined: none). */
   readonly setFaults: (faults: SimulatorOptions["faults"]) => Effect.Effect<void>
+  /** Changes the incomplete answers at run time (undefined: none). */
+  readonly setIncomplete: (incomplete: SimulatorOptions["incomplete"]) => Effect.Effect<void>
   /** Counts n requests of "another app" in the rate window and the daily count, now. */
   readonly consume: (n: number) => Effect.Effect<void>
 }
@@ -157,6 +174,7 @@ export const resolveOptions = (options: SimulatorOptions = {}): ResolvedOptions 
     searchRateLimit: options.searchRateLimit ?? { max: 5, windowMillis: 1000 },
     latencyMillis: options.latencyMillis ?? [0, 0],
     faults: options.faults ?? {},
+    incomplete: options.incomplete ?? noIncomplete,
     retryAfter: options.retryAfter ?? 0.5,
     numericToObjectId: options.numericToObjectId ?? false,
     port: options.port ?? 0,
@@ -166,6 +184,8 @@ export const resolveOptions = (options: SimulatorOptions = {}): ResolvedOptions 
     shape: options.shape ?? "typical"
   }
 }
+
+const noIncomplete: Incomplete = { probability: 0 }
 
 export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorService, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -182,13 +202,14 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
     const errors = Answers.make(opts.seed)
     const limits = Limits.make(opts, rng, tally, errors)
     const faults = FaultInjector.make(opts, rng, tally, errors)
+    const incomplete = IncompleteAnswers.make(opts.incomplete, mulberry32(hashString(opts.seed, "incomplete")))
     const baseUrl = yield* Server.make(opts, {
       tally,
       errors,
       limits,
       objectTypes: ObjectTypes.make(opts, errors),
       faults,
-      batchRead: BatchRead.make(opts, portal, errors, options.onBatchRead),
+      batchRead: BatchRead.make(opts, portal, errors, incomplete, options.onBatchRead),
       list: List.make(portal, errors),
       search: Search.make(portal, errors),
       accountInfo: AccountInfo.make(opts)
@@ -200,6 +221,7 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
       counters: Effect.sync(tally.counters),
       resetCounters: Effect.sync(tally.reset),
       setFaults: (next) => Effect.sync(() => faults.set(next ?? {})),
+      setIncomplete: (next) => Effect.sync(() => incomplete.set(next ?? noIncomplete)),
       consume: (n) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => limits.consume(now, n)))
     }
     return service

@@ -4,12 +4,14 @@
  *
  *   node packages/simulator/dist/bin.js [--port N] [--seed N] [--objects N] [--page-size N] [--max-inputs N]
  *                                       [--token T] [--rate-limit MAX/WINDOW_MS | off] [--latency MIN-MAX]
- *                                       [--faults JSON] [--shape typical | heavyTail] [--portal-id N]
- *                                       [--no-associations-found]
+ *                                       [--faults JSON] [--incomplete P | JSON] [--shape typical | heavyTail]
+ *                                       [--portal-id N] [--no-associations-found]
  *
  * Each flag is the `SimulatorOptions` field of its name (defaults there). `--rate-limit 100/10000` is 100 requests
  * a rolling 10 s, with a daily cap of 250,000; `off` turns both off. `--latency 100-300` adds a uniform 100-300 ms
  * to every answer (`latencyMillis`). `--no-associations-found` takes no value: `noAssociationsFound: true`.
+ * `--incomplete 0.2` answers 20 % of batch reads `PENDING`, `PROCESSING` or `CANCELED` with cut results;
+ * `--incomplete '{"probability":1,"statuses":["CANCELED"]}'` every one `CANCELED` (`incomplete`).
  * Prints its base URL on stdout (one line) and serves until SIGINT/SIGTERM (exit 0). Bad arguments: exit 2.
  * Its counters are read and reset over HTTP: `GET /__sim/counters`, `POST /__sim/counters/reset` (see
  * Simulator.ts).
@@ -51,6 +53,19 @@ const Faults = Schema.parseJson(Schema.Struct({
     exact: true
   })
 }))
+
+const IncompleteStatus = Schema.Literal("PENDING", "PROCESSING", "CANCELED")
+const Incomplete = Schema.parseJson(Schema.Union(
+  Probability.pipe(Schema.transform(Schema.Struct({ probability: Probability }), {
+    strict: true,
+    decode: (probability) => ({ probability }),
+    encode: (incomplete) => incomplete.probability
+  })),
+  Schema.Struct({
+    probability: Probability,
+    statuses: Schema.optionalWith(Schema.NonEmptyArray(IncompleteStatus), { exact: true })
+  })
+))
 
 const decodeFlag = <A, I>(schema: Schema.Schema<A, I>, flag: string, value: string) =>
   Schema.decodeUnknown(schema)(value).pipe(
@@ -111,6 +126,9 @@ const parseArgs = (argv: ReadonlyArray<string>) =>
         }
         case "--faults":
           options = { ...options, faults: yield* decodeFlag(Faults, flag, value) }
+          break
+        case "--incomplete":
+          options = { ...options, incomplete: yield* decodeFlag(Incomplete, flag, value) }
           break
         default:
           return yield* new ArgumentError({ reason: "Unknown", flag, detail: "unknown flag" })

@@ -599,6 +599,83 @@ describe("Simulator faults", () => {
     }))
 })
 
+describe("Simulator incomplete answers", () => {
+  it.scoped("answers not COMPLETE with the results of a prefix of the inputs, counted, and is turned off at run time", () =>
+    Effect.gen(function*() {
+      const canceled = { probability: 1, statuses: ["CANCELED"] } as const
+      const sim = yield* Simulator.make({ seed: 9, incomplete: canceled, ...noLimits })
+      const ids = sim.portal.ids("contacts")
+      const inputs = [...ids.slice(0, 40), "17", ...ids.slice(40, 80)].map((id) => ({ id }))
+      const cut = yield* batch(sim, inputs)
+      yield* sim.setIncomplete(undefined)
+      const whole = yield* batch(sim, inputs)
+      const answer = decodeBatch(JSON.parse(cut.text))
+      const complete = decodeBatch(JSON.parse(whole.text))
+      assert.strictEqual(answer.status, "CANCELED")
+      assert.isUndefined(answer.completedAt)
+      assert.isDefined(answer.startedAt)
+      assert.strictEqual(complete.status, "COMPLETE")
+      assert.isDefined(complete.completedAt)
+      // The results are those of a prefix of the inputs, fewer than all: the rest look like ids without associations.
+      const n = answer.results.length
+      assert.isBelow(n, complete.results.length)
+      assert.deepStrictEqual(answer.results, complete.results.slice(0, n))
+      // Every known id has a result: the unknown id (the 41st input) is named when the prefix holds it.
+      const named = (answer.errors ?? []).flatMap((e) => e.context?.["fromObjectId"] ?? [])
+      if (n > 40) assert.deepStrictEqual(named, ["17"])
+      if (n < 40) assert.deepStrictEqual(named, [])
+      assert.strictEqual(cut.status, named.length > 0 ? 207 : 200)
+      const counters = yield* sim.counters
+      assert.deepStrictEqual(counters.incomplete, { PENDING: 0, PROCESSING: 0, CANCELED: 1 })
+      assert.strictEqual(counters.batchReads, 2)
+      // A cursor past the cut is still checked.
+      yield* sim.setIncomplete({ probability: 1 })
+      const refused = yield* batch(sim, [{ id: ids[0] }, { id: ids[1], after: "garbage" }])
+      assert.strictEqual(refused.status, 400)
+      // One input: no result at all.
+      const one = decodeBatch(JSON.parse((yield* batch(sim, [{ id: ids[0] }])).text))
+      assert.include(["PENDING", "PROCESSING", "CANCELED"], one.status)
+      assert.deepStrictEqual(one.results, [])
+    }))
+
+  it.scoped("draws them from the seed, a share of the answers, each status in turn, apart from the faults", () =>
+    Effect.gen(function*() {
+      const statuses = (seed: number, faults: Simulator.Faults = {}) =>
+        Effect.gen(function*() {
+          const sim = yield* Simulator.make({ seed, incomplete: { probability: 0.3 }, faults, ...noLimits })
+          const id = sim.portal.ids("contacts")[0]
+          const out: Array<string> = []
+          for (let i = 0; i < 60; i++) {
+            const reply = yield* batch(sim, [{ id }])
+            out.push(reply.status === 200 ? String(raw(reply)["status"]) : String(reply.status))
+          }
+          const counters = yield* sim.counters
+          for (const status of ["PENDING", "PROCESSING", "CANCELED"] as const) {
+            assert.strictEqual(counters.incomplete[status], out.filter((s) => s === status).length)
+          }
+          return out
+        })
+      const a = yield* statuses(3)
+      assert.deepStrictEqual(yield* statuses(3), a)
+      for (const status of ["PENDING", "PROCESSING", "CANCELED", "COMPLETE"]) assert.include(a, status)
+      const share = a.filter((s) => s !== "COMPLETE").length / a.length
+      assert.isAbove(share, 0.1)
+      assert.isBelow(share, 0.5)
+      // The faults draw from their own sequence: the same 5xx as without incomplete answers.
+      const faults = { status500: 0.3 }
+      const failedAt = (out: ReadonlyArray<string>) => out.flatMap((s, i) => (s === "500" ? [i] : []))
+      const withBoth = yield* statuses(3, faults)
+      const faultsOnly = yield* Effect.gen(function*() {
+        const sim = yield* Simulator.make({ seed: 3, faults, ...noLimits })
+        const id = sim.portal.ids("contacts")[0]
+        const out: Array<string> = []
+        for (let i = 0; i < 60; i++) out.push(String((yield* batch(sim, [{ id }])).status))
+        return out
+      })
+      assert.deepStrictEqual(failedAt(withBoth), failedAt(faultsOnly))
+    }))
+})
+
 describe("Simulator control endpoints", () => {
   it.scoped("GET /__sim/counters has the counters and the arrival times; POST /__sim/counters/reset; neither counted", () =>
     Effect.gen(function*() {

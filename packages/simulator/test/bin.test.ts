@@ -113,9 +113,46 @@ describe("bin", () => {
       assert.strictEqual(results[0]!.to.length, Math.max(...counts))
     }))
 
-  it.scopedLive("exits 2 on a bad --shape, --max-inputs or --page-size", () =>
+  it.scopedLive("takes --incomplete as a probability or as JSON with the statuses", () =>
     Effect.gen(function*() {
-      for (const [flag, value] of [["--shape", "flat"], ["--max-inputs", "0"], ["--page-size", "0"]] as const) {
+      const portal = SimulatedPortal.make({
+        seed: 1,
+        objects: 5,
+        types: ["contacts", "companies", "deals", "tickets"],
+        shape: "typical"
+      })
+      const body = JSON.stringify({ inputs: [{ id: portal.ids("contacts")[0] }] })
+      const statusOf = (args: ReadonlyArray<string>) =>
+        Effect.gen(function*() {
+          const { child } = yield* start(["--seed", "1", "--objects", "5", ...args])
+          const url = yield* firstLine(child)
+          return yield* Effect.promise(() =>
+            fetch(`${url}/crm/associations/2026-03/contacts/companies/batch/read`, {
+              method: "POST",
+              headers: { authorization: "Bearer sim-token", "content-type": "application/json" },
+              body
+            }).then((r) => r.json() as Promise<{ readonly status: string; readonly results: ReadonlyArray<unknown> }>)
+          )
+        })
+      const processing = yield* statusOf(["--incomplete", "{\"probability\":1,\"statuses\":[\"PROCESSING\"]}"])
+      assert.strictEqual(processing.status, "PROCESSING")
+      assert.deepStrictEqual(processing.results, [])
+      assert.include(["PENDING", "PROCESSING", "CANCELED"], (yield* statusOf(["--incomplete", "1"])).status)
+      assert.strictEqual((yield* statusOf(["--incomplete", "0"])).status, "COMPLETE")
+    }))
+
+  it.scopedLive("exits 2 on a bad --shape, --max-inputs, --page-size or --incomplete", () =>
+    Effect.gen(function*() {
+      for (
+        const [flag, value] of [
+          ["--shape", "flat"],
+          ["--max-inputs", "0"],
+          ["--page-size", "0"],
+          ["--incomplete", "2"],
+          ["--incomplete", "{\"probability\":1,\"statuses\":[\"COMPLETE\"]}"],
+          ["--incomplete", "{\"probability\":1,\"statuses\":[]}"]
+        ] as const
+      ) {
         const { closed, stderr } = yield* start([flag, value])
         assert.strictEqual(yield* Effect.promise(() => closed), 2)
         assert.include(stderr(), flag)

@@ -28,8 +28,11 @@
  * Association types are read by `JSON.parse` of their own bytes, once per
  * distinct byte string in an answer (a few dozen), and decoded by the schema;
  * values of unknown keys are checked as JSON and skipped, as the schema ignores
- * them. The JSON itself is read by `jsonReader.ts`; this module is the answer's
- * grammar on top of it.
+ * them. The members other than `results` (`status`, `errors`, ...) are kept as
+ * their text, read once an answer by `JSON.parse` and the envelope schema, the
+ * reference's own fields: so `status` is read as the reference reads it, at no
+ * cost a row. The JSON itself is read by `jsonReader.ts`; this module is the
+ * answer's grammar on top of it.
  */
 import { RowBatch } from "@assoc-etl/core"
 import { Option, Schema } from "effect"

@@ -4,6 +4,7 @@
  * correlation ids are drawn from the seed, one after the other: a seed gives the same ids.
  */
 import { Either, ParseResult } from "effect"
+import type { IncompleteStatus } from "./options.js"
 import { hash2, hashString } from "./prng.js"
 
 export interface Answer {
@@ -14,6 +15,8 @@ export interface Answer {
   readonly headers?: Readonly<Record<string, string>>
   /** The inputs a batch-read answer covers. */
   readonly inputs?: number
+  /** The status of a batch-read answer that is not complete (`incomplete.ts`). */
+  readonly incomplete?: IncompleteStatus
   /**
    * Called on the response's `finish`, once `body` was handed to the socket: its buffer can be written again.
    * An answer cut short by the client usually never finishes (its buffer is then left to the collector).

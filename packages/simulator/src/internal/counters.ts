@@ -14,6 +14,13 @@ export interface FaultCounters {
   readonly slow: number
 }
 
+/** Batch-read answers sent whole with a status other than `COMPLETE` (`SimulatorOptions.incomplete`), by status. */
+export interface IncompleteCounters {
+  readonly PENDING: number
+  readonly PROCESSING: number
+  readonly CANCELED: number
+}
+
 export interface Counters {
   /** Every HTTP request that reached a handler. */
   readonly requests: number
@@ -28,6 +35,8 @@ export interface Counters {
   readonly status429: number
   readonly status429Daily: number
   readonly faults: FaultCounters
+  /** Of `batchReads`: those that were not complete, by status. */
+  readonly incomplete: IncompleteCounters
   /** Highest number of requests being handled at once. */
   readonly maxInFlight: number
   /** Highest number of arrivals in any rolling window of `rateLimit.windowMillis`. */
@@ -56,8 +65,12 @@ export interface Tally {
   /** A 429; `daily` when the daily count refused it. */
   readonly refused: (daily: boolean) => void
   readonly fault: (kind: keyof FaultCounters) => void
-  /** An answer of 200/207 sent whole, with the inputs of a batch read. */
-  readonly answered: (kind: "batch" | "list" | "search" | "accountInfo", inputs: number) => void
+  /** An answer of 200/207 sent whole, with the inputs of a batch read and its status if it is not complete. */
+  readonly answered: (
+    kind: "batch" | "list" | "search" | "accountInfo",
+    inputs: number,
+    incomplete?: keyof IncompleteCounters
+  ) => void
   readonly counters: () => Counters
   readonly withArrivals: () => CountersWithArrivals
   /** Zero, but `maxInFlight` is the requests in flight now; `arrivals` is empty. */
@@ -74,6 +87,7 @@ export const make = (): Tally => {
   let status429 = 0
   let status429Daily = 0
   const faultCounts = { status500: 0, status502: 0, status503: 0, status504: 0, drop: 0, truncate: 0, slow: 0 }
+  const incompleteCounts = { PENDING: 0, PROCESSING: 0, CANCELED: 0 }
   let inFlight = 0
   let maxInFlight = 0
   let maxInWindow = 0
@@ -90,6 +104,7 @@ export const make = (): Tally => {
     status429,
     status429Daily,
     faults: { ...faultCounts },
+    incomplete: { ...incompleteCounts },
     maxInFlight,
     maxInWindow
   })
@@ -121,10 +136,11 @@ export const make = (): Tally => {
     fault: (kind) => {
       faultCounts[kind]++
     },
-    answered: (kind, n) => {
+    answered: (kind, n, incomplete) => {
       if (kind === "batch") {
         batchReads++
         inputs += n
+        if (incomplete !== undefined) incompleteCounts[incomplete]++
       } else if (kind === "list") listRequests++
       else if (kind === "search") searchRequests++
       else accountInfoRequests++
@@ -141,6 +157,7 @@ export const make = (): Tally => {
       status429 = 0
       status429Daily = 0
       for (const k of Object.keys(faultCounts) as Array<keyof typeof faultCounts>) faultCounts[k] = 0
+      for (const k of Object.keys(incompleteCounts) as Array<keyof typeof incompleteCounts>) incompleteCounts[k] = 0
       maxInFlight = inFlight
       maxInWindow = 0
       arrivals = []

@@ -15,6 +15,20 @@ export interface Faults {
   readonly slow?: { readonly probability: number; readonly millis: number }
 }
 
+/** The statuses of a batch-read answer that is not complete (the reference lists them, with `COMPLETE`). */
+export type IncompleteStatus = "PENDING" | "PROCESSING" | "CANCELED"
+
+export const incompleteStatuses: ReadonlyArray<IncompleteStatus> = ["PENDING", "PROCESSING", "CANCELED"]
+
+/**
+ * Batch-read answers that are not complete: with `probability` (0..1, seeded), an answer has one of `statuses`
+ * (drawn evenly; default, or empty: all three) and `results` cut to those of a prefix of its inputs.
+ */
+export interface Incomplete {
+  readonly probability: number
+  readonly statuses?: ReadonlyArray<IncompleteStatus>
+}
+
 export interface RateLimit {
   readonly max: number
   readonly windowMillis: number
@@ -33,6 +47,7 @@ export interface ResolvedOptions {
   readonly searchRateLimit: { readonly max: number; readonly windowMillis: number }
   readonly latencyMillis: readonly [min: number, max: number]
   readonly faults: Faults
+  readonly incomplete: Incomplete
   readonly retryAfter: number
   readonly numericToObjectId: boolean
   readonly port: number

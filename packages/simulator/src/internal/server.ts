@@ -123,7 +123,7 @@ export const make = (
         }
         const ok = answer.status === 200 || answer.status === 207
         if (ok && fault === "truncate") return faults.truncate(res, answer, headers)
-        if (ok) tally.answered(route.kind, answer.inputs ?? 0)
+        if (ok) tally.answered(route.kind, answer.inputs ?? 0, answer.incomplete)
         send(res, answer, headers)
       })
 

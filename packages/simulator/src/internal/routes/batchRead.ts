@@ -6,6 +6,10 @@
  *
  * Unknown ids are named by one `FROM_OBJECT_NOT_FOUND` item of `errors`; with `noAssociationsFound`, each id
  * without associations gets a `NO_ASSOCIATIONS_FOUND` item of its own instead of a result, as HubSpot answers.
+ *
+ * With `incomplete`, an answer drawn so has the status drawn (`PENDING`, `PROCESSING`, `CANCELED`), no
+ * `completedAt`, and the results and errors of a prefix of its inputs only (every cursor is still checked): the
+ * ids past the cut look like ids without associations, as in an answer of HubSpot that stopped early.
  */
 import { AssociationsApi as Api } from "@assoc-etl/hubspot"
 import { Either, Schema } from "effect"
@@ -14,6 +18,7 @@ import type { Answer, ErrorAnswers } from "../answers.js"
 import { iso } from "../answers.js"
 import * as Bytes from "../bytes.js"
 import * as Cursor from "../cursor.js"
+import type { IncompleteAnswers } from "../incomplete.js"
 import { singularOf } from "../objectTypes.js"
 import type { ResolvedOptions } from "../options.js"
 
@@ -50,6 +55,7 @@ export const make = (
   options: Pick<ResolvedOptions, "seed" | "pageSize" | "maxInputs" | "numericToObjectId" | "noAssociationsFound">,
   portal: SimulatedPortal.SimulatedPortal,
   errors: ErrorAnswers,
+  incomplete: IncompleteAnswers,
   onBatchRead: OnBatchRead | undefined
 ): BatchRead => {
   const validation = errors.validation
@@ -123,6 +129,8 @@ export const make = (
       const ids = [...duplicates]
       return validation(`Duplicate ids in inputs: ${ids.join(", ")}`, { ids })
     }
+    const cut = incomplete.draw(list.length)
+    const keep = cut === undefined ? list.length : cut.keep
     const pairKey = `${from}\u0000${to}`
     const idBytes = idBytesOf(to)
     const tails = tailsOf(from, to)
@@ -130,10 +138,12 @@ export const make = (
     const withoutAssociations: Array<string> = []
     let first = true
     writer.clear()
-    writer.text(`{"status":"COMPLETE","results":[`)
-    for (const input of list) {
+    writer.text(`{"status":"${cut?.status ?? "COMPLETE"}","results":[`)
+    for (let n = 0; n < list.length; n++) {
+      const input = list[n]!
+      const kept = n < keep
       if (!portal.has(from, input.id)) {
-        unknown.push(input.id)
+        if (kept) unknown.push(input.id)
         continue
       }
       const all = portal.associationPositions(from, to, input.id)
@@ -148,6 +158,7 @@ export const make = (
         }
         offset = at
       }
+      if (!kept) continue
       // A valid cursor points before the end: only a first page can be empty.
       if (all.length === 0 && options.noAssociationsFound) {
         withoutAssociations.push(input.id)
@@ -170,13 +181,13 @@ export const make = (
         writer.text("]}")
       }
     }
-    const times = `"startedAt":"${iso(requestedAt)}","completedAt":"${iso(requestedAt)}","requestedAt":"${
-      iso(requestedAt)
-    }"`
+    const completed = cut === undefined ? `"completedAt":"${iso(requestedAt)}",` : ""
+    const times = `"startedAt":"${iso(requestedAt)}",${completed}"requestedAt":"${iso(requestedAt)}"`
+    const marked = cut === undefined ? {} : { incomplete: cut.status }
     if (unknown.length === 0 && withoutAssociations.length === 0) {
       writer.text(`],${times}}`)
       const taken = writer.take()
-      return { status: 200, body: taken.bytes, inputs: list.length, release: taken.release }
+      return { status: 200, body: taken.bytes, inputs: list.length, release: taken.release, ...marked }
     }
     const items: Array<unknown> = []
     if (unknown.length > 0) {
@@ -201,6 +212,6 @@ export const make = (
     }
     writer.text(`],"numErrors":${items.length},"errors":${JSON.stringify(items)},${times}}`)
     const taken = writer.take()
-    return { status: 207, body: taken.bytes, inputs: list.length, release: taken.release }
+    return { status: 207, body: taken.bytes, inputs: list.length, release: taken.release, ...marked }
   }
 }

@@ -40,8 +40,9 @@ export interface ExportOptions<A, ES, RS, EG, RG, EK, RK, EO = never, RO = never
   /**
    * The system the stage reads (a HubSpot portal: `HubSpotClient.origin`), asked once a run before anything else
    * and recorded in the checkpoint: a resume against another one is refused, so two systems' rows never mix.
+   * `undefined` when the system cannot tell (the run then binds nothing).
    */
-  readonly origin?: Effect.Effect<Identity, EO, RO>
+  readonly origin?: Effect.Effect<Identity | undefined, EO, RO>
   /**
    * When this completes, the run stops taking answers, commits what it has, and returns with status `stopped`
    * (answers in flight are dropped and asked again by the next run): a graceful Ctrl-C.

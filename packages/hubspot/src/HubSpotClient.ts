@@ -415,14 +415,28 @@ export const tokenFromEnv: Config.Config<Redacted.Redacted<string>> = Config.red
  * checkpoint, so that a resume with another token or base URL, which reads another portal, is refused instead of
  * mixing two portals' rows in one dataset.
  */
-export const origin: Effect.Effect<IdSource.Identity, HubSpotError, HubSpotClient> = Effect.flatMap(
+export const origin: Effect.Effect<IdSource.Identity | undefined, HubSpotError, HubSpotClient> = Effect.flatMap(
   HubSpotClient,
   (client) => client.accountDetails
-).pipe(Effect.map((details) => ({
-  kind: "hubspot-portal",
-  key: String(details.portalId),
-  description: `HubSpot portal ${details.portalId}`
-})))
+).pipe(
+  Effect.map((details): IdSource.Identity | undefined => ({
+    kind: "hubspot-portal",
+    key: String(details.portalId),
+    description: `HubSpot portal ${details.portalId}`
+  })),
+  // HubSpot documents the `oauth` scope for account details: a token without it can still export, unbound.
+  Effect.catchIf(
+    (e) => e.reason === "Forbidden",
+    (e) =>
+      Effect.as(
+        Effect.logWarning(
+          "the token may not read the account's details, so this export is not bound to its portal: a resume "
+            + "with another token or base URL would not be refused"
+        ).pipe(Effect.annotateLogs({ detail: e.message })),
+        undefined
+      )
+  )
+)
 
 /** The base URL, from `HUBSPOT_BASE_URL`, by default `https://api.hubapi.com`. */
 export const baseUrlFromEnv: Config.Config<string> = Config.string("HUBSPOT_BASE_URL").pipe(

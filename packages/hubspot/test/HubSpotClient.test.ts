@@ -375,6 +375,19 @@ describe("HubSpotClient", () => {
         assert.strictEqual(seen[0]!.url, "https://api.hubapi.com/account-info/2026-03/details")
       })))
 
+  it.effect("origin is the portal; a token that may not read account details (403) exports unbound", () =>
+    Effect.gen(function*() {
+      const bound = yield* withDouble([{ status: 200, body: `{"portalId":4242}` }], () => HubSpotClient.origin)
+      assert.deepStrictEqual(bound, { kind: "hubspot-portal", key: "4242", description: "HubSpot portal 4242" })
+      const forbidden = {
+        status: 403,
+        body: `{"status":"error","message":"This app hasn't been granted all required scopes","category":"MISSING_SCOPES"}`
+      }
+      assert.isUndefined(yield* withDouble([forbidden], () => HubSpotClient.origin))
+      const refused = yield* Effect.flip(withDouble([{ status: 401, body: "{}" }], () => HubSpotClient.origin))
+      assert.strictEqual(refused.reason, "Unauthorized")
+    }))
+
   it("refuses plain http:// unless the host is loopback", () => {
     const check = (url: string) => Effect.runSync(Effect.either(HubSpotClient.checkBaseUrl(url)))
     for (const good of ["https://api.hubapi.com", "http://127.0.0.1:8080", "http://127.3.4.5", "http://localhost:1", "http://[::1]:9"]) {

@@ -8,21 +8,19 @@ import { BatchRead, HubSpotIdSource, RequestBudget } from "@assoc-etl/hubspot"
 import { Simulator } from "@assoc-etl/simulator"
 import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
 import { ParquetEncoder, ParquetReader } from "@assoc-etl/sink-parquet"
-import { Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect } from "effect"
+import * as Flags from "./Flags.js"
 import * as Report from "./Report.js"
 
-export const options = {
-  out: Options.directory("out").pipe(
-    Options.withDefault("demo-out"),
-    Options.withDescription("Where the demo writes its two dataset directories (replaced on each run).")
+export const flags = {
+  out: Flags.withDefault(
+    Flags.directory("out"),
+    "demo-out",
+    "Where the demo writes its two dataset directories (replaced on each run)."
   ),
-  objects: Options.integer("objects").pipe(
-    Options.withDefault(20_000),
-    Options.withDescription("Objects per object type in the simulated portal.")
-  ),
-  seed: Options.integer("seed").pipe(Options.withDefault(7), Options.withDescription("Seed of the simulated portal."))
+  objects: Flags.withDefault(Flags.integer("objects", 0), 20_000, "Objects per object type in the simulated portal."),
+  seed: Flags.withDefault(Flags.integer("seed", 0), 7, "Seed of the simulated portal.")
 }
 
 const pairs = [

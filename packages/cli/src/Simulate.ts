@@ -3,27 +3,28 @@
  * trying the tool or pointing another client at it.
  */
 import { Simulator } from "@assoc-etl/simulator"
-import { Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
+import * as Flags from "./Flags.js"
 
-export const options = {
-  port: Options.integer("port").pipe(Options.withDefault(0), Options.withDescription("Port on 127.0.0.1 (0: a free one).")),
-  seed: Options.integer("seed").pipe(Options.withDefault(1), Options.withDescription("Seed of the generated dataset and faults.")),
-  objects: Options.integer("objects").pipe(
-    Options.withDefault(20_000),
-    Options.withDescription("Objects per object type (contacts, companies, deals, tickets).")
+export const flags = {
+  port: Flags.withDefault(Flags.integer("port", 0, 65535), 0, "Port on 127.0.0.1; 0 takes a free one."),
+  seed: Flags.withDefault(Flags.integer("seed", 0), 1, "Seed of the generated portal and of its faults."),
+  objects: Flags.withDefault(
+    Flags.integer("objects", 0),
+    20_000,
+    "Objects of each type: contacts, companies, deals, tickets."
   ),
-  rateLimit: Options.integer("rate-limit").pipe(
-    Options.withDefault(100),
-    Options.withDescription("Requests admitted per rolling 10-second window (0: no limit).")
+  rateLimit: Flags.withDefault(
+    Flags.integer("rate-limit", 0),
+    100,
+    "Requests admitted per rolling 10-second window; 0: no limit."
   ),
-  latency: Options.integer("latency").pipe(
-    Options.withDefault(0),
-    Options.withDescription("Added latency in milliseconds, each answer.")
-  ),
-  faults: Options.float("faults").pipe(
-    Options.optional,
-    Options.withDescription("Probability of a fault (500/502/503/504, dropped connection, cut-short body), each kind.")
+  latency: Flags.withDefault(Flags.integer("latency", 0), 0, "Milliseconds added to each answer."),
+  faults: Flags.optional(
+    Flags.number("faults", 0, 1),
+    "Probability that a request fails, split evenly among six faults: 500, 502, 503, 504, a dropped connection, a "
+      + "cut-short body.",
+    "no faults"
   )
 }
 

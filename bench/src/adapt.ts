@@ -25,6 +25,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as PeakRss from "./peakRss.js"
 import * as SimulatorProcess from "./simulatorProcess.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -76,16 +77,10 @@ const startCli = (args: ReadonlyArray<string>): CliRun => {
     stdio: ["ignore", "ignore", "pipe"]
   })
   let stderr = ""
-  let peak = 0
   let timedOut = false
   let done: Exit | undefined
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")))
-  const poll = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"))
-      if (m) peak = Math.max(peak, Number(m[1]))
-    } catch { /* exited */ }
-  }, 20)
+  const rss = PeakRss.watch(child.pid)
   const timer = setTimeout(() => {
     timedOut = true
     child.kill("SIGKILL")
@@ -93,9 +88,9 @@ const startCli = (args: ReadonlyArray<string>): CliRun => {
   const exited = new Promise<Exit>((resolve, reject) => {
     child.once("error", reject)
     child.once("exit", (code, signal) => {
-      clearInterval(poll)
+      rss.stop()
       clearTimeout(timer)
-      done = { code, signal, wallMillis: performance.now() - t0, peakRssKiB: peak, timedOut, stderr }
+      done = { code, signal, wallMillis: performance.now() - t0, peakRssKiB: rss.peakKiB(), timedOut, stderr }
       resolve(done)
     })
   })

@@ -26,6 +26,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
+import * as PeakRss from "./peakRss.js"
 import * as SimulatorProcess from "./simulatorProcess.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -48,20 +49,14 @@ const runChild = (args: ReadonlyArray<string>): Promise<Child> => new Promise((r
     env: { ...process.env, HUBSPOT_ACCESS_TOKEN: "sim-token" },
     stdio: ["ignore", "ignore", "pipe"]
   })
-  let peak = 0
   let stderr = ""
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-  const poll = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"))
-      if (m) peak = Math.max(peak, Number(m[1]))
-    } catch { /* exited */ }
-  }, 20)
+  const rss = PeakRss.watch(child.pid)
   child.on("error", reject)
   child.on("exit", (code) => {
-    clearInterval(poll)
+    rss.stop()
     if (code !== 0) console.error(`child ${args[0]} exited ${code}: ${stderr.slice(-500)}`)
-    resolve({ wallMillis: performance.now() - t0, peakRssKiB: peak, code, spawnedAt, exitedAt: Date.now() })
+    resolve({ wallMillis: performance.now() - t0, peakRssKiB: rss.peakKiB(), code, spawnedAt, exitedAt: Date.now() })
   })
 })
 

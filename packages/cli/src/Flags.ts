@@ -231,6 +231,9 @@ export const section = (
   rows: [...flags.map((f) => "help" in f ? f.help : f), ...more]
 })
 
+/** The built-in flags every page lists. */
+export const general: Section = section("General", [builtIn.help, builtIn.version, builtIn.completions, builtIn.wizard])
+
 export interface Example {
   /** What it does, said in one line. */
   readonly title: string

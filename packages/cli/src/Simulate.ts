@@ -4,6 +4,7 @@
  */
 import { Simulator } from "@assoc-etl/simulator"
 import { Console, Effect, Option } from "effect"
+import { Command } from "@effect/cli"
 import * as Flags from "./Flags.js"
 
 export const flags = {
@@ -59,3 +60,32 @@ export const run = (flags: SimulateFlags) =>
     )
     return yield* Effect.never
   }))
+
+export const summary = "Serve the built-in HubSpot simulator on loopback until Ctrl-C (token: sim-token)."
+
+export const page: Flags.Page = {
+  usage: Flags.usage("assoc-etl simulate", flags),
+  about: [
+    "Serve the built-in HubSpot simulator on 127.0.0.1 until Ctrl-C: a seeded portal of contacts, companies, deals "
+    + "and tickets with their associations, behind HubSpot's associations, listing and search APIs, with its "
+    + "paging and rate limits, and faults if asked. It prints its base URL on stdout; its token is sim-token."
+  ],
+  sections: [
+    Flags.section("Portal", [flags.objects, flags.seed]),
+    Flags.section("Server", [flags.port, flags.rateLimit, flags.latency, flags.faults]),
+    Flags.section("Logging", [Flags.builtIn.logLevel]),
+    Flags.general
+  ],
+  examples: [
+    {
+      title: "A simulator on port 8080 where one request in 20 fails, and an export from it:",
+      lines: [
+        "assoc-etl simulate --port 8080 --faults 0.05 &",
+        "HUBSPOT_ACCESS_TOKEN=sim-token assoc-etl export --from contacts --to companies --out ./out/sim \\",
+        "  --base-url http://127.0.0.1:8080"
+      ]
+    }
+  ]
+}
+
+export const command = Command.make("simulate", Flags.options(flags), run).pipe(Command.withDescription(summary))

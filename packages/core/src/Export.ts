@@ -22,7 +22,7 @@
  *    ledger as it stands. Pages not committed before a crash are dropped by
  *    the sink on the next open and asked again; committed ones are not.
  */
-import { Chunk, Clock, Effect, Metric, Option, Schema, type Scope, Sink, Stream } from "effect"
+import { Chunk, Clock, Effect, Function, Metric, Option, Schema, type Scope, Sink, Stream } from "effect"
 import type { Pair } from "./AssociationRow.js"
 import * as Checkpoint from "./Checkpoint.js"
 import * as ErrorRow from "./ErrorRow.js"
@@ -99,8 +99,6 @@ export const metrics = {
   refused: Metric.gauge("assoc_etl_export_refused"),
   commits: Metric.counter("assoc_etl_export_commits", { incremental: true })
 } as const
-
-const identity_ = <A>(a: A): A => a
 
 /** Ids a page finished on their first page whose answer held no row and no refusal. */
 const withoutRows = (page: Page): number => {
@@ -215,7 +213,7 @@ export const run = <A, ES, RS, EG, RG, EK, RK, EO = never, RO = never>(
     const stop = options.stop
     yield* options.stage(pair, Stream.concat(Stream.fromIterable(continued), fresh)).pipe(
       // Pages already taken are committed below; the stage's requests in flight are dropped.
-      stop === undefined ? identity_ : Stream.interruptWhen(Effect.tap(stop, () => void (stopped = true))),
+      stop === undefined ? Function.identity : Stream.interruptWhen(Effect.tap(stop, () => void (stopped = true))),
       // Group commit: pages gather while the previous commit runs, then are committed together; a group holds at
       // most `groupRows` rows (or one larger page), so memory stays bounded when commits are slow.
       Stream.aggregate(Sink.foldWeighted({

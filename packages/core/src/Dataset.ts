@@ -19,14 +19,16 @@
  * (`NotEmpty`), and nothing is written to it. An export with no rows ends
  * with one empty part, so that every reader's glob finds a file.
  */
-import type { FileSystem, Path } from "@effect/platform"
+import { type FileSystem, Path } from "@effect/platform"
 import { Effect, Option, Schema, type Scope } from "effect"
 import { DatasetError } from "./DatasetError.js"
 import * as Checkpoints from "./internal/dataset/checkpointFile.js"
+import { makeDirectories, writeAtomically } from "./internal/dataset/durableFile.js"
+import { tableDirectory, tableName } from "./internal/dataset/layout.js"
 import * as ManifestFile from "./internal/dataset/manifestFile.js"
 import * as Writer from "./internal/dataset/writer.js"
 import type * as Manifest from "./Manifest.js"
-import type { PartEncoder } from "./PartEncoder.js"
+import * as PartEncoder from "./PartEncoder.js"
 import type * as RowSink from "./RowSink.js"
 
 export { DatasetError } from "./DatasetError.js"
@@ -38,18 +40,22 @@ export {
   idJournalName,
   manifestName,
   partName,
-  successName
+  successName,
+  tableDirectory,
+  tableName
 } from "./internal/dataset/layout.js"
 export { toolVersion } from "./internal/dataset/writer.js"
+/** Makes a directory and its parents, a level at a time (a parent that refuses children fails at once, naming it). */
+export { makeDirectories } from "./internal/dataset/durableFile.js"
 
 /** Rows in a part before it rolls over (at the next commit). */
 export const defaultPartMaxRows = 1_000_000
 /** Bytes of journal (NDJSON) in a part before it rolls over. */
 export const defaultPartMaxBytes = 256 * 1024 * 1024
 
-export interface DatasetOptions {
+export interface DatasetOptions<E = never, R = never> {
   readonly directory: string
-  readonly encoder: PartEncoder
+  readonly encoder: PartEncoder.PartEncoder
   /**
    * Rows in a part before it rolls over (at the next commit; the open part of a resume, while it is still being
    * rebuilt from its journal, at a later one, before this many more rows came). Default `defaultPartMaxRows`.
@@ -57,23 +63,39 @@ export interface DatasetOptions {
   readonly partMaxRows?: number
   /** Bytes of journal (NDJSON) in a part before it rolls over (as `partMaxRows`). Default `defaultPartMaxBytes`. */
   readonly partMaxBytes?: number
+  /**
+   * Files of the caller's written into the directory when the export finishes, after manifest.json and before
+   * `_SUCCESS`, so the same `_SUCCESS` covers them (a pair's labels catalogue, the changes since an earlier
+   * snapshot: see `writeFile`). Given the directory and its manifest. A crash before `_SUCCESS` runs it again on
+   * the next run's finish, so it must write whole files under their names (temp, rename) and may find its own
+   * earlier files there.
+   */
+  readonly beforeSuccess?: (directory: string, manifest: Manifest.Manifest) => Effect.Effect<void, E, R>
 }
 
-export interface Opened<P> extends RowSink.Opened<Manifest.Manifest, P, DatasetError> {
+export interface Opened<P, E = never> extends RowSink.Opened<Manifest.Manifest, P, DatasetError | E> {
   /** What the directory holds now, as its next checkpoint would say. */
   readonly state: Effect.Effect<Checkpoints.DatasetState>
 }
 
-export interface DatasetSink extends RowSink.RowSink<Manifest.Manifest, DatasetError, FileSystem.FileSystem | Path.Path> {
+export interface DatasetSink<E = never, R = never>
+  extends RowSink.RowSink<Manifest.Manifest, DatasetError | E, FileSystem.FileSystem | Path.Path | R>
+{
   readonly open: <P, I>(
     checkpoint: Schema.Schema<P, I>
-  ) => Effect.Effect<Opened<P>, DatasetError, FileSystem.FileSystem | Path.Path | Scope.Scope>
+  ) => Effect.Effect<Opened<P, E>, DatasetError, FileSystem.FileSystem | Path.Path | Scope.Scope | R>
 }
 
 /** A dataset directory as a sink; `finish` writes the manifest and `_SUCCESS`, and returns the manifest. */
-export const sink = (options: DatasetOptions): DatasetSink => ({
+export const sink = <E = never, R = never>(options: DatasetOptions<E, R>): DatasetSink<E, R> => ({
   open: <P, I>(checkpoint: Schema.Schema<P, I>) =>
     Effect.gen(function*() {
+      // The files written before `_SUCCESS` are written with what this open was given.
+      const context = yield* Effect.context<R>()
+      const hook = options.beforeSuccess
+      const beforeSuccess = hook === undefined
+        ? undefined
+        : (manifest: Manifest.Manifest) => Effect.provide(hook(options.directory, manifest), context)
       const opened = yield* Writer.open({
         directory: options.directory,
         encoder: options.encoder,
@@ -100,8 +122,8 @@ export const sink = (options: DatasetOptions): DatasetSink => ({
         append: writer.append,
         commit: (payload) => Effect.flatMap(encoded(payload), writer.commit),
         finish: (payload, finished) =>
-          Effect.flatMap(encoded(payload), (p) => writer.finish(p, finished))
-      } satisfies Opened<P>
+          Effect.flatMap(encoded(payload), (p) => writer.finish(p, finished, beforeSuccess))
+      } satisfies Opened<P, E>
     })
 })
 
@@ -110,3 +132,26 @@ export const readCheckpoint = Checkpoints.read
 
 /** The manifest of a finished dataset directory (either version, read as the current one). */
 export const readManifest = ManifestFile.read
+
+/**
+ * Writes a table of the export's own into the dataset directory, whole or not at all, as
+ * `_<name>/<name><extension>` in the encoder's format (NDJSON when the encoder cannot encode tables): the labels
+ * catalogue, from a `beforeSuccess`. Gives the file's path relative to the directory.
+ */
+export const writeTable = (
+  directory: string,
+  name: string,
+  table: PartEncoder.Table,
+  encoder: PartEncoder.PartEncoder
+): Effect.Effect<string, DatasetError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    const folder = path.join(directory, tableDirectory(name))
+    yield* makeDirectories(folder)
+    const [bytes, extension] = encoder.encodeTable === undefined
+      ? [PartEncoder.tableToNdjson(table), ".ndjson"]
+      : [yield* encoder.encodeTable(table), encoder.extension]
+    const file = tableName(name, extension)
+    yield* writeAtomically(folder, file, bytes)
+    return `${tableDirectory(name)}/${file}`
+  })

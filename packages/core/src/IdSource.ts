@@ -15,7 +15,7 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Chunk, Effect, Option, Schema, type Scope, Stream } from "effect"
+import { Chunk, Deferred, Effect, Option, Queue, Schema, Scope, Stream, type Take } from "effect"
 import type { BadLine, IdLine } from "./internal/idFile.js"
 import * as IdFile from "./internal/idFile.js"
 import * as IdJournal from "./internal/idJournal.js"
@@ -23,6 +23,8 @@ import type { ObjectId } from "./ObjectId.js"
 
 export { type BadLine, type IdLine, IdSourceError, parseLine } from "./internal/idFile.js"
 export type { ListedPage } from "./internal/idJournal.js"
+/** The ids a `fromPages` journal holds, in order, read whole (the ids of a finished export's listing). */
+export const journalIds = IdJournal.readIds
 
 /** What identifies a source's ids across runs. */
 export const Identity = Schema.Struct({
@@ -240,3 +242,54 @@ export const fromPages = <P, I, E, R>(
       }
     })
 })
+
+export interface ShareOptions {
+  /** How many exports read the source: `share` gives that many sources. */
+  readonly consumers: number
+  /**
+   * Whether any of the exports resumes committed work: the source is opened once, for all, with this (a listing's
+   * journal is kept when any export's checkpoint counts on its ordinals, and started afresh only when none does).
+   */
+  readonly resumed: boolean
+  /** Chunks of ids the fastest export may be ahead of the slowest before the source waits; default 16. */
+  readonly maximumLag?: number
+}
+
+/**
+ * One source read by several exports at once (the pairs of a nightly job that start from the same objects): it
+ * is opened once, by the first export that opens its share, with the `startedAt` of that run, and its ids go to
+ * every share, with the same ordinals, so each export's checkpoint counts the same ids. A listing is thus asked
+ * once, not once a pair. The source runs as fast as the slowest share reads (up to `maximumLag` chunks ahead);
+ * a share whose export stops reading (finished, stopped, failed) is let go when that export's run ends, so it
+ * never holds the others back. The shares live as long as the scope `share` runs in.
+ */
+export const share = <E, R>(
+  source: IdSource<E, R>,
+  options: ShareOptions
+): Effect.Effect<ReadonlyArray<IdSource<E, R>>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    type Shared = { readonly opened: Opened<E, R>; readonly queues: ReadonlyArray<Queue.Dequeue<Take.Take<IdLine, E>>> }
+    const ready = yield* Deferred.make<Shared, E>()
+    let opening = false
+    const openOnce = (run: Run): Effect.Effect<Shared, E, R> =>
+      Effect.suspend(() => {
+        if (opening) return Deferred.await(ready)
+        opening = true
+        const open = Effect.gen(function*() {
+          const opened = yield* source.open({ startedAt: run.startedAt, resumed: options.resumed })
+          const queues = yield* Stream.broadcastedQueues(opened.ids, options.consumers, options.maximumLag ?? 16)
+          return { opened, queues }
+        })
+        return open.pipe(Scope.extend(scope), Effect.intoDeferred(ready), Effect.zipRight(Deferred.await(ready)))
+      })
+    return Array.from({ length: options.consumers }, (_, i): IdSource<E, R> => ({
+      open: (run) =>
+        Effect.gen(function*() {
+          const { opened, queues } = yield* openOnce(run)
+          const queue = queues[i]!
+          yield* Effect.addFinalizer(() => Queue.shutdown(queue))
+          return { ...opened, ids: Stream.flattenTake(Stream.fromQueue(queue, { shutdown: true })) }
+        })
+    }))
+  })

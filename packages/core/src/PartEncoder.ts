@@ -18,6 +18,35 @@ export interface PartEncoder {
    * trailer: the dataset then keeps no journal beside the part, whose temp file is the journal.
    */
   readonly partIsJournal?: boolean
+  /**
+   * Encodes a small table of its own columns whole (a pair's labels catalogue) as one file in this format, with
+   * this extension. An encoder without it has such tables written as NDJSON (`Dataset.writeTable`).
+   */
+  readonly encodeTable?: (table: Table) => Effect.Effect<Uint8Array>
+}
+
+/** A column of a `Table`: as the rows' own columns are described (`AssociationRow.columns`). */
+export interface TableColumn {
+  readonly name: string
+  readonly type: "string" | "int32"
+  readonly nullable: boolean
+}
+
+/** A table small enough to hold whole: its columns, and its rows as values in column order. */
+export interface Table {
+  readonly columns: ReadonlyArray<TableColumn>
+  readonly rows: ReadonlyArray<ReadonlyArray<string | number | null>>
+}
+
+/** The table as NDJSON: one object a row, its columns in order. */
+export const tableToNdjson = (table: Table): Uint8Array => {
+  let text = ""
+  for (const row of table.rows) {
+    const object: Record<string, string | number | null> = {}
+    table.columns.forEach((c, i) => (object[c.name] = row[i] ?? null))
+    text += `${JSON.stringify(object)}\n`
+  }
+  return new TextEncoder().encode(text)
 }
 
 export interface PartWriter {

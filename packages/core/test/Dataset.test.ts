@@ -1043,3 +1043,61 @@ describe("Dataset", () => {
       yield* again.drop
     }).pipe(Effect.provide(base)))
 })
+
+describe("Dataset: files of the export's own before _SUCCESS", () => {
+  const labels: PartEncoder.Table = {
+    columns: [
+      { name: "category", type: "string", nullable: false },
+      { name: "type_id", type: "int32", nullable: false },
+      { name: "label", type: "string", nullable: true }
+    ],
+    rows: [["HUBSPOT_DEFINED", 1, null], ["USER_DEFINED", 7, "Former employee, \"ex\""]]
+  }
+
+  it.scoped("beforeSuccess runs after the manifest and before _SUCCESS; a failure leaves it unsealed, a rerun seals", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const seen: Array<ReadonlyArray<string>> = []
+      let fail = true
+      const beforeSuccess = (directory: string, manifest: { readonly totals: { readonly rows: number } }) =>
+        Effect.gen(function*() {
+          seen.push(readersSee(directory))
+          assert.strictEqual(manifest.totals.rows, 3)
+          const file = yield* Dataset.writeTable(directory, "labels", labels, ndjson)
+          assert.strictEqual(file, "_labels/labels.ndjson")
+          if (fail) return yield* Effect.fail("the labels could not be read" as const)
+        })
+      const first = yield* Dataset.sink({ directory: dir, encoder: ndjson, beforeSuccess }).open(Done)
+      yield* first.append(batch(0, 3), [])
+      const failed = yield* Effect.flip(first.finish({ done: 3 }, facts))
+      assert.strictEqual(failed, "the labels could not be read")
+      assert.deepStrictEqual(seen, [["_errors", "manifest.json", "part-00000.ndjson"]], "the manifest is there, no _SUCCESS")
+      assert.isFalse(fs.existsSync(path.join(dir, "_SUCCESS")))
+
+      fail = false
+      const again = yield* Effect.scoped(Effect.gen(function*() {
+        const opened = yield* Dataset.sink({ directory: dir, encoder: ndjson, beforeSuccess }).open(Done)
+        assert.deepStrictEqual(opened.resumed, Option.some({ done: 3 }))
+        return yield* opened.finish({ done: 3 }, facts)
+      }))
+      assert.strictEqual(again.totals.rows, 3)
+      assert.strictEqual(seen.length, 2, "the rerun ran it again")
+      assert.deepStrictEqual(readersSee(dir), ["_SUCCESS", "_errors", "_labels", "manifest.json", "part-00000.ndjson"])
+      assert.deepStrictEqual(
+        fs.readFileSync(path.join(dir, "_labels/labels.ndjson"), "utf8").trim().split("\n").map((l) => JSON.parse(l)),
+        [
+          { category: "HUBSPOT_DEFINED", type_id: 1, label: null },
+          { category: "USER_DEFINED", type_id: 7, label: "Former employee, \"ex\"" }
+        ]
+      )
+      assert.deepStrictEqual(fs.readdirSync(path.join(dir, "_labels")), ["labels.ndjson"], "no temp file left")
+    }).pipe(Effect.provide(base)))
+
+  it.scoped("an encoder that cannot encode tables has them written as NDJSON", () =>
+    Effect.gen(function*() {
+      const dir = yield* outDir
+      const file = yield* Dataset.writeTable(dir, "labels", labels, framed)
+      assert.strictEqual(file, "_labels/labels.ndjson")
+      assert.strictEqual(fs.readFileSync(path.join(dir, file), "utf8").split("\n").length, 3)
+    }).pipe(Effect.provide(base)))
+})

@@ -414,3 +414,73 @@ describe("IdSource.fromPages", () => {
       assert.deepStrictEqual(yield* opened.total, Option.some(30))
     }).pipe(Effect.provide(platform)))
 })
+
+describe("IdSource.share", () => {
+  /** Opens a share for `run` in a scope of its own (as an export does) and reads `take` ids, or all. */
+  const read = <E, R>(source: IdSource.IdSource<E, R>, take?: number) =>
+    Effect.scoped(Effect.flatMap(source.open(run), (opened) =>
+      collect(take === undefined ? opened.ids : Stream.take(opened.ids, take))))
+
+  it.scoped("every share gets every id with the same ordinals, the listing asked once a page", () =>
+    Effect.gen(function*() {
+      const journal = yield* journalIn
+      const asked: Array<readonly [number, number]> = []
+      const shares = yield* IdSource.share(pages(journal, asked), { consumers: 3, resumed: false, maximumLag: 2 })
+      const all = yield* Effect.all(shares.map((s) => read(s)), { concurrency: "unbounded" })
+      const expected = Array.from({ length: 30 }, (_, k) => [k, String(Math.floor(k / 3) * 10 + (k % 3))] as const)
+      for (const lines of all) assert.deepStrictEqual(idsOf(lines), expected)
+      assert.deepStrictEqual(asked.map(([p]) => p), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "each page listed once")
+      assert.strictEqual(lineCount(journal), 10)
+    }).pipe(Effect.provide(platform)))
+
+  it.scoped("a share that stops reading, or never reads, does not hold the others back", () =>
+    Effect.gen(function*() {
+      const journal = yield* journalIn
+      const asked: Array<readonly [number, number]> = []
+      const [never, early, whole] = yield* IdSource.share(pages(journal, asked), {
+        consumers: 3,
+        resumed: false,
+        maximumLag: 1
+      })
+      // Read side by side, as a job's exports do: one opens its share and returns without reading it (an export of a
+      // finished dataset), one stops after 4 ids, one reads everything.
+      const [, first, rest] = yield* Effect.all([
+        Effect.scoped(never!.open(run)),
+        read(early!, 4),
+        read(whole!)
+      ], { concurrency: "unbounded" })
+      assert.strictEqual(first.length, 4)
+      assert.strictEqual(rest.length, 30)
+      assert.deepStrictEqual(asked.length, 10)
+    }).pipe(Effect.provide(platform)))
+
+  it.scoped("resumed keeps the journal: ids listed before are read back, not listed again", () =>
+    Effect.gen(function*() {
+      const journal = yield* journalIn
+      yield* Effect.scoped(Effect.flatMap(pages(journal, []).open(run), (o) => collect(Stream.take(o.ids, 7))))
+      const listedBefore = lineCount(journal)
+      const asked: Array<readonly [number, number]> = []
+      const shares = yield* IdSource.share(pages(journal, asked), { consumers: 2, resumed: true })
+      const all = yield* Effect.all(shares.map((s) => read(s)), { concurrency: "unbounded" })
+      for (const lines of all) assert.strictEqual(lines.length, 30)
+      assert.deepStrictEqual(asked.map(([p]) => p)[0], listedBefore, "listing goes on after the journal's pages")
+      const again: Array<readonly [number, number]> = []
+      const fresh = yield* IdSource.share(pages(journal, again), { consumers: 1, resumed: false })
+      yield* read(fresh[0]!, 1)
+      assert.deepStrictEqual(again[0], [0, 0], "not resumed: the listing starts afresh")
+    }).pipe(Effect.provide(platform)))
+
+  it.scoped("a listing's failure reaches every share", () =>
+    Effect.gen(function*() {
+      const failing = IdSource.fromPages(() => ({
+        identity: { kind: "list", key: "k", description: "d" },
+        journal: "/proc/assoc-etl-no-such-dir/journal",
+        position: Position,
+        first: { page: 0 },
+        list: lister([])
+      }))
+      const shares = yield* IdSource.share(failing, { consumers: 2, resumed: true })
+      const errors = yield* Effect.all(shares.map((s) => Effect.flip(read(s))), { concurrency: "unbounded" })
+      for (const e of errors) assert.strictEqual(e._tag, "IdSourceError")
+    }).pipe(Effect.provide(platform)))
+})

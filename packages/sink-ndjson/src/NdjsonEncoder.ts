@@ -3,7 +3,7 @@
  * order (core's `NdjsonRows`, the dataset journal's own lines), optionally
  * gzipped. Each batch of rows becomes one buffer (never one write per row).
  */
-import { NdjsonRows } from "@assoc-etl/core"
+import { NdjsonRows, PartEncoder as Encoders } from "@assoc-etl/core"
 import type { PartEncoder } from "@assoc-etl/core"
 import { Effect } from "effect"
 import * as zlib from "node:zlib"
@@ -42,7 +42,18 @@ export const make = (options?: NdjsonEncoderOptions): PartEncoder.PartEncoder =>
     if (!Number.isInteger(level) || level < -1 || level > 9) {
       throw new RangeError(`gzip level must be an integer from 0 to 9, got ${level}`)
     }
-    return { format, extension: ".ndjson.gz", open: Effect.sync(() => gzipWriter(level)) }
+    return {
+      format,
+      extension: ".ndjson.gz",
+      open: Effect.sync(() => gzipWriter(level)),
+      encodeTable: (table) => Effect.sync(() => zlib.gzipSync(Encoders.tableToNdjson(table), { level }))
+    }
   }
-  return { format, extension: ".ndjson", open: Effect.succeed(plainWriter), partIsJournal: true }
+  return {
+    format,
+    extension: ".ndjson",
+    open: Effect.succeed(plainWriter),
+    partIsJournal: true,
+    encodeTable: (table) => Effect.sync(() => Encoders.tableToNdjson(table))
+  }
 }

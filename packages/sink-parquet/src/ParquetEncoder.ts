@@ -37,10 +37,10 @@ export const format = "parquet"
 export const extension = ".parquet"
 export const defaultRowGroupSize = 4096
 
-/** The Parquet schema of a part: a root, then one leaf per column, in `AssociationRow.columns` order. */
-export const schema: ReadonlyArray<SchemaElement> = [
-  { name: "root", num_children: AssociationRow.columns.length },
-  ...AssociationRow.columns.map((c): SchemaElement =>
+/** The Parquet schema of a table of `columns`: a root, then one leaf per column, in order. */
+const schemaOf = (columns: ReadonlyArray<PartEncoder.TableColumn>): ReadonlyArray<SchemaElement> => [
+  { name: "root", num_children: columns.length },
+  ...columns.map((c): SchemaElement =>
     c.type === "int32"
       ? { name: c.name, type: "INT32", repetition_type: c.nullable ? "OPTIONAL" : "REQUIRED" }
       : {
@@ -52,6 +52,9 @@ export const schema: ReadonlyArray<SchemaElement> = [
       }
   )
 ]
+
+/** The Parquet schema of a part: a root, then one leaf per column, in `AssociationRow.columns` order. */
+export const schema: ReadonlyArray<SchemaElement> = schemaOf(AssociationRow.columns)
 
 const compressors: NonNullable<ParquetWriteOptions["compressors"]> = {
   GZIP: (input) => zlib.gzipSync(input)
@@ -127,6 +130,25 @@ const makeWriter = (rowGroupSize: number, codec: Codec): PartEncoder.PartWriter 
   }
 }
 
+/** A small table whole, as one Parquet file of one row group. */
+const encodeTable = (table: PartEncoder.Table, codec: Codec): Uint8Array => {
+  const bytes = new DrainWriter(1 << 16)
+  const writer = new ParquetWriter({
+    writer: bytes,
+    schema: schemaOf(table.columns).slice(),
+    codec,
+    compressors,
+    createdBy: "assoc-etl (hyparquet-writer 0.17.0)"
+  })
+  const columnData: Array<ColumnSource> = table.columns.map((c, i) => ({
+    name: c.name,
+    data: table.rows.map((row) => row[i] ?? null)
+  }))
+  void writer.write({ columnData, rowGroupSize: Number.MAX_SAFE_INTEGER })
+  void writer.finish()
+  return Buffer.concat(bytes.take())
+}
+
 /** A Parquet encoder: format `"parquet"`, extension `.parquet`. */
 export const make = (options?: ParquetEncoderOptions): PartEncoder.PartEncoder => {
   const rowGroupSize = options?.rowGroupSize ?? defaultRowGroupSize
@@ -134,5 +156,10 @@ export const make = (options?: ParquetEncoderOptions): PartEncoder.PartEncoder =
     throw new RangeError(`rowGroupSize must be a positive integer, got ${rowGroupSize}`)
   }
   const codec = options?.codec ?? "SNAPPY"
-  return { format, extension, open: Effect.sync(() => makeWriter(rowGroupSize, codec)) }
+  return {
+    format,
+    extension,
+    open: Effect.sync(() => makeWriter(rowGroupSize, codec)),
+    encodeTable: (table) => Effect.sync(() => encodeTable(table, codec))
+  }
 }

@@ -85,3 +85,36 @@ export const stream = <P, I, E, R>(
       }))
     return Stream.concat(replayed, rest)
   }))
+
+const IdsLine = Schema.parseJson(Schema.Struct({ ids: Schema.Array(ObjectId) }))
+
+/**
+ * The ids a journal holds, in order, read whole: the ids of a finished export's listing, for a later run that
+ * starts from them. A line cut short by a crash is left out, as a resume leaves it out.
+ */
+export const readIds = (path: string): Effect.Effect<ReadonlyArray<ObjectId>, IdSourceError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const bytes = yield* fs.readFile(path).pipe(
+      Effect.mapError((e) => new IdSourceError({ reason: "Io", path, detail: e.message }))
+    )
+    const text = new TextDecoder().decode(bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1))
+    const decode = Schema.decodeUnknownEither(IdsLine)
+    const ids: Array<ObjectId> = []
+    let lineNumber = 0
+    for (const line of text.split("\n")) {
+      lineNumber++
+      if (line.length === 0) continue
+      const page = decode(line)
+      if (page._tag === "Left") {
+        return yield* new IdSourceError({
+          reason: "Journal",
+          path,
+          line: lineNumber,
+          detail: `line ${lineNumber} is not a page of listed ids (${page.left.message})`
+        })
+      }
+      for (const id of page.right.ids) ids.push(id)
+    }
+    return ids
+  })

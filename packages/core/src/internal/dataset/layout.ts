@@ -18,6 +18,13 @@ export const manifestName = "manifest.json"
 export const errorsDirectory = "_errors"
 export const errorsName = "_errors/errors.ndjson"
 
+/**
+ * A table of the export's own beside its rows (`labels`: the pair's labels catalogue): in a folder, for the reason
+ * `_errors` is.
+ */
+export const tableDirectory = (name: string) => `_${name}`
+export const tableName = (name: string, extension: string) => `${name}${extension}`
+
 export const partName = (index: number, extension: string) => `part-${String(index).padStart(5, "0")}${extension}`
 export const journalName = (index: number) => `.part-${String(index).padStart(5, "0")}.journal`
 export const tempName = (index: number, extension: string) => `.${partName(index, extension)}.tmp`

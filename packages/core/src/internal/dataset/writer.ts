@@ -49,8 +49,15 @@ export interface Writer {
   readonly append: (rows: RowBatch, errors: ReadonlyArray<ErrorRow.ErrorRow>) => Effect.Effect<void, DatasetError>
   /** Makes what was appended durable, then records `payload` (encoded) in the checkpoint. */
   readonly commit: (payload: unknown) => Effect.Effect<void, DatasetError>
-  /** Commits the last part, then writes manifest.json and `_SUCCESS`. */
-  readonly finish: (payload: unknown, facts: Finished) => Effect.Effect<Manifest.Manifest, DatasetError>
+  /**
+   * Commits the last part, then writes manifest.json, then runs `beforeSuccess` (files of the caller's, written
+   * into the directory before it is sealed), then writes `_SUCCESS`.
+   */
+  readonly finish: <E = never>(
+    payload: unknown,
+    facts: Finished,
+    beforeSuccess?: (manifest: Manifest.Manifest) => Effect.Effect<void, E>
+  ) => Effect.Effect<Manifest.Manifest, DatasetError | E>
   readonly state: Effect.Effect<CheckpointFile.DatasetState>
 }
 
@@ -228,7 +235,11 @@ export const open = (
         }
       }).pipe(Effect.withSpan("Dataset.commit", { attributes: { directory: dir, final } }))
 
-    const finish = (payload: unknown, facts: Finished) =>
+    const finish = <E>(
+      payload: unknown,
+      facts: Finished,
+      beforeSuccess?: (manifest: Manifest.Manifest) => Effect.Effect<void, E>
+    ) =>
       Effect.gen(function*() {
         yield* commitWith(payload, true)
         const now = yield* Clock.currentTimeMillis
@@ -259,13 +270,14 @@ export const open = (
         yield* remove(journalName(part.index))
         yield* remove(tempName(part.index, enc.extension))
         yield* writeAtomically(dir, manifestName, encoder.encode(Manifest.encodeJson(manifest)))
+        if (beforeSuccess !== undefined) yield* beforeSuccess(manifest)
         yield* writeAtomically(dir, successName, new Uint8Array())
         closed = new DatasetError({ reason: "Finished", path: dir, detail: "" })
         return manifest
       })
 
     // One operation at a time; the first that fails or is interrupted closes the writer (see the module's comment).
-    const guarded = <A>(effect: Effect.Effect<A, DatasetError, FileSystem.FileSystem | Path.Path>) =>
+    const guarded = <A, E = never>(effect: Effect.Effect<A, DatasetError | E, FileSystem.FileSystem | Path.Path>) =>
       Effect.suspend(() => {
         const refused = closed ?? part.built?.failure()
         return refused === undefined ? effect : Effect.fail(refused)
@@ -284,7 +296,7 @@ export const open = (
     const writer: Writer = {
       append: (batch, errors) => guarded(append(batch, errors)),
       commit: (payload) => guarded(commitWith(payload, false)),
-      finish: (payload, facts) => guarded(finish(payload, facts)),
+      finish: (payload, facts, beforeSuccess) => guarded(finish(payload, facts, beforeSuccess)),
       state: Effect.sync(current)
     }
     return { writer, resumed: Option.map(checkpoint, (c) => c.payload), finished: Option.none() }

@@ -13,7 +13,7 @@ import { Buffer } from "node:buffer"
 
 // ---------------------------------------------------------------------------
 // Associations batch read: POST /crm/associations/2026-03/{from}/{to}/batch/read
-// (and its twin POST /crm/v4/associations/{from}/{to}/batch/read)
+// (and its twins POST /crm/associations/2026-09/... and POST /crm/v4/associations/{from}/{to}/batch/read)
 // ---------------------------------------------------------------------------
 
 /** HubSpot's limit of inputs in one batch-read request. */
@@ -56,7 +56,10 @@ export const WireObjectId = Schema.Union(
   })
 )
 
-
+/**
+ * A to-object of a result. Some answers name its type (`"toObjectTypeId": "0-2"`), and a result its from type
+ * (`"fromObjectTypeId"`): both are left unread, as any member we do not use, since the path names the pair.
+ */
 export const AssociatedObject = Schema.Struct({
   toObjectId: WireObjectId,
   associationTypes: Schema.Array(AssociationType)
@@ -79,7 +82,10 @@ export const BatchReadResult = Schema.Struct({
 })
 export type BatchReadResult = typeof BatchReadResult.Type
 
-/** One refused input (or group of inputs) in a 207 answer. */
+/**
+ * One refused input (or group of inputs): an item of `errors`, in a 207 answer, or in a 200 on version 2026-09,
+ * which reports partial failures so. The status code says nothing the items do not: both are read alike.
+ */
 export const BatchReadError = Schema.Struct({
   status: Schema.optionalWith(Schema.String, { exact: true }),
   category: Schema.String,
@@ -122,6 +128,28 @@ export const BatchReadEnvelope = Schema.Struct({ ...batchReadEnvelope, results: 
 export type BatchReadEnvelope = typeof BatchReadEnvelope.Type
 
 export const decodeBatchReadResponse = Schema.decodeUnknown(BatchReadResponse)
+
+// ---------------------------------------------------------------------------
+// The labels catalogue: GET /crm/associations/2026-03/{from}/{to}/labels
+// (and GET /crm/v4/associations/{from}/{to}/labels)
+// ---------------------------------------------------------------------------
+
+/**
+ * One association type defined for a pair, as the labels catalogue lists it, and read as `AssociationType` is.
+ * The catalogue holds every type defined, those no association uses yet too.
+ */
+export const AssociationLabel = Schema.Struct({
+  category: Schema.NonEmptyString,
+  typeId: AssociationRow.Int32,
+  /** `null` for a type without a label; a missing label is read as `null`. */
+  label: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null })
+})
+export type AssociationLabel = typeof AssociationLabel.Type
+
+export const LabelsResponse = Schema.Struct({
+  results: Schema.Array(AssociationLabel)
+})
+export type LabelsResponse = typeof LabelsResponse.Type
 
 // ---------------------------------------------------------------------------
 // Errors: the body of 400, 401, 403, 404, 429 and most 5xx answers
@@ -230,16 +258,17 @@ export type AccountDetails = typeof AccountDetails.Type
 // Parsing bodies
 // ---------------------------------------------------------------------------
 
-const bareIdPattern = /"(toObjectId|id)":(\s*)(\d+)/g
+const bareIdPattern = /"(toObjectId|id)"(\s*):(\s*)(\d+)/g
 
 /**
- * Quotes ids that HubSpot sends as bare JSON numbers (`"toObjectId":123`) so
- * that `JSON.parse` keeps every digit of ids beyond 2^53. Escaped quotes in
- * string values (`\"id\":1`) never match, since the pattern needs a quote
- * right after the name.
+ * Quotes ids that HubSpot sends as bare JSON numbers (`"toObjectId":123`, or
+ * `"toObjectId" : 123`: JSON allows whitespace on either side of the colon)
+ * so that `JSON.parse` keeps every digit of ids beyond 2^53. Escaped quotes
+ * in string values (`\"id\":1`) never match, since the pattern needs a quote
+ * right after the name; a quote and a colon after it end a key.
  */
 export const quoteBareIds = (text: string): string =>
-  text.includes("Id\":") || text.includes("\"id\":") ? text.replace(bareIdPattern, "\"$1\":$2\"$3\"") : text
+  text.includes("Id\"") || text.includes("\"id\"") ? text.replace(bareIdPattern, "\"$1\"$2:$3\"$4\"") : text
 
 /**
  * An HTTP body as text, exactly as undici's `text()` decodes it: a leading UTF-8 BOM dropped, bad bytes as

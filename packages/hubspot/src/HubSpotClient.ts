@@ -26,6 +26,18 @@ import * as RetryPolicy from "./RetryPolicy.js"
 
 export const defaultBaseUrl = "https://api.hubapi.com"
 
+/**
+ * The path family a client calls: one of HubSpot's date versions (`/crm/associations/2026-03/...`,
+ * `/crm/objects/2026-03/...`, `/account-info/2026-03/...`), or `"v4"`, the older `/crm/v4/associations/...` and
+ * `/crm/v3/...` paths. 2026-09 reports the inputs it refuses in a 200 with `errors[]`, where the others answer
+ * 207: the client reads both alike.
+ */
+export const ApiVersion = Schema.Literal("2026-03", "2026-09", "v4")
+export type ApiVersion = typeof ApiVersion.Type
+
+/** The version a client calls unless told otherwise. */
+export const defaultApiVersion: ApiVersion = "2026-03"
+
 export interface HubSpotClientOptions {
   readonly token: Redacted.Redacted<string>
   /** Default `https://api.hubapi.com`; plain `http://` only on loopback. */
@@ -36,8 +48,8 @@ export interface HubSpotClientOptions {
   readonly maxRetries?: number
   readonly retryBase?: Duration.DurationInput
   readonly retryCap?: Duration.DurationInput
-  /** Which path family to call: `"2026-03"` (default) or the older `"v4"`/`"v3"` paths. */
-  readonly apiVersion?: "2026-03" | "v4"
+  /** Which path family to call (`ApiVersion`): `"2026-03"` (default), `"2026-09"`, or the older `"v4"`/`"v3"`. */
+  readonly apiVersion?: ApiVersion
 }
 
 /**
@@ -110,6 +122,14 @@ export interface Service {
   ) => Effect.Effect<Api.SearchResponse, HubSpotError>
   /** The account behind the token (`GET /account-info/2026-03/details`): its `portalId`, and more. */
   readonly accountDetails: Effect.Effect<Api.AccountDetails, HubSpotError>
+  /**
+   * The labels catalogue of a pair (`GET /crm/associations/2026-03/{from}/{to}/labels`): every association type
+   * defined from `from` to `to`, in HubSpot's order, those no association uses yet too.
+   */
+  readonly labels: (
+    from: ObjectType.ObjectType,
+    to: ObjectType.ObjectType
+  ) => Effect.Effect<ReadonlyArray<Api.AssociationLabel>, HubSpotError>
   /** The budgets this client waits on (shared through the `RequestBudget` layer). */
   readonly budget: RequestBudget["Type"]
 }
@@ -187,7 +207,8 @@ export const make = (
       ...(options.retryBase === undefined ? {} : { base: options.retryBase }),
       ...(options.retryCap === undefined ? {} : { cap: options.retryCap })
     })
-    const v4 = options.apiVersion === "v4"
+    const version = options.apiVersion ?? defaultApiVersion
+    const v4 = version === "v4"
 
     const execute = <A>(call: Call<A>): Effect.Effect<A, HubSpotError> => {
       const fail = (reason: Reason, fields: Partial<ConstructorParameters<typeof HubSpotError>[0]> = {}) =>
@@ -339,7 +360,9 @@ export const make = (
     const batchRead: Service["batchRead"] = (from, to, inputs, callOptions) =>
       execute({
         method: "POST",
-        path: v4 ? `/crm/v4/associations/${from}/${to}/batch/read` : `/crm/associations/2026-03/${from}/${to}/batch/read`,
+        path: v4
+          ? `/crm/v4/associations/${from}/${to}/batch/read`
+          : `/crm/associations/${version}/${from}/${to}/batch/read`,
         body: { inputs },
         shape: `${inputs.length} inputs (${inputs.filter((i) => i.after !== undefined).length} with a cursor)`,
         decode: (u) => Effect.map(Api.decodeBatchReadResponse(u), BatchReadAnswer.fromResponse),
@@ -353,7 +376,7 @@ export const make = (
     const listObjects: Service["listObjects"] = (type, listOptions) =>
       execute({
         method: "GET",
-        path: v4 ? `/crm/v3/objects/${type}` : `/crm/objects/2026-03/${type}`,
+        path: v4 ? `/crm/v3/objects/${type}` : `/crm/objects/${version}/${type}`,
         urlParams: {
           limit: String(listOptions.limit),
           ...(listOptions.after === undefined ? {} : { after: listOptions.after }),
@@ -381,7 +404,7 @@ export const make = (
     const accountDetails: Service["accountDetails"] = Effect.suspend(() =>
       execute({
         method: "GET",
-        path: v4 ? "/account-info/v3/details" : "/account-info/2026-03/details",
+        path: v4 ? "/account-info/v3/details" : `/account-info/${version}/details`,
         shape: "account details",
         decode: Schema.decodeUnknown(Api.AccountDetails),
         name: "HubSpotClient.accountDetails",
@@ -390,12 +413,27 @@ export const make = (
       })
     )
 
+    const decodeLabels = Schema.decodeUnknown(Api.LabelsResponse)
+    const labels: Service["labels"] = (from, to) =>
+      execute({
+        method: "GET",
+        path: v4
+          ? `/crm/v4/associations/${from}/${to}/labels`
+          : `/crm/associations/${version}/${from}/${to}/labels`,
+        shape: "the labels catalogue",
+        decode: (u) => Effect.map(decodeLabels(u), (response) => response.results),
+        name: "HubSpotClient.labels",
+        budgets: [budget.requests],
+        admitted: false
+      })
+
     return {
       baseUrl,
       batchRead,
       listObjects,
       search,
       accountDetails,
+      labels,
       budget
     } satisfies Service
   })

@@ -88,6 +88,14 @@ describe("AssociationsApi", () => {
     assert.strictEqual(decoded.results[0]?.to[0]?.toObjectId, "18446744073709551615")
     assert.strictEqual(decoded.results[0]?.to[0]?.associationTypes[0]?.label, "say \"toObjectId\":5")
     assert.strictEqual(decoded.results[0]?.to[0]?.associationTypes[0]?.typeId, 1)
+    // Pretty-printed, with whitespace about the colon (as JSON allows), and the same label escaped so.
+    const pretty = `{ "results" : [ { "from" : { "id" : 9007199254740993 }, "to" : [ { "toObjectId"\n:\t18446744073709551615,`
+      + ` "associationTypes" : [ { "category" : "WORK", "typeId" : 1, "label" : "say \\"id\\" : 5" } ] } ] } ] }`
+    const decode = Schema.decodeUnknownSync(AssociationsApi.BatchReadResponse)
+    const again = decode(JSON.parse(AssociationsApi.quoteBareIds(pretty)))
+    assert.strictEqual(again.results[0]?.from.id, "9007199254740993")
+    assert.strictEqual(again.results[0]?.to[0]?.toObjectId, "18446744073709551615")
+    assert.strictEqual(again.results[0]?.to[0]?.associationTypes[0]?.label, "say \"id\" : 5")
   })
 
   it("missingScopes names the scopes of a 403", () => {

@@ -1,6 +1,7 @@
 import { type AssociationRow, NdjsonRows, ObjectId, ObjectType } from "@assoc-etl/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc } from "effect"
+import * as Scan from "../src/internal/batchReadScan.js"
 import { AssociationsApi, BatchReadAnswer } from "../src/index.js"
 
 const pair: AssociationRow.Pair = { fromType: ObjectType.unsafeMake("contacts"), toType: ObjectType.unsafeMake("companies") }
@@ -49,7 +50,10 @@ const labelArb = fc.oneof(
   fc.string({ unit: "binary", maxLength: 12 })
 )
 const typeArb = fc.record({
-  category: fc.oneof({ arbitrary: fc.constantFrom("HUBSPOT_DEFINED", "USER_DEFINED"), weight: 40 }, fc.constantFrom("", "X\u00e9", 7)),
+  category: fc.oneof(
+    { arbitrary: fc.constantFrom("HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED", "WORK"), weight: 40 },
+    fc.constantFrom("", "X\u00e9", 7)
+  ),
   typeId: fc.oneof(
     { arbitrary: fc.constantFrom(1, 279, 449, 1001), weight: 30 },
     fc.integer({ min: -2147483648, max: 2147483647 }),
@@ -61,6 +65,8 @@ const typeArb = fc.record({
 const toArb = fc.record({
   toObjectId: fc.oneof({ arbitrary: idArb, weight: 40 }, fc.constantFrom(12, -1, "12a", "", null, 2 ** 60)),
   associationTypes: fc.oneof({ arbitrary: fc.array(typeArb, { maxLength: 3 }), weight: 40 }, fc.constant(null)),
+  // The spec allows it, or not: a string, or anything, is left unread.
+  toObjectTypeId: fc.oneof({ arbitrary: fc.constantFrom("0-2", "2-12345"), weight: 10 }, fc.constantFrom(2, null)),
   extra: fc.constant({ id: "7" })
 }, { requiredKeys: ["toObjectId", "associationTypes"] })
 const pagingArb = fc.oneof(
@@ -70,7 +76,8 @@ const pagingArb = fc.oneof(
 const resultArb = fc.record({
   from: fc.record({ id: fc.oneof({ arbitrary: idArb, weight: 40 }, fc.constantFrom(7, "x", null)), name: fc.constant("n") }, { requiredKeys: ["id"] }),
   to: fc.oneof({ arbitrary: fc.array(toArb, { maxLength: 5 }), weight: 40 }, fc.constant({})),
-  paging: pagingArb
+  paging: pagingArb,
+  fromObjectTypeId: fc.oneof({ arbitrary: fc.constantFrom("0-1", "2-12345"), weight: 10 }, fc.constantFrom(1, null))
 }, { requiredKeys: ["from", "to"] })
 const errorArb = fc.record({
   status: fc.constant("error"),
@@ -103,17 +110,19 @@ const commonArb = fc.record({
       to: fc.uniqueArray(
         fc.record({
           toObjectId: fc.stringMatching(/^[0-9]{1,20}$/),
+          toObjectTypeId: fc.constantFrom("0-2", "2-12345"),
           associationTypes: fc.uniqueArray(
             fc.record({
-              category: fc.constantFrom("HUBSPOT_DEFINED", "USER_DEFINED"),
+              category: fc.constantFrom("HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED", "WORK"),
               typeId: fc.integer({ min: 1, max: 2000 }),
               label: fc.option(fc.string({ unit: "binary" }), { nil: null })
             }),
             { selector: (t) => `${t.category}/${t.typeId}`, maxLength: 4 }
           )
-        }),
+        }, { requiredKeys: ["toObjectId", "associationTypes"] }),
         { selector: (t) => t.toObjectId, maxLength: 6 }
       ),
+      fromObjectTypeId: fc.constantFrom("0-1", "2-12345"),
       paging: fc.option(fc.record({ next: fc.record({ after: fc.stringMatching(/^[A-Za-z0-9%=_-]{1,40}$/), link: fc.webUrl() }) }), { nil: undefined })
     }, { requiredKeys: ["from", "to"] }),
     { selector: (r) => r.from.id, maxLength: 8 }
@@ -161,11 +170,7 @@ const serialize = (value: unknown, style: Style): string => {
       let entries = Object.entries(v).filter(([, e]) => e !== undefined)
       if (style.reverse) entries = entries.reverse()
       if (style.duplicateFirst !== undefined && entries.length > 0) entries = [[entries[0]![0], style.duplicateFirst], ...entries]
-      // A bare id right after its key's colon, as `quoteBareIds` expects (`"id" : 5` is declined, see below).
-      const member = ([k, e]: [string, unknown]) => {
-        const value = go(e, k)
-        return `${str(k)}${/^[0-9]/.test(value) ? "" : ws()}:${ws()}${value}`
-      }
+      const member = ([k, e]: [string, unknown]) => `${str(k)}${ws()}:${ws()}${go(e, k)}`
       return `{${ws()}${entries.map(member).join(`${ws()},${ws()}`)}${ws()}}`
     }
     return JSON.stringify(v)
@@ -212,7 +217,6 @@ describe("BatchReadAnswer.fromBody", () => {
       [`{"from":{"id":"1"},"to":[]},{"from":{"id":"1"},"to":[]}`, "read"], // a from id twice
       [`{"from":{"\\u0069d":"1"},"to":[]}`, "read"],
       [`{"from":{"id":"1"},"to":[${t("5.0")}]}`, "not JSON"], // quoteBareIds makes "5".0 of it
-      [`{"from":{"id" :5},"to":[]}`, "read"], // not quoted: read as the number 5
       [`{"from":{"id":"1"},"to":[],"x":{"id":5}}`, "read"],
       [`{"from":{"id":"1"},"to":[],"paging":{"next":{"after":"caf\\u00e9"}}}`, "read"]
     ]
@@ -243,6 +247,42 @@ describe("BatchReadAnswer.fromBody", () => {
     const order = ["2", "1", "2"].map(ObjectId.unsafeMake)
     assert.deepStrictEqual(answer.rows(pair, order).toArray().map((r) => r.from_object_id), ["2", "1"])
     assert.isTrue(agrees(bytes, ["2", "1", "2"]))
+  })
+
+  it("reads the spec's variants from the bytes as the reference does: bare ids past 2^53, WORK, type ids", () => {
+    const big = "1152921504606846977" // 2^60 + 1: a double would make it ...976
+    assert.notStrictEqual(String(Number(big)), big)
+    const text = `{"status":"COMPLETE","results":[{"fromObjectTypeId":"0-1","from":{"id":"7"},"to":[`
+      + `{"toObjectId":${big},"toObjectTypeId":"0-2","associationTypes":[{"category":"WORK","typeId":1007,"label":"Manager"}]},`
+      + `{"toObjectId":9007199254740993,"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":null}]}]}],`
+      + `"numErrors":1,"errors":[{"status":"error","category":"OBJECT_NOT_FOUND","message":"No contacts found with ids: 8",`
+      + `"context":{"fromObjectId":["8"]},"fromObjectTypeId":"0-1"}]}`
+    const bytes = utf8.encode(text)
+    // The scanner: each to id is the digits of the body where it stands, not a number.
+    const scanned = Scan.scan(bytes)!
+    assert.isDefined(scanned)
+    assert.strictEqual(scanned.rowCount, 2)
+    const digits = (r: number) =>
+      new TextDecoder().decode(bytes.subarray(scanned.rows[3 * r]!, scanned.rows[3 * r + 1]!))
+    assert.deepStrictEqual([digits(0), digits(1)], [big, "9007199254740993"])
+    assert.deepStrictEqual(scanned.types.map((t) => t.category), ["WORK", "HUBSPOT_DEFINED"])
+    // The reference: the body parsed whole, bare ids quoted first.
+    const ref = reference(bytes)
+    assert.isObject(ref)
+    const expected = [[big, "WORK", 1007, "Manager"], ["9007199254740993", "HUBSPOT_DEFINED", 1, null]]
+    const columns = (r: AssociationRow.AssociationRow) =>
+      [r.to_object_id, r.association_category, r.association_type_id, r.association_label]
+    if (typeof ref === "object") assert.deepStrictEqual(ref.rows(pair).toArray().map(columns), expected)
+    assert.deepStrictEqual(BatchReadAnswer.fromBody(bytes)!.rows(pair).toArray().map(columns), expected)
+    assert.isTrue(agrees(bytes, ["7", "8"]))
+    // Without the object type ids, the same.
+    const without = text.replace(/"(from|to)ObjectTypeId":"0-[12]",/g, "").replace(/,"fromObjectTypeId":"0-1"/g, "")
+    assert.notInclude(without, "ObjectTypeId")
+    assert.isTrue(agrees(utf8.encode(without), ["7", "8"]))
+    // Pretty-printed, whitespace about the colon of a bare id: read from the bytes all the same, digit for digit.
+    const pretty = utf8.encode(text.replace(/"toObjectId":/g, "\"toObjectId\" : ").replace(/"id":/g, "\"id\"\n:"))
+    assert.isTrue(agrees(pretty, ["7", "8"]))
+    assert.deepStrictEqual(BatchReadAnswer.fromBody(pretty)!.rows(pair).toArray().map(columns), expected)
   })
 })
 

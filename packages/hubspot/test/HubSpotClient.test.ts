@@ -1,10 +1,10 @@
 import { ObjectId, ObjectType } from "@assoc-etl/core"
-import { Simulator } from "@assoc-etl/simulator"
+import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
 import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Config, ConfigProvider, Effect, Either, Fiber, Layer, Option, Redacted, TestClock } from "effect"
-import { HubSpotClient, HubSpotError, RequestBudget } from "../src/index.js"
+import { Flatten, HubSpotClient, HubSpotError, RequestBudget } from "../src/index.js"
 import { count, counted } from "./support.js"
 
 const from = ObjectType.unsafeMake("contacts")
@@ -450,4 +450,177 @@ describe("HubSpotClient", () => {
       assert.strictEqual(seen[0]!.auth, `Bearer ${token}`)
       assert.isAtLeast(seen[1]!.at - seen[0]!.at, 800)
     }))
+})
+
+describe("HubSpotClient labels", () => {
+  const catalogue = `{"results":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":null},`
+    + `{"category":"USER_DEFINED","typeId":36},{"category":"WORK","typeId":40,"label":"Manager","extra":1}]}`
+
+  it.effect("reads the pair's catalogue on the path of its version, a missing label as null", () =>
+    Effect.gen(function*() {
+      const paths: Record<HubSpotClient.ApiVersion, string> = {
+        "2026-03": "/crm/associations/2026-03/contacts/companies/labels",
+        "2026-09": "/crm/associations/2026-09/contacts/companies/labels",
+        v4: "/crm/v4/associations/contacts/companies/labels"
+      }
+      for (const apiVersion of HubSpotClient.ApiVersion.literals) {
+        yield* withDouble([{ status: 200, body: catalogue }], (client, seen) =>
+          Effect.gen(function*() {
+            const labels = yield* client.labels(from, to)
+            assert.deepStrictEqual(labels, [
+              { category: "HUBSPOT_DEFINED", typeId: 1, label: null },
+              { category: "USER_DEFINED", typeId: 36, label: null },
+              { category: "WORK", typeId: 40, label: "Manager" }
+            ])
+            assert.strictEqual(seen[0]!.url, `https://api.hubapi.com${paths[apiVersion]}`)
+            assert.strictEqual(seen[0]!.auth, `Bearer ${token}`)
+            assert.strictEqual(yield* count(HubSpotClient.metrics.requests), 1)
+          }), { apiVersion })
+      }
+    }))
+
+  it.effect("a catalogue of the wrong shape is a Decode error; a 5xx is retried; a 400 is not", () =>
+    Effect.gen(function*() {
+      const bad = [`{"results":[{"category":"","typeId":1}]}`, `{"results":[{"category":"X","typeId":2147483648}]}`, `{}`]
+      for (const body of bad) {
+        yield* withDouble([{ status: 200, body }], (client, seen) =>
+          Effect.gen(function*() {
+            const e = yield* Effect.flip(client.labels(from, to))
+            assert.strictEqual(e.reason, "Decode", body)
+            assert.include(e.message, "GET /crm/associations/2026-03/contacts/companies/labels")
+            assert.strictEqual(seen.length, 1)
+          }))
+      }
+      yield* withDouble([{ status: 503, body: "{}" }, { status: 200, body: catalogue }], (client, seen) =>
+        Effect.gen(function*() {
+          assert.strictEqual((yield* client.labels(from, to)).length, 3)
+          assert.strictEqual(seen.length, 2)
+          assert.strictEqual(yield* retries("Server"), 1)
+        }))
+      yield* withDouble([{
+        status: 400,
+        body: `{"status":"error","message":"Unable to infer object type from: widgets","category":"VALIDATION_ERROR"}`
+      }], (client, seen) =>
+        Effect.gen(function*() {
+          const e = yield* Effect.flip(client.labels(from, ObjectType.unsafeMake("widgets")))
+          assert.strictEqual(e.reason, "BadRequest")
+          assert.strictEqual(e.category, "VALIDATION_ERROR")
+          assert.include(e.message, "the labels catalogue; HubSpot says: Unable to infer object type from: widgets")
+          assert.strictEqual(seen.length, 1)
+        }))
+    }))
+
+  it.live("against the simulator: every type defined, labels no association uses yet included, on each version", () =>
+    counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const truth = SimulatedPortal.groundTruth(sim.portal, from, to)
+      const key = (category: string, typeId: number, label: string | null) => `${category}/${typeId}/${label}`
+      const used = new Set(
+        truth.rows.map((r) => key(r.association_category, r.association_type_id, r.association_label))
+      )
+      const types = sim.portal.associationTypes(from, to)
+      // A client of each version, with a transport of its own, open while it is used.
+      const read = (apiVersion: HubSpotClient.ApiVersion) =>
+        Effect.flatMap(
+          HubSpotClient.make({ token: Redacted.make(sim.options.token), baseUrl: sim.baseUrl, apiVersion }),
+          (client) => Effect.all([client.labels(from, to), client.labels(to, from)])
+        ).pipe(Effect.provide(NodeHttpClient.layerUndici))
+      for (const apiVersion of HubSpotClient.ApiVersion.literals) {
+        const [labels, back] = yield* read(apiVersion)
+        // The pair's types, as its associations carry them, then those none carries.
+        assert.deepStrictEqual(labels.slice(0, types.length), [...types])
+        const unused = labels.filter((l) => !used.has(key(l.category, l.typeId, l.label)))
+        assert.deepStrictEqual(unused.map((l) => [l.category, l.label]), [
+          ["USER_DEFINED", "Former employee"],
+          ["INTEGRATOR_DEFINED", "Synced partner"]
+        ])
+        assert.deepStrictEqual(unused, labels.slice(types.length))
+        assert.strictEqual(new Set(labels.map((l) => l.typeId)).size, labels.length)
+        // Every type a row carries is in the catalogue, the one without a label as null.
+        assert.strictEqual(used.size, types.length)
+        assert.isTrue(labels.some((l) => l.label === null))
+        // The other direction has a catalogue of its own.
+        assert.notDeepEqual(back.map((l) => l.typeId), labels.map((l) => l.typeId))
+      }
+      const counters = yield* sim.counters
+      assert.strictEqual(counters.labelsRequests, 6)
+      assert.strictEqual(counters.requests, 6)
+      assert.strictEqual(yield* count(HubSpotClient.metrics.requests), 6)
+      // An unknown type is refused as the other calls refuse it.
+      const client = yield* HubSpotClient.HubSpotClient
+      const e = yield* Effect.flip(client.labels(from, ObjectType.unsafeMake("widgets")))
+      assert.strictEqual(e.reason, "BadRequest")
+      assert.strictEqual(e.status, 400)
+      assert.strictEqual((yield* sim.counters).labelsRequests, 6)
+    })).pipe(Effect.provide(Simulator.layerTest({ objects: 300 }))))
+
+  it.live("with workCategory, the catalogue and the rows carry category WORK as it is", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const client = yield* HubSpotClient.HubSpotClient
+      const labels = yield* client.labels(from, to)
+      const work = labels.filter((l) => l.category === "WORK")
+      assert.strictEqual(work.length, 3)
+      const truth = SimulatedPortal.groundTruth(sim.portal, from, to)
+      assert.isTrue(truth.rows.some((r) => r.association_category === "WORK"))
+      for (const r of truth.rows) {
+        assert.isTrue(labels.some((l) =>
+          l.category === r.association_category && l.typeId === r.association_type_id && l.label === r.association_label
+        ))
+      }
+    }).pipe(Effect.provide(Simulator.layerTest({ objects: 200, workCategory: true }))))
+})
+
+describe("HubSpotClient versions", () => {
+  const refusal = `{"status":"error","category":"OBJECT_NOT_FOUND","subCategory":"crm.associations.FROM_OBJECT_NOT_FOUND",`
+    + `"message":"No contacts found with ids: 2","context":{"fromObjectId":["2"]}}`
+  const empty = `{"status":"error","category":"OBJECT_NOT_FOUND","subCategory":"crm.associations.NO_ASSOCIATIONS_FOUND",`
+    + `"message":"No company is associated with contact 3.","context":{"fromObjectId":["3"]}}`
+  const partial = `{"status":"COMPLETE","results":[${result("1")}],"numErrors":2,"errors":[${refusal},${empty}]}`
+
+  it.effect("2026-09 calls its own paths; its 200 with errors[] reads as the same 207 would", () =>
+    withDouble([
+      { status: 200, body: partial },
+      { status: 207, body: partial },
+      { status: 200, body: `{"results":[]}` },
+      { status: 200, body: `{"portalId":7}` }
+    ], (client, seen) =>
+      Effect.gen(function*() {
+        const pair = { fromType: from, toType: to }
+        const inputs = [{ id: id("1") }, { id: id("2") }, { id: id("3") }]
+        const in200 = yield* client.batchRead(from, to, inputs)
+        const in207 = yield* client.batchRead(from, to, inputs)
+        assert.deepStrictEqual(in200.errors, in207.errors)
+        assert.deepStrictEqual(in200.results, in207.results)
+        assert.deepStrictEqual(in200.rows(pair).toArray(), in207.rows(pair).toArray())
+        assert.strictEqual(in200.rows(pair).length, 1)
+        // Refused: the unknown id; the id without associations is zero rows, not a refusal.
+        const refused = in200.errors.flatMap((e) => Flatten.errorRows(pair, e))
+        assert.deepStrictEqual(refused.map((r) => r.object_id), ["2"])
+        assert.deepStrictEqual(in207.errors.flatMap((e) => Flatten.errorRows(pair, e)), refused)
+        yield* client.listObjects(from, { limit: 10 })
+        yield* client.accountDetails
+        assert.deepStrictEqual(seen.map((s) => s.url), [
+          "https://api.hubapi.com/crm/associations/2026-09/contacts/companies/batch/read",
+          "https://api.hubapi.com/crm/associations/2026-09/contacts/companies/batch/read",
+          "https://api.hubapi.com/crm/objects/2026-09/contacts?limit=10",
+          "https://api.hubapi.com/account-info/2026-09/details"
+        ])
+        assert.strictEqual(yield* count(HubSpotClient.metrics.answersParsed), 0)
+      }), { apiVersion: "2026-09" }))
+
+  it.effect("an id beyond 2^53 sent as a bare number keeps every digit on the reference path too", () =>
+    // An escaped key makes the byte reader decline: the body is parsed whole, bare ids quoted first.
+    withDouble([ok(
+      `[{"from":{"id":9007199254740993},"to":[{"toObjectId":18446744073709551615,"toObjectTypeId":"0-2",`
+        + `"associationTypes":[{"category":"WORK","typeId":7,"label":"Manager"}]}],"fromObjectTypeId":"0-1","\\u0078":1}]`
+    )], (client) =>
+      Effect.gen(function*() {
+        const got = yield* client.batchRead(from, to, [{ id: id("9007199254740993") }])
+        assert.strictEqual(yield* count(HubSpotClient.metrics.answersParsed), 1)
+        const rows = got.rows({ fromType: from, toType: to }).toArray()
+        assert.deepStrictEqual(rows.map((r) => [r.from_object_id, r.to_object_id, r.association_category]), [
+          ["9007199254740993", "18446744073709551615", "WORK"]
+        ])
+      })))
 })

@@ -5,11 +5,19 @@
  * associations of one object are drawn on demand from a PRNG keyed by
  * (seed, from type, to type, id). A portal of 1,000,000 objects a type costs
  * nothing until asked; `ids(type)` materializes (and caches) one type's ids.
+ *
+ * A portal is of one version of its data (`version`, for snapshot diffs and chained runs). Version 0 is the draw
+ * above. Version 1 is version 0 edited, deterministically from the seed (`internal/versions.ts`): about 1% of
+ * each type's objects archived (and the associations to them gone), about 1% added, about 2% with their
+ * associations edited, half of those with a `lastModified` moved into the change window `[changedAt - 1 hour,
+ * changedAt)`, half silently; every other object and association is version 0's. `changes` and `changeOf` tell
+ * which objects are which.
  */
 import type { AssociationRow, ObjectId } from "@assoc-etl/core"
 import type { AssociationsApi } from "@assoc-etl/hubspot"
 import * as IndexSet from "./internal/indexSet.js"
 import { hash2, hashString, mulberry32 } from "./internal/prng.js"
+import * as Versions from "./internal/versions.js"
 
 export type AssociatedObject = AssociationsApi.AssociatedObject
 export type AssociationType = AssociationsApi.AssociationType
@@ -32,6 +40,8 @@ export const typeCount = (typeSet: number): number => typeSet & 0xff
 export const typeAt = (typeSet: number, t: number): number => (typeSet >>> (8 * (t + 1))) & 0xff
 
 const noPositions: AssociationPositions = { length: 0, toIndex: new Int32Array(0), typeSet: new Int32Array(0) }
+
+const noChanges: Changes = { archived: [], added: [], changedVisibly: [], changedSilently: [] }
 
 /** Sorts ascending: by insertion while short (most objects have a few associations), else the built-in sort. */
 const sortIndices = (a: Int32Array): void => {
@@ -65,12 +75,47 @@ export interface SimulatedPortalOptions {
   readonly types: ReadonlyArray<string>
   /** Default "typical". */
   readonly shape?: PortalShape
+  /**
+   * Some association types of every pair in category `WORK`, which HubSpot's spec allows: the USER_DEFINED labels
+   * at odd places of `associationTypes`. Only their category changes: every association is the same. Default false.
+   */
+  readonly workCategory?: boolean
+  /** The version of the data: 0 (the default) or 1, version 0 edited (see the header). Any other is a defect. */
+  readonly version?: number
+  /**
+   * Epoch millis: version 1's changes are dated in `[changedAt - 1 hour, changedAt)`. Default: when `make` is
+   * called (the simulator passes its `Clock`'s time). Version 0 ignores it.
+   */
+  readonly changedAt?: number
+}
+
+/**
+ * What version 1 did to an object of a type, against version 0:
+ * - `"archived"`: gone (not in `ids`, `has` false), and the associations to it too;
+ * - `"added"`: new, created and modified in the change window, with associations of its own;
+ * - `"changedVisibly"`: its associations edited in every pair from its type (some added, some removed, some
+ *   relabelled: the same object, other association types), `lastModified` in the change window;
+ * - `"changedSilently"`: the same edits, `lastModified` as in version 0 (a modified-since export misses them).
+ * An object that only lost associations to archived objects is none of these.
+ */
+export type Change = "archived" | "added" | "changedVisibly" | "changedSilently"
+
+/** The ids of a type by `Change`, each ascending; all empty at version 0. */
+export interface Changes {
+  readonly archived: ReadonlyArray<string>
+  readonly added: ReadonlyArray<string>
+  readonly changedVisibly: ReadonlyArray<string>
+  readonly changedSilently: ReadonlyArray<string>
 }
 
 export interface SimulatedPortal {
   readonly seed: number
   readonly shape: PortalShape
   readonly types: ReadonlyArray<string>
+  /** The version of the data (0 or 1). */
+  readonly version: number
+  /** The end of the change window of version 1 (epoch millis); undefined at version 0. */
+  readonly changedAt: number | undefined
   /** The object ids of a type, ascending as BigInt (empty for an unknown type). Cached after the first call. */
   readonly ids: (type: string) => ReadonlyArray<string>
   /** The number of objects of a type (0 for an unknown type), without materializing the ids. */
@@ -88,10 +133,20 @@ export interface SimulatedPortal {
   readonly associationPositions: (from: string, to: string, id: string) => AssociationPositions
   /** The association types of a pair, the same objects every call; `AssociationPositions.typeSet` points into it. */
   readonly associationTypes: (from: string, to: string) => ReadonlyArray<AssociationType>
+  /**
+   * Every association type defined for a pair, as its labels catalogue lists them: `associationTypes`, then
+   * types that no association uses (a USER_DEFINED "Former employee", an INTEGRATOR_DEFINED "Synced partner"),
+   * with typeIds of their own. Empty for an unknown type.
+   */
+  readonly definedTypes: (from: string, to: string) => ReadonlyArray<AssociationType>
   /** Epoch millis of the object's last modification (whole hours of 2025), for search. */
   readonly lastModified: (type: string, id: string) => number
   /** Epoch millis of the object's creation, before `lastModified`. */
   readonly createdAt: (type: string, id: string) => number
+  /** What this version did to an object (an id of version 0, or an added one), against version 0. O(1). */
+  readonly changeOf: (type: string, id: string) => Change | undefined
+  /** The ids of a type that this version archived, added or edited, against version 0. Cached. */
+  readonly changes: (type: string) => Changes
 }
 
 /** Ordinary ids of one type are `base + i * stride + jitter(i)` with `jitter < stride`: ascending, invertible. */
@@ -117,6 +172,15 @@ const userLabels: ReadonlyArray<string> = [
   "Café ☕ – 日本語 👍",
   "Tab\there \\ backslash",
   "Reseller"
+]
+
+/**
+ * Labels defined for every pair that no association uses: apart from `associationTypes`, whose size the draws of
+ * the associations read, so that defining them changes no association.
+ */
+const unusedLabels: ReadonlyArray<Omit<AssociationType, "typeId"> & { readonly typeIdOffset: number }> = [
+  { category: "USER_DEFINED", typeIdOffset: 1000 + userLabels.length, label: "Former employee" },
+  { category: "INTEGRATOR_DEFINED", typeIdOffset: 2000, label: "Synced partner" }
 ]
 
 interface TypeSpace {
@@ -156,6 +220,10 @@ export const make = (options: SimulatedPortalOptions): SimulatedPortal => {
     bigBase + BigInt(s.index) * bigTypeStep + BigInt(j * bigStride + (hash2(s.salt ^ 0x5bd1e995, j) % bigStride))
   const idAt = (s: TypeSpace, i: number): string =>
     i < s.ordinary ? String(ordinaryAt(s, i)) : bigAt(s, i - s.ordinary).toString()
+  // The objects a version adds take the slots after the ordinary ones, with a jitter of their own: above every
+  // ordinary id of version 0, below the big ones, unknown to version 0.
+  const addedAt = (s: TypeSpace, m: number): number =>
+    s.base + (s.ordinary + m) * stride + (hash2(s.salt ^ 0x27d4eb2f, m) % stride)
 
   const digits = /^[0-9]{1,32}$/
   const indexOf = (s: TypeSpace, id: string): number | undefined => {
@@ -185,20 +253,41 @@ export const make = (options: SimulatedPortalOptions): SimulatedPortal => {
   }
 
   // The association types of a pair: a default HUBSPOT_DEFINED type without a label, HubSpot's "Primary",
-  // and USER_DEFINED labels. Distinct typeIds; the objects are shared by every association of the pair.
+  // and USER_DEFINED labels (or WORK ones, with `workCategory`). Distinct typeIds; the objects are shared by every
+  // association of the pair.
+  const work = options.workCategory === true
+  const typeBaseOf = (key: string): number => 1 + (hashString(seed, `pool\u0000${key}`) % 400) * 2
   const poolCache = new Map<string, ReadonlyArray<AssociationType>>()
   const poolOf = (from: string, to: string): ReadonlyArray<AssociationType> => {
     const key = `${from}\u0000${to}`
     const cached = poolCache.get(key)
     if (cached !== undefined) return cached
-    const base = 1 + (hashString(seed, `pool\u0000${key}`) % 400) * 2
+    const base = typeBaseOf(key)
     const pool: Array<AssociationType> = [
       { category: "HUBSPOT_DEFINED", typeId: base, label: null },
       { category: "HUBSPOT_DEFINED", typeId: base + 1, label: "Primary" },
-      ...userLabels.map((label, k) => ({ category: "USER_DEFINED", typeId: 1000 + base + k, label }))
+      ...userLabels.map((label, k) => ({
+        category: work && k % 2 === 1 ? "WORK" : "USER_DEFINED",
+        typeId: 1000 + base + k,
+        label
+      }))
     ]
     poolCache.set(key, pool)
     return pool
+  }
+
+  const definedCache = new Map<string, ReadonlyArray<AssociationType>>()
+  const definedOf = (from: string, to: string): ReadonlyArray<AssociationType> => {
+    const key = `${from}\u0000${to}`
+    const cached = definedCache.get(key)
+    if (cached !== undefined) return cached
+    const base = typeBaseOf(key)
+    const defined = [
+      ...poolOf(from, to),
+      ...unusedLabels.map((u) => ({ category: u.category, typeId: base + u.typeIdOffset, label: u.label }))
+    ]
+    definedCache.set(key, defined)
+    return defined
   }
 
   /** `"typical"`: ~15% none, most 1-5, a few hundreds, about 0.5% over 1000. Pinned: see the tests. */
@@ -219,56 +308,48 @@ export const make = (options: SimulatedPortalOptions): SimulatedPortal => {
   const shape: PortalShape = options.shape ?? "typical"
   const drawCount = shape === "heavyTail" ? drawHeavyTail : drawTypical
 
-  const associationPositions = (from: string, to: string, id: string): AssociationPositions => {
-    const fromSpace = spaces.get(from)
-    const toSpace = spaces.get(to)
-    if (fromSpace === undefined || toSpace === undefined || indexOf(fromSpace, id) === undefined) return noPositions
-    const rng = mulberry32(hashString(seed, `assoc\u0000${from}\u0000${to}\u0000${id}`))
-    const count = Math.min(drawCount(rng), toSpace.size)
+  /** The association types of one association, packed (see `AssociationPositions`): 1 to 3 of a pool. */
+  const drawTypeSet = (rng: () => number, poolSize: number): number => {
+    const r = rng()
+    const n = r < 0.6 ? 1 : r < 0.9 ? 2 : 3
+    const first = rng() < 0.85 ? 0 : 1 + Math.floor(rng() * (poolSize - 1))
+    let second = -1
+    let set = n | (first << 8)
+    for (let picked = 1; picked < n;) {
+      const c = 1 + Math.floor(rng() * (poolSize - 1))
+      if (c !== first && c !== second) {
+        set |= c << (8 * ++picked)
+        second = c
+      }
+    }
+    return set
+  }
+
+  /** The associations of one object, drawn from `rng`: a count, that many distinct positions below `toSize`, types. */
+  const drawPositions = (rng: () => number, toSize: number, poolSize: number): AssociationPositions => {
+    const count = Math.min(drawCount(rng), toSize)
     if (count === 0) return noPositions
     // Floyd's algorithm: `count` distinct indices of the `to` type in O(count).
     const toIndex = new Int32Array(count)
     const chosen = IndexSet.make(count)
-    for (let j = toSpace.size - count, k = 0; j < toSpace.size; j++, k++) {
+    for (let j = toSize - count, k = 0; j < toSize; j++, k++) {
       const t = Math.floor(rng() * (j + 1))
       const c = chosen.has(t) ? j : t
       chosen.add(c)
       toIndex[k] = c
     }
     sortIndices(toIndex)
-    const poolSize = poolOf(from, to).length
     const typeSet = new Int32Array(count)
-    for (let k = 0; k < count; k++) {
-      const r = rng()
-      const n = r < 0.6 ? 1 : r < 0.9 ? 2 : 3
-      const first = rng() < 0.85 ? 0 : 1 + Math.floor(rng() * (poolSize - 1))
-      let second = -1
-      let set = n | (first << 8)
-      for (let picked = 1; picked < n;) {
-        const c = 1 + Math.floor(rng() * (poolSize - 1))
-        if (c !== first && c !== second) {
-          set |= c << (8 * ++picked)
-          second = c
-        }
-      }
-      typeSet[k] = set
-    }
+    for (let k = 0; k < count; k++) typeSet[k] = drawTypeSet(rng, poolSize)
     return { length: count, toIndex, typeSet }
   }
 
-  const associations = (from: string, to: string, id: string): ReadonlyArray<AssociatedObject> => {
-    const positions = associationPositions(from, to, id)
-    if (positions.length === 0) return []
-    const toSpace = spaces.get(to)!
-    const pool = poolOf(from, to)
-    const out = new Array<AssociatedObject>(positions.length)
-    for (let k = 0; k < positions.length; k++) {
-      const set = positions.typeSet[k]!
-      const associationTypes = new Array<AssociationType>(typeCount(set))
-      for (let t = 0; t < associationTypes.length; t++) associationTypes[t] = pool[typeAt(set, t)]!
-      out[k] = { toObjectId: idAt(toSpace, positions.toIndex[k]!) as ObjectId.ObjectId, associationTypes }
-    }
-    return out
+  const associationPositions = (from: string, to: string, id: string): AssociationPositions => {
+    const fromSpace = spaces.get(from)
+    const toSpace = spaces.get(to)
+    if (fromSpace === undefined || toSpace === undefined || indexOf(fromSpace, id) === undefined) return noPositions
+    const rng = mulberry32(hashString(seed, `assoc\u0000${from}\u0000${to}\u0000${id}`))
+    return drawPositions(rng, toSpace.size, poolOf(from, to).length)
   }
 
   const lastModified = (type: string, id: string): number =>
@@ -277,10 +358,9 @@ export const make = (options: SimulatedPortalOptions): SimulatedPortal => {
   const createdAt = (type: string, id: string): number =>
     lastModified(type, id) - (hashString(seed, `created\u0000${type}\u0000${id}`) % (400 * 24)) * hour
 
-  return {
-    seed,
-    shape,
-    types: [...options.types],
+  const version = options.version ?? 0
+  if (version !== 0 && version !== 1) throw new RangeError(`SimulatedPortal: no version ${version}, only 0 and 1`)
+  const original: Versions.Version = {
     ids,
     size: (type) => spaces.get(type)?.size ?? 0,
     idAt: (type, index) => {
@@ -291,11 +371,74 @@ export const make = (options: SimulatedPortalOptions): SimulatedPortal => {
       const s = spaces.get(type)
       return s !== undefined && indexOf(s, id) !== undefined
     },
-    associations,
     associationPositions,
-    associationTypes: (from, to) => (spaces.has(from) && spaces.has(to) ? poolOf(from, to) : []),
+    lastModified,
+    createdAt,
+    changeOf: () => undefined,
+    changes: () => noChanges
+  }
+  const base: Versions.Base = {
+    seed,
+    space: (type) => spaces.get(type),
+    indexOf: (type, id) => {
+      const s = spaces.get(type)
+      return s === undefined ? undefined : indexOf(s, id)
+    },
+    idAt: (type, index) => idAt(spaces.get(type)!, index),
+    addedIdAt: (type, m) => String(addedAt(spaces.get(type)!, m)),
+    addedIndexOf: (type, id, count) => {
+      const s = spaces.get(type)
+      if (s === undefined || !digits.test(id) || id.length > 15 || (id.length > 1 && id.charCodeAt(0) === 48)) {
+        return undefined
+      }
+      const n = Number(id)
+      const m = Math.floor((n - s.base) / stride) - s.ordinary
+      return m >= 0 && m < count && addedAt(s, m) === n ? m : undefined
+    },
+    associationPositions,
+    drawPositions,
+    drawTypeSet,
+    poolSize: (from, to) => poolOf(from, to).length,
     lastModified,
     createdAt
+  }
+  const changedAt = version === 0 ? undefined : options.changedAt ?? Date.now()
+  const current = changedAt === undefined ? original : Versions.make(base, changedAt)
+
+  const associations = (from: string, to: string, id: string): ReadonlyArray<AssociatedObject> => {
+    const positions = current.associationPositions(from, to, id)
+    if (positions.length === 0) return []
+    const pool = poolOf(from, to)
+    const toSpace = spaces.get(to)!
+    const idOf = current === original ? (i: number) => idAt(toSpace, i) : (i: number) => current.idAt(to, i)!
+    const out = new Array<AssociatedObject>(positions.length)
+    for (let k = 0; k < positions.length; k++) {
+      const set = positions.typeSet[k]!
+      const associationTypes = new Array<AssociationType>(typeCount(set))
+      for (let t = 0; t < associationTypes.length; t++) associationTypes[t] = pool[typeAt(set, t)]!
+      out[k] = { toObjectId: idOf(positions.toIndex[k]!) as ObjectId.ObjectId, associationTypes }
+    }
+    return out
+  }
+
+  return {
+    seed,
+    shape,
+    types: [...options.types],
+    version,
+    changedAt,
+    ids: current.ids,
+    size: current.size,
+    idAt: current.idAt,
+    has: current.has,
+    associations,
+    associationPositions: current.associationPositions,
+    associationTypes: (from, to) => (spaces.has(from) && spaces.has(to) ? poolOf(from, to) : []),
+    definedTypes: (from, to) => (spaces.has(from) && spaces.has(to) ? definedOf(from, to) : []),
+    lastModified: current.lastModified,
+    createdAt: current.createdAt,
+    changeOf: current.changeOf,
+    changes: current.changes
   }
 }
 
@@ -305,7 +448,7 @@ export interface GroundTruth {
 }
 
 /**
- * The exact rows an export of `ids` (default: every id of `from`) must hold,
+ * The exact rows an export of `ids` (default: every id of `from`) from the portal's version must hold,
  * in canonical order (input order without repeats, then page order, then
  * association type order), and the ids the API refuses as unknown.
  */

@@ -1,9 +1,10 @@
 /**
- * A HubSpot associations API simulator on loopback: batch read (2026-03 and
- * v4 paths), object listing, search, account info, bearer auth with scopes, rolling-window
- * and daily rate limits with HubSpot's headers and 429 bodies, seeded
- * faults (5xx, HTML 502, dropped connections, truncated bodies, slow answers)
- * and seeded batch-read answers that are not complete.
+ * A HubSpot associations API simulator on loopback: batch read (2026-03,
+ * 2026-09 and v4 paths), the labels catalogue, object listing, search,
+ * account info, bearer auth with scopes, rolling-window and daily rate limits
+ * with HubSpot's headers and 429 bodies, seeded faults (5xx, HTML 502,
+ * dropped connections, truncated bodies, slow answers) and seeded batch-read
+ * answers that are not complete.
  *
  * It is node:http wrapped in Effect: each request runs as a fiber of the
  * runtime that called `make`, so its `Clock` is the caller's. Under a
@@ -21,8 +22,8 @@
  *   sends no headers of its own. `consume(n)` adds n arrivals of another app to the window and the daily count.
  * - `maxInWindow` counts every authenticated arrival (refused ones and `consume`d ones included) in the rolling
  *   window of `rateLimit.windowMillis`.
- * - `batchReads`/`inputs`, `listRequests`, `searchRequests`, `accountInfoRequests` count answers of 200/207
- *   that were sent whole (a truncated answer counts as the fault `truncate` only).
+ * - `batchReads`/`inputs`, `listRequests`, `searchRequests`, `accountInfoRequests`, `labelsRequests` count answers
+ *   of 200/207 that were sent whole (a truncated answer counts as the fault `truncate` only).
  * - A truncated answer is a 200/207 with `Connection: close` and no length; half of the body is written,
  *   then the socket is closed: the client reads a body that ends mid-JSON.
  * - `incomplete` answers a share of well-formed batch reads (seeded, from an rng of their own: the faults'
@@ -38,11 +39,22 @@
  *   fromObjectType: ["contact"], toObjectType: ["company"] } }`. Unknown ids share one item
  *   (`crm.associations.FROM_OBJECT_NOT_FOUND`, every unknown id in `context.fromObjectId`), first in `errors`.
  *   A page after a cursor is never empty: a cursor points before the last association.
+ * - On version 2026-09 (`/crm/associations/2026-09/...`), an answer with `errors` items is a 200, not a 207: the
+ *   same body. The date-versioned list, search and account-info paths are served on 2026-09 too.
+ * - The labels catalogue (`GET /crm/associations/2026-03/{from}/{to}/labels`, on 2026-09 and v4 too) answers
+ *   `{ results: [{ category, typeId, label }] }`: the pair's association types, then types that no association
+ *   uses (`SimulatedPortal.definedTypes`). Counted in `labelsRequests`; it needs the pair's scopes.
+ * - The spec's variants, off by default: `numericToObjectId` (bare JSON numbers), `objectTypeIds`
+ *   (`fromObjectTypeId` on results, `toObjectTypeId` on their `to` items), `workCategory` (some types `WORK`).
  * - Ids of custom objects use the type names given in `types` (e.g. `"2-12345"`); `0-1`, `0-2`, `0-3`, `0-5`
  *   are aliases of the standard names.
  * - How many associations an object has is the portal's `shape` (`SimulatedPortal.PortalShape`): `"typical"`
  *   (most 1-5, about 0.5% over 1000) or `"heavyTail"` (2% of objects with 1000 to 3000), capped at `objects`.
  * - The account's `portalId` is drawn from the seed unless given: 6 to 9 digits, the same for a seed.
+ * - The portal's data has versions (`SimulatedPortal`'s header): 0 by default, or 1 (`version`), version 0 with
+ *   objects archived, added and edited, dated in `[changedAt - 1 hour, changedAt)`. `setVersion` switches a
+ *   running simulator: the requests that arrive from then on read the new version (a cursor of the old one is
+ *   still accepted while it points inside the object's associations, as an offset would be), and `portal` is it.
  *
  * Control endpoints, for a benchmark or test that runs the simulator as another process (`bin.ts`). They live
  * under `/__sim/`, outside HubSpot's paths, need no token, and are not counted anywhere (not in `requests`,
@@ -72,6 +84,7 @@ import { incompleteStatuses } from "./internal/options.js"
 import { hashString, mulberry32 } from "./internal/prng.js"
 import * as AccountInfo from "./internal/routes/accountInfo.js"
 import * as BatchRead from "./internal/routes/batchRead.js"
+import * as Labels from "./internal/routes/labels.js"
 import * as List from "./internal/routes/list.js"
 import * as Search from "./internal/routes/search.js"
 import * as Server from "./internal/server.js"
@@ -115,6 +128,16 @@ export interface SimulatorOptions {
   readonly retryAfter?: number
   /** Answer `toObjectId` as a bare JSON number, like HubSpot v4. Default false (a string, as DESIGN.md). */
   readonly numericToObjectId?: boolean
+  /**
+   * Name the object types in batch-read answers, as the spec allows: `fromObjectTypeId` on each result and
+   * `toObjectTypeId` on each of its `to` items (`"0-1"` for contacts). Default false: absent.
+   */
+  readonly objectTypeIds?: boolean
+  /**
+   * Make some association types of every pair category `WORK`, as the spec allows (the portal's
+   * `workCategory`): the rows carry it, and so does `SimulatedPortal.groundTruth`. Default false.
+   */
+  readonly workCategory?: boolean
   /** Default 0: a free port. */
   readonly port?: number
   /** Whether a refused (429) request counts in the window and the daily count. Default true, like HubSpot. */
@@ -128,6 +151,10 @@ export interface SimulatorOptions {
   readonly portalId?: number
   /** How many associations objects have (see `SimulatedPortal.PortalShape`). Default "typical". */
   readonly shape?: SimulatedPortal.PortalShape
+  /** The version of the portal's data: 0 (default) or 1 (see `SimulatedPortal.SimulatedPortalOptions.version`). */
+  readonly version?: number
+  /** The end of version 1's change window, epoch millis. Default: the `Clock`'s time when the simulator starts. */
+  readonly changedAt?: number
   /**
    * Called with the inputs of every well-formed batch-read request the server answers, and the `Clock` millis
    * of its arrival (the answer goes out after the latency). A request refused (401, 429) or failed by a fault
@@ -149,6 +176,17 @@ export interface SimulatorService {
   readonly setIncomplete: (incomplete: SimulatorOptions["incomplete"]) => Effect.Effect<void>
   /** Counts n requests of "another app" in the rate window and the daily count, now. */
   readonly consume: (n: number) => Effect.Effect<void>
+  /**
+   * Serves another version of the portal's data (0 or 1; another is a defect) to the requests that arrive from
+   * now on; `portal` is then that version. Version 1's change window ends at `changedAt`, default the `Clock`'s
+   * time now.
+   */
+  readonly setVersion: (version: number, options?: SetVersionOptions) => Effect.Effect<void>
+}
+
+export interface SetVersionOptions {
+  /** The end of version 1's change window, epoch millis. Default: the `Clock`'s time at `setVersion`. */
+  readonly changedAt?: number
 }
 
 export class Simulator extends Context.Tag("@assoc-etl/simulator/Simulator")<Simulator, SimulatorService>() {}
@@ -177,6 +215,8 @@ export const resolveOptions = (options: SimulatorOptions = {}): ResolvedOptions 
     incomplete: options.incomplete ?? noIncomplete,
     retryAfter: options.retryAfter ?? 0.5,
     numericToObjectId: options.numericToObjectId ?? false,
+    workCategory: options.workCategory ?? false,
+    objectTypeIds: options.objectTypeIds ?? false,
     port: options.port ?? 0,
     countRejected: options.countRejected ?? true,
     noAssociationsFound: options.noAssociationsFound ?? false,
@@ -190,12 +230,17 @@ const noIncomplete: Incomplete = { probability: 0 }
 export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorService, never, Scope.Scope> =>
   Effect.gen(function*() {
     const opts = resolveOptions(options)
-    const portal = SimulatedPortal.make({
-      seed: opts.seed,
-      objects: opts.objects,
-      types: opts.types,
-      shape: opts.shape
-    })
+    const portalOf = (version: number, changedAt: number) =>
+      SimulatedPortal.make({
+        seed: opts.seed,
+        objects: opts.objects,
+        types: opts.types,
+        shape: opts.shape,
+        workCategory: opts.workCategory,
+        version,
+        changedAt
+      })
+    let portal = portalOf(options.version ?? 0, options.changedAt ?? (yield* Clock.currentTimeMillis))
     // One rng draws the faults and the `Retry-After` of 429s, in the order requests come: a seed, one sequence.
     const rng = mulberry32(hashString(opts.seed, "faults"))
     const tally = Tally.make()
@@ -203,26 +248,43 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<SimulatorSer
     const limits = Limits.make(opts, rng, tally, errors)
     const faults = FaultInjector.make(opts, rng, tally, errors)
     const incomplete = IncompleteAnswers.make(opts.incomplete, mulberry32(hashString(opts.seed, "incomplete")))
+    // The routes that read objects keep caches of a portal (its ids as bytes, its orders for search): each version
+    // gets routes of its own, swapped in whole by `setVersion`.
+    const routesOf = (of: SimulatedPortal.SimulatedPortal) => ({
+      batchRead: BatchRead.make(opts, of, errors, incomplete, options.onBatchRead),
+      list: List.make(of, errors),
+      search: Search.make(of, errors)
+    })
+    let routes = routesOf(portal)
     const baseUrl = yield* Server.make(opts, {
       tally,
       errors,
       limits,
       objectTypes: ObjectTypes.make(opts, errors),
       faults,
-      batchRead: BatchRead.make(opts, portal, errors, incomplete, options.onBatchRead),
-      list: List.make(portal, errors),
-      search: Search.make(portal, errors),
-      accountInfo: AccountInfo.make(opts)
+      batchRead: (...args) => routes.batchRead(...args),
+      list: (...args) => routes.list(...args),
+      search: (...args) => routes.search(...args),
+      accountInfo: AccountInfo.make(opts),
+      labels: Labels.make(() => portal)
     })
     const service: SimulatorService = {
       baseUrl,
       options: opts,
-      portal,
+      get portal() {
+        return portal
+      },
       counters: Effect.sync(tally.counters),
       resetCounters: Effect.sync(tally.reset),
       setFaults: (next) => Effect.sync(() => faults.set(next ?? {})),
       setIncomplete: (next) => Effect.sync(() => incomplete.set(next ?? noIncomplete)),
-      consume: (n) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => limits.consume(now, n)))
+      consume: (n) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => limits.consume(now, n))),
+      setVersion: (version, next) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.sync(() => {
+            portal = portalOf(version, next?.changedAt ?? now)
+            routes = routesOf(portal)
+          }))
     }
     return service
   })

@@ -6,12 +6,19 @@
  *                                       [--token T] [--rate-limit MAX/WINDOW_MS | off] [--latency MIN-MAX]
  *                                       [--faults JSON] [--incomplete P | JSON] [--shape typical | heavyTail]
  *                                       [--portal-id N] [--no-associations-found]
+ *                                       [--numeric-to-object-id] [--object-type-ids] [--work-category]
+ *                                       [--dataset-version 0 | 1] [--changed-at MILLIS | ISO]
  *
  * Each flag is the `SimulatorOptions` field of its name (defaults there). `--rate-limit 100/10000` is 100 requests
  * a rolling 10 s, with a daily cap of 250,000; `off` turns both off. `--latency 100-300` adds a uniform 100-300 ms
- * to every answer (`latencyMillis`). `--no-associations-found` takes no value: `noAssociationsFound: true`.
+ * to every answer (`latencyMillis`). The switches take no value: `--no-associations-found` is
+ * `noAssociationsFound: true`, and the spec's variants `--numeric-to-object-id`, `--object-type-ids` and
+ * `--work-category` are `numericToObjectId`, `objectTypeIds` and `workCategory`. Version 2026-09 needs no flag:
+ * it is served on its own paths.
  * `--incomplete 0.2` answers 20 % of batch reads `PENDING`, `PROCESSING` or `CANCELED` with cut results;
  * `--incomplete '{"probability":1,"statuses":["CANCELED"]}'` every one `CANCELED` (`incomplete`).
+ * `--dataset-version 1` serves version 1 of the portal's data (`version`; not `--version`, which names a program's
+ * own), its changes dated in the hour before `--changed-at` (epoch millis or an ISO time; default: the start).
  * Prints its base URL on stdout (one line) and serves until SIGINT/SIGTERM (exit 0). Bad arguments: exit 2.
  * Its counters are read and reset over HTTP: `GET /__sim/counters`, `POST /__sim/counters/reset` (see
  * Simulator.ts).
@@ -41,6 +48,14 @@ const Latency = Schema.TemplateLiteralParser(Count, "-", Count).pipe(
   Schema.filter(([min, , max]) => min <= max || "MIN-MAX with MIN <= MAX")
 )
 const Shape = Schema.Literal("typical", "heavyTail")
+const DatasetVersion = Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, 1))
+const Instant = Schema.Union(
+  Count,
+  Schema.DateFromString.pipe(
+    Schema.validDate(),
+    Schema.transform(Schema.Number, { strict: true, decode: (d) => d.getTime(), encode: (n) => new Date(n) })
+  )
+)
 const Probability = Schema.Number.pipe(Schema.between(0, 1))
 const Faults = Schema.parseJson(Schema.Struct({
   status500: Schema.optionalWith(Probability, { exact: true }),
@@ -67,6 +82,15 @@ const Incomplete = Schema.parseJson(Schema.Union(
   })
 ))
 
+/** The flags that take no value, and the option each turns on. */
+const switches: ReadonlyMap<string, "noAssociationsFound" | "numericToObjectId" | "objectTypeIds" | "workCategory"> =
+  new Map([
+    ["--no-associations-found", "noAssociationsFound"],
+    ["--numeric-to-object-id", "numericToObjectId"],
+    ["--object-type-ids", "objectTypeIds"],
+    ["--work-category", "workCategory"]
+  ])
+
 const decodeFlag = <A, I>(schema: Schema.Schema<A, I>, flag: string, value: string) =>
   Schema.decodeUnknown(schema)(value).pipe(
     Effect.mapError((e) => new ArgumentError({ reason: "Invalid", flag, detail: (e.message.split("\n").pop() ?? "").replace(/^[\s└─]+/, "") }))
@@ -77,8 +101,9 @@ const parseArgs = (argv: ReadonlyArray<string>) =>
     let options: SimulatorOptions = {}
     for (let i = 0; i < argv.length; i++) {
       const flag = argv[i]!
-      if (flag === "--no-associations-found") {
-        options = { ...options, noAssociationsFound: true }
+      const switched = switches.get(flag)
+      if (switched !== undefined) {
+        options = { ...options, [switched]: true }
         continue
       }
       const value = argv[i + 1]
@@ -102,6 +127,12 @@ const parseArgs = (argv: ReadonlyArray<string>) =>
           break
         case "--portal-id":
           options = { ...options, portalId: yield* decodeFlag(Positive, flag, value) }
+          break
+        case "--dataset-version":
+          options = { ...options, version: yield* decodeFlag(DatasetVersion, flag, value) }
+          break
+        case "--changed-at":
+          options = { ...options, changedAt: yield* decodeFlag(Instant, flag, value) }
           break
         case "--shape":
           options = { ...options, shape: yield* decodeFlag(Shape, flag, value) }

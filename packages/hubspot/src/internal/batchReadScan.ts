@@ -18,7 +18,7 @@
  * - a key with a backslash (`"\u0069d"` is `"id"` to `JSON.parse`), a known key
  *   twice in one object (`JSON.parse` keeps the last);
  * - an id that is neither a string of 1-32 digits nor a bare run of digits
- *   right after `"id":`/`"toObjectId":` (what `quoteBareIds` quotes), and any
+ *   as the value of `"id"`/`"toObjectId"` (what `quoteBareIds` quotes), and any
  *   other number under such a key;
  * - a cursor with an escape or a non-ASCII byte;
  * - a to-object met twice in one result, or an association type met twice in
@@ -37,7 +37,7 @@
 import { RowBatch } from "@assoc-etl/core"
 import { Option, Schema } from "effect"
 import { AssociationType } from "../AssociationsApi.js"
-import { ascii, COLON, decline, Decline, DOT, isDigit, JsonReader, LBRACE, LBRACKET, QUOTE, RBRACE } from "./jsonReader.js"
+import { ascii, decline, Decline, DOT, isDigit, JsonReader, LBRACE, LBRACKET, QUOTE, RBRACE } from "./jsonReader.js"
 
 const { latin1 } = RowBatch
 const decodeType = Schema.decodeUnknownOption(AssociationType)
@@ -169,14 +169,13 @@ class Scanner extends JsonReader {
 
 
   /**
-   * An object id at `pos`: a string of 1-32 digits, or a bare run of them right after the key's `":` (which
-   * `quoteBareIds` quotes), ending where a number could not go on. Its digits are `b[idStart, idEnd)`, and
-   * `idHash` their hash.
+   * An object id at `pos`, the value of an `id` or `toObjectId` key: a string of 1-32 digits, or a bare run of
+   * them (which `quoteBareIds` quotes, whitespace about the colon or not), ending where a number could not go
+   * on. Its digits are `b[idStart, idEnd)`, and `idHash` their hash.
    */
   private objectId(): void {
     const b = this.b
     const quoted = b[this.pos] === QUOTE
-    if (!quoted && b[this.keyEnd + 1] !== COLON) throw decline
     const start = quoted ? this.pos + 1 : this.pos
     let p = start
     let h = 0x811c9dc5

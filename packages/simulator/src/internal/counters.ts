@@ -32,6 +32,8 @@ export interface Counters {
   readonly searchRequests: number
   /** Account-info requests answered 200. */
   readonly accountInfoRequests: number
+  /** Labels-catalogue requests answered 200. */
+  readonly labelsRequests: number
   readonly status429: number
   readonly status429Daily: number
   readonly faults: FaultCounters
@@ -67,7 +69,7 @@ export interface Tally {
   readonly fault: (kind: keyof FaultCounters) => void
   /** An answer of 200/207 sent whole, with the inputs of a batch read and its status if it is not complete. */
   readonly answered: (
-    kind: "batch" | "list" | "search" | "accountInfo",
+    kind: "batch" | "list" | "search" | "accountInfo" | "labels",
     inputs: number,
     incomplete?: keyof IncompleteCounters
   ) => void
@@ -84,6 +86,7 @@ export const make = (): Tally => {
   let listRequests = 0
   let searchRequests = 0
   let accountInfoRequests = 0
+  let labelsRequests = 0
   let status429 = 0
   let status429Daily = 0
   const faultCounts = { status500: 0, status502: 0, status503: 0, status504: 0, drop: 0, truncate: 0, slow: 0 }
@@ -101,6 +104,7 @@ export const make = (): Tally => {
     listRequests,
     searchRequests,
     accountInfoRequests,
+    labelsRequests,
     status429,
     status429Daily,
     faults: { ...faultCounts },
@@ -143,6 +147,7 @@ export const make = (): Tally => {
         if (incomplete !== undefined) incompleteCounts[incomplete]++
       } else if (kind === "list") listRequests++
       else if (kind === "search") searchRequests++
+      else if (kind === "labels") labelsRequests++
       else accountInfoRequests++
     },
     counters,
@@ -154,6 +159,7 @@ export const make = (): Tally => {
       listRequests = 0
       searchRequests = 0
       accountInfoRequests = 0
+      labelsRequests = 0
       status429 = 0
       status429Daily = 0
       for (const k of Object.keys(faultCounts) as Array<keyof typeof faultCounts>) faultCounts[k] = 0

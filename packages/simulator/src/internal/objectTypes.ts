@@ -1,7 +1,7 @@
 /**
- * The object types of a path: HubSpot's ids of the standard types (`0-1` is `contacts`), the 400 answer for a
- * type that is malformed or not in the portal, and the scopes a call needs, with the 403 answer naming those
- * not granted.
+ * The object types of a path: HubSpot's ids of the standard types (`0-1` is `contacts`, and back: `typeIdOf`),
+ * the 400 answer for a type that is malformed or not in the portal, and the scopes a call needs, with the 403
+ * answer naming those not granted.
  */
 import { ObjectType } from "@assoc-etl/core"
 import { Either } from "effect"
@@ -16,6 +16,16 @@ const objectTypeIds: Readonly<Record<string, string>> = {
   "0-7": "products",
   "0-8": "line_items"
 }
+
+const typeIdsByName: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(objectTypeIds).map(([id, name]) => [name, id])
+)
+
+/**
+ * HubSpot's id of a type (`"0-1"` for `contacts`), as answers name it in `fromObjectTypeId`/`toObjectTypeId`; a
+ * custom type's id (`"2-12345"`), or a name without a known id, as it is.
+ */
+export const typeIdOf = (type: string): string => typeIdsByName[type] ?? type
 
 /** The scope HubSpot asks for to read objects of a type. */
 export const scopeOf = (type: string): string => {

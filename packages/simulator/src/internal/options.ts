@@ -50,6 +50,8 @@ export interface ResolvedOptions {
   readonly incomplete: Incomplete
   readonly retryAfter: number
   readonly numericToObjectId: boolean
+  readonly workCategory: boolean
+  readonly objectTypeIds: boolean
   readonly port: number
   readonly countRejected: boolean
   readonly noAssociationsFound: boolean

@@ -17,6 +17,7 @@ import type { ObjectTypes } from "./objectTypes.js"
 import type { ResolvedOptions } from "./options.js"
 import type { AccountInfo } from "./routes/accountInfo.js"
 import type { BatchRead } from "./routes/batchRead.js"
+import type { Labels } from "./routes/labels.js"
 import type { List } from "./routes/list.js"
 import * as Route from "./routes/route.js"
 import type { Search } from "./routes/search.js"
@@ -31,6 +32,7 @@ export interface Parts {
   readonly list: List
   readonly search: Search
   readonly accountInfo: AccountInfo
+  readonly labels: Labels
 }
 
 const readBody = (req: Http.IncomingMessage) =>
@@ -86,7 +88,7 @@ export const make = (
         const headers = limits.headers(now)
         if (refused !== undefined) return send(res, refused, headers)
 
-        const rawTypes = route.kind === "batch"
+        const rawTypes = route.kind === "batch" || route.kind === "labels"
           ? [route.from, route.to]
           : route.kind === "accountInfo"
           ? []
@@ -119,6 +121,9 @@ export const make = (
             break
           case "accountInfo":
             answer = parts.accountInfo()
+            break
+          case "labels":
+            answer = parts.labels(types[0]!, types[1]!)
             break
         }
         const ok = answer.status === 200 || answer.status === 207

@@ -6,6 +6,11 @@
  *
  * Unknown ids are named by one `FROM_OBJECT_NOT_FOUND` item of `errors`; with `noAssociationsFound`, each id
  * without associations gets a `NO_ASSOCIATIONS_FOUND` item of its own instead of a result, as HubSpot answers.
+ * An answer with `errors` is a 207, but on version 2026-09 a 200: the same body.
+ *
+ * The spec's variants, each an option: `numericToObjectId` writes `toObjectId` as a bare JSON number;
+ * `objectTypeIds` adds `fromObjectTypeId` to each result and `toObjectTypeId` to each of its `to` items
+ * (`"0-1"`, as `typeIdOf` names a type). The portal's `workCategory` is in its association types already.
  *
  * With `incomplete`, an answer drawn so has the status drawn (`PENDING`, `PROCESSING`, `CANCELED`), no
  * `completedAt`, and the results and errors of a prefix of its inputs only (every cursor is still checked): the
@@ -19,16 +24,17 @@ import { iso } from "../answers.js"
 import * as Bytes from "../bytes.js"
 import * as Cursor from "../cursor.js"
 import type { IncompleteAnswers } from "../incomplete.js"
-import { singularOf } from "../objectTypes.js"
+import { singularOf, typeIdOf } from "../objectTypes.js"
 import type { ResolvedOptions } from "../options.js"
+import type { ApiVersion } from "./route.js"
 
 /**
- * The answer to a batch-read request: the pair as written in the path (`raw`, for the paging links) and as the
- * portal names it, the body, and the `Clock` millis of its arrival.
+ * The answer to a batch-read request: the pair as written in the path (`raw`, for the paging links) with the
+ * path's version, the pair as the portal names it, the body, and the `Clock` millis of its arrival.
  */
 export type BatchRead = (
   baseUrl: string,
-  raw: { readonly from: string; readonly to: string },
+  raw: { readonly from: string; readonly to: string; readonly version: ApiVersion },
   from: string,
   to: string,
   text: string,
@@ -52,7 +58,10 @@ interface IdBytes {
 }
 
 export const make = (
-  options: Pick<ResolvedOptions, "seed" | "pageSize" | "maxInputs" | "numericToObjectId" | "noAssociationsFound">,
+  options: Pick<
+    ResolvedOptions,
+    "seed" | "pageSize" | "maxInputs" | "numericToObjectId" | "noAssociationsFound" | "objectTypeIds"
+  >,
   portal: SimulatedPortal.SimulatedPortal,
   errors: ErrorAnswers,
   incomplete: IncompleteAnswers,
@@ -102,7 +111,8 @@ export const make = (
       for (let t = 0; t < SimulatedPortal.typeCount(typeSet); t++) {
         types.push(encodeType(pool[SimulatedPortal.typeAt(typeSet, t)]!))
       }
-      tail = Buffer.from(`${quote},"associationTypes":[${types.join(",")}]}`)
+      const toType = options.objectTypeIds ? `,"toObjectTypeId":${JSON.stringify(typeIdOf(to))}` : ""
+      tail = Buffer.from(`${quote}${toType},"associationTypes":[${types.join(",")}]}`)
       tails.set(typeSet, tail)
     }
     return tail
@@ -134,6 +144,7 @@ export const make = (
     const pairKey = `${from}\u0000${to}`
     const idBytes = idBytesOf(to)
     const tails = tailsOf(from, to)
+    const fromType = options.objectTypeIds ? `"fromObjectTypeId":${JSON.stringify(typeIdOf(from))},` : ""
     const unknown: Array<string> = []
     const withoutAssociations: Array<string> = []
     let first = true
@@ -165,7 +176,7 @@ export const make = (
         continue
       }
       const end = Math.min(all.length, offset + options.pageSize)
-      writer.text(`${first ? "" : ","}{"from":{"id":"${input.id}"},"to":[`)
+      writer.text(`${first ? "" : ","}{${fromType}"from":{"id":"${input.id}"},"to":[`)
       first = false
       for (let k = offset; k < end; k++) {
         const i = all.toIndex[k]!
@@ -212,6 +223,8 @@ export const make = (
     }
     writer.text(`],"numErrors":${items.length},"errors":${JSON.stringify(items)},${times}}`)
     const taken = writer.take()
-    return { status: 207, body: taken.bytes, inputs: list.length, release: taken.release, ...marked }
+    // 2026-09 reports partial failures in a 200.
+    const status = raw.version === "2026-09" ? 200 : 207
+    return { status, body: taken.bytes, inputs: list.length, release: taken.release, ...marked }
   }
 }

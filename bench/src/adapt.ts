@@ -150,7 +150,7 @@ const arrivalsOf = (c: Counters): number => c.arrivals.length + c.arrivalsDroppe
  * what is left is the VALIDATION_ERRORs.
  */
 const refused400 = (c: Counters): number =>
-  c.requests - c.batchReads - c.listRequests - c.searchRequests - c.accountInfoRequests - c.status429
+  c.requests - c.batchReads - c.listRequests - c.searchRequests - c.accountInfoRequests - c.labelsRequests - c.status429
 
 /** The listing's first page must be the portal's first ids: the simulator process and this portal agree. */
 const checkSamePortal = async (sim: Sim): Promise<void> => {

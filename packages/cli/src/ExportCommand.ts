@@ -3,14 +3,12 @@
  * fallback and the library's default), its help page, and the mapping of the flags to the library's values: an id
  * source, the batch-read stage, a dataset sink, `Export.run`.
  */
-import { Dataset, Export, IdSource, ObjectType, type PartEncoder } from "@assoc-etl/core"
+import { type AssociationRow, Dataset, Export, type PartEncoder } from "@assoc-etl/core"
 import {
   AssociationsApi,
   BatchRead,
   HubSpotClient,
-  type HubSpotError,
-  HubSpotIdSource,
-  HubSpotObjectType,
+  Labels,
   RequestBudget,
   RetryPolicy
 } from "@assoc-etl/hubspot"
@@ -19,49 +17,77 @@ import { ParquetEncoder } from "@assoc-etl/sink-parquet"
 import { Command } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Config, ConfigError, Effect, Either, identity, Layer, Option, Schema } from "effect"
+import { Config, ConfigError, Effect, Layer, Option } from "effect"
 import { InvalidArgument, Stopped } from "./CliError.js"
 import * as Flags from "./Flags.js"
+import { checkIdFile, type Settings, sourcesFor, type Target } from "./ExportSources.js"
+import * as JobFile from "./JobFile.js"
 import * as Report from "./Report.js"
 import { Shutdown } from "./Shutdown.js"
 
-export const summary = "Export the associations of --from objects to --to objects into a dataset directory."
-
-/** An object type HubSpot can have (see `HubSpotObjectType`): "foo" is refused before any request. */
-const HubSpotType = Schema.compose(
-  Schema.String.pipe(Schema.filter((s) => Either.match(HubSpotObjectType.check(s), { onLeft: identity, onRight: () => true }))),
-  ObjectType.ObjectType
-)
+export const summary = "Export the associations of --from objects to --to objects (or of several pairs) into dataset directories."
 
 /** A rate limit as `--rate-limit` spells it: `100/10s`. */
 const formatLimit = (limit: RequestBudget.Limit): string =>
   `${limit.max}/${limit.windowMillis % 1000 === 0 ? `${limit.windowMillis / 1000}s` : `${limit.windowMillis}ms`}`
 
-// Input
-const from = Flags.required(
-  Flags.decoded("from", "TYPE", HubSpotType),
+// What to export
+const from = Flags.requiredUnless(
+  Flags.decoded("from", "TYPE", JobFile.HubSpotType),
   "Object type the associations start from: a name (contacts, companies, deals, tickets, ...) or a type id (0-1, "
-    + "2-12345)."
+    + "2-12345). With --to: one pair, --out its dataset directory.",
+  "--pairs or --job"
 )
-const to = Flags.required(
-  Flags.decoded("to", "TYPE", HubSpotType),
-  "Object type the associations point to, named as --from."
+const to = Flags.requiredUnless(
+  Flags.decoded("to", "TYPE", JobFile.HubSpotType),
+  "Object type the associations point to, named as --from.",
+  "--pairs or --job"
 )
+const pairs = Flags.optional(
+  Flags.decoded("pairs", "FROM:TO,...", JobFile.PairsText),
+  "Several pairs in one run (contacts:companies,deals:contacts): one dataset each at --out/<from>-<to>/, all on one "
+    + "request budget, the objects of each --from type listed once for all its pairs. One summary, one exit status "
+    + "(the worst), and one rerun resumes them all.",
+  "--from and --to"
+)
+const job = Flags.optional(
+  Flags.text("job", "FILE"),
+  "A JSON file of these settings, the flags' names in camelCase ({\"pairs\": [\"contacts:companies\"], \"out\": "
+    + "\"/data/hubspot\", \"rateLimit\": \"190/10s\"}), for cron lines that would be long. A flag given on the "
+    + "command line wins over the file.",
+  "none"
+)
+
+// Input
 const ids = Flags.optional(
   Flags.text("ids", "FILE"),
   "File of object ids, one a line (blank lines and an `id` header skipped), or - for stdin. Stdin is resumable "
-    + "only if the same ids are fed again: a rerun with different input is refused.",
+    + "only if the same ids are fed again: a rerun with different input is refused. With --pairs, only when every "
+    + "pair starts from the same type.",
   "every --from object, listed through the API"
 )
 const since = Flags.optional(
   Flags.text("since", "DATE|DIR"),
-  "Incremental run: only the --from objects modified since then, found through HubSpot's search API (about 5 "
-    + "requests a second). An ISO date or date-time (2025-06-30T00:00:00Z; UTC when it names no zone), or the --out "
-    + "directory of the previous run: this run then starts where that one's window ended. The window ends 5 minutes "
-    + "before the run starts, since HubSpot's search index lags writes: the next run chained from this one takes "
-    + "those minutes, once indexed. Only objects whose modification date moved are found: HubSpot does not promise "
-    + "that a new or removed association moves it. A resume keeps the window. Not with --ids.",
+  "Incremental run: only the --from objects whose modification date (lastmodifieddate, hs_lastmodifieddate) moved "
+    + "since then, found through HubSpot's search API (5 requests a second). An ISO date or date-time "
+    + "(2025-06-30T00:00:00Z; UTC when it names no zone), or the --out of the previous run: this run then starts "
+    + "where that one's window ended. The window ends 5 minutes before the run starts (HubSpot's search index lags "
+    + "writes); the next run chained from this one takes those minutes. What it cannot see: HubSpot does not "
+    + "promise that adding, removing or relabelling an association moves an object's modification date, so such "
+    + "changes may be missed; an association removed with its object (archived, deleted, merged) never appears in a "
+    + "search; and its rows are only the found objects' associations, not a snapshot. Where association changes "
+    + "matter, export a full snapshot nightly and use --diff-against (or assoc-etl diff) instead. A resume keeps "
+    + "the window. Not with --ids.",
   "none (a full export)"
+)
+const idsFrom = Flags.optional(
+  Flags.text("ids-from", "OLD"),
+  "A nightly snapshot without listing every object: the ids of the earlier snapshot OLD (its --out; with --pairs, "
+    + "its root), plus the objects modified or created since OLD's window ended, found through the search API (one "
+    + "request a 200 changed objects, instead of one a 100 objects listed). Ids OLD had that no longer exist come "
+    + "back refused (OBJECT_NOT_FOUND, in _errors/errors.ndjson) and so drop out. --diff-against OLD implies it "
+    + "unless --ids is given. Not with --ids or --since.",
+  "every --from object, listed"
 )
 const skipBadLines = Flags.toggle(
   "skip-bad-lines",
@@ -69,29 +95,45 @@ const skipBadLines = Flags.toggle(
 )
 
 // Output
-const out = Flags.required(
+const out = Flags.requiredUnless(
   Flags.directory("out"),
-  "Dataset directory of this export: part-NNNNN.ndjson|.parquet (each whole), _errors/errors.ndjson (inputs HubSpot "
-    + "refused), manifest.json, _SUCCESS once complete, and a hidden checkpoint. Run the same command again on the "
-    + "same --out to resume after any failure."
+  "Dataset directory of this export (with --pairs, the root of one per pair): part-NNNNN.ndjson|.parquet (each "
+    + "whole), _errors/errors.ndjson (inputs HubSpot refused), _labels/labels.ndjson|.parquet (the pair's labels "
+    + "catalogue: every association type defined, used or not), manifest.json, _SUCCESS once complete, and a hidden "
+    + "checkpoint. Run the same command again on the same --out to resume after any failure.",
+  "in --job"
 )
-const format = Flags.withDefault(
+const diffAgainst = Flags.optional(
+  Flags.text("diff-against", "OLD"),
+  "An earlier snapshot of the same pair (with --pairs, the earlier run's root): as the export finishes, the rows it "
+    + "holds that OLD does not (op insert) and those OLD holds that it does not (op delete) are written to "
+    + "--out/_changes/ as a dataset in this export's format, before _SUCCESS, which covers them.",
+  "none"
+)
+const format = Flags.defaulted(
   Flags.choice("format", ["ndjson", "parquet"]),
   "ndjson",
   "Part format. Parquet parts are typed (association_type_id INT32, nullable label), dictionary-encoded, SNAPPY."
 )
 const gzip = Flags.toggle("gzip", "Write .ndjson.gz parts; with --format ndjson only (Parquet parts are SNAPPY).")
-const partRows = Flags.withDefault(
+const partRows = Flags.defaulted(
   Flags.integer("part-rows", 1),
   Dataset.defaultPartMaxRows,
   "Rows in a part before the next part starts."
 )
 
 // HubSpot
-const baseUrl = Flags.withDefault(
+const baseUrl = Flags.defaulted(
   Flags.withEnv(Flags.text("base-url", "URL"), "HUBSPOT_BASE_URL"),
   HubSpotClient.defaultBaseUrl,
   "HubSpot API base URL. Plain http:// only for a loopback host."
+)
+const apiVersion = Flags.defaulted(
+  Flags.choice("api-version", ["2026-03", "2026-09"]),
+  "2026-03",
+  "Version of HubSpot's associations API (/crm/associations/<version>/...). Both read the same rows; 2026-09 "
+    + "reports refused inputs in a 200 instead of a 207. (The older v4 paths are unsupported by HubSpot after "
+    + "2027-03-30.)"
 )
 const token: Flags.Row = {
   term: "HUBSPOT_ACCESS_TOKEN",
@@ -101,27 +143,27 @@ const token: Flags.Row = {
 }
 
 // Limits
-const batchSize = Flags.withDefault(
+const batchSize = Flags.defaulted(
   Flags.integer("batch-size", 1, AssociationsApi.maxBatchInputs),
   BatchRead.defaultBatchSize,
   `Ids per batch-read request (${AssociationsApi.maxBatchInputs} is HubSpot's maximum). A server that refuses batches `
     + "this large (400 VALIDATION_ERROR) gets smaller ones (the limit its message names, or half) for the rest of the "
     + "run; the summary says so."
 )
-const concurrency = Flags.withDefault(
+const concurrency = Flags.defaulted(
   Flags.integer("concurrency", 1, 64),
   BatchRead.defaultConcurrency,
-  "Requests in flight at once."
+  "Requests in flight at once, for each pair."
 )
-const rateLimit = Flags.withDefault(
+const rateLimit = Flags.defaulted(
   Flags.decoded("rate-limit", "N/DURATION", RequestBudget.Limit),
   RequestBudget.defaultLimit,
-  "Requests allowed per rolling window (100/10s, 190/10s, 500/1m): your app's HubSpot limit. A safety margin is "
-    + "kept; the answers' X-HubSpot-RateLimit-* headers lower it to the server's limit when that is lower, and slow "
-    + "it when another job (or the run before a restart) used the window.",
+  "Requests allowed per rolling window (100/10s, 190/10s, 500/1m): your app's HubSpot limit, shared by every pair "
+    + "of the run. A safety margin is kept; the answers' X-HubSpot-RateLimit-* headers lower it to the server's "
+    + "limit when that is lower, and slow it when another job (or the run before a restart) used the window.",
   formatLimit(RequestBudget.defaultLimit)
 )
-const maxRetries = Flags.withDefault(
+const maxRetries = Flags.defaulted(
   Flags.integer("max-retries", 0, 100),
   RetryPolicy.defaultMaxRetries,
   "Retries of one request on 429, 5xx, timeouts, dropped connections and answers that are not COMPLETE before the "
@@ -129,7 +171,7 @@ const maxRetries = Flags.withDefault(
 )
 
 // Logging
-const logFormat = Flags.withDefault(
+const logFormat = Flags.defaulted(
   Flags.choice("log-format", ["logfmt", "json"]),
   "logfmt",
   "Format of the progress lines on stderr when it is not a terminal (a terminal gets one line, redrawn)."
@@ -138,12 +180,17 @@ const logFormat = Flags.withDefault(
 const exportFlags = {
   from,
   to,
+  pairs,
+  job,
   out,
   ids,
   since,
+  idsFrom,
+  diffAgainst,
   format,
   gzip,
   baseUrl,
+  apiVersion,
   batchSize,
   concurrency,
   rateLimit,
@@ -154,16 +201,17 @@ const exportFlags = {
 }
 
 export const page: Flags.Page = {
-  usage: Flags.usage("assoc-etl export", exportFlags),
+  usage: "assoc-etl export (--from TYPE --to TYPE | --pairs FROM:TO,... | --job FILE) --out DIR [flags]",
   about: [
     "Export the associations of --from objects to --to objects into a dataset directory: every association "
     + "exactly once, inside the rate limit. After any failure, run the same command again to resume; a finished "
     + "export exits 0 at once."
   ],
   sections: [
-    Flags.section("Input", [from, to, ids, since, skipBadLines]),
-    Flags.section("Output", [out, format, gzip, partRows]),
-    Flags.section("HubSpot", [baseUrl], [token]),
+    Flags.section("What to export", [from, to, pairs, job]),
+    Flags.section("Input", [ids, since, idsFrom, skipBadLines]),
+    Flags.section("Output", [out, diffAgainst, format, gzip, partRows]),
+    Flags.section("HubSpot", [baseUrl, apiVersion], [token]),
     Flags.section("Limits", [batchSize, concurrency, rateLimit, maxRetries]),
     Flags.section("Logging", [logFormat, Flags.builtIn.logLevel]),
     Flags.general,
@@ -207,7 +255,15 @@ export const page: Flags.Page = {
       ]
     },
     {
-      title: "Only the contacts modified since the run before:",
+      title: "The nightly job: three pairs on one budget, each a snapshot with its changes since last night's:",
+      lines: [
+        "assoc-etl export --pairs contacts:companies,deals:contacts,deals:companies --format parquet \\",
+        "  --out /data/hubspot/$(date +%F) --diff-against /data/hubspot/$(date -d yesterday +%F)",
+        "assoc-etl export --job nightly.json --out /data/hubspot/$(date +%F)"
+      ]
+    },
+    {
+      title: "Only the contacts modified since the run before (misses association changes that move no date):",
       lines: ["assoc-etl export --from contacts --to companies --out ./out/2026-11-29 --since ./out/2026-11-28"]
     },
     {
@@ -225,46 +281,83 @@ export const page: Flags.Page = {
 export const encoderFor = (format: "ndjson" | "parquet", gzip: boolean): PartEncoder.PartEncoder =>
   format === "parquet" ? ParquetEncoder.make() : NdjsonEncoder.make({ gzip })
 
-/** `--since`: an ISO date-time, or the directory of an earlier export of the same objects. */
-const sinceMoment = (value: string, type: ObjectType.ObjectType) =>
+type Values<F> = { readonly [K in keyof F]: F[K] extends Flags.Flag<infer A> ? A : never }
+
+/** `--out` as the flag checks it: a directory, or nothing yet. */
+const checkOut = (value: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const isDirectory = yield* fs.stat(value).pipe(
-      Effect.map((info) => info.type === "Directory"),
-      Effect.orElseSucceed(() => false)
-    )
-    const bad = (detail: string) => new InvalidArgument({ flag: "--since", detail })
-    if (!isDirectory) {
-      const moment = HubSpotIdSource.parseMoment(value)
-      if (moment !== undefined) return moment
-      return yield* bad(
-        `${JSON.stringify(value)} is neither an ISO date-time (2025-06-30T00:00:00Z) nor the directory of an earlier export`
-      )
+    const info = yield* Effect.option(fs.stat(value))
+    if (Option.isSome(info) && info.value.type !== "Directory") {
+      return yield* new InvalidArgument({ flag: "--out", detail: `${value} exists and is not a directory` })
     }
-    const manifest = yield* Dataset.readManifest(value).pipe(Effect.mapError((e) => bad(e.message)))
-    return yield* HubSpotIdSource.chainedSince(manifest, type).pipe(Effect.mapError((e) => bad(`${value}: ${e.message}`)))
+    return value
   })
 
-/** `--ids FILE`: a file that exists, refused (exit 2) before anything is opened or sent. */
-const checkIdFile = (file: string) =>
+/** The settings of a run, from its flags and the job file they name; refused (exit 2) when they do not make one. */
+export const resolve = (flags: Values<typeof exportFlags>) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const info = yield* fs.stat(file).pipe(Effect.option)
-    if (Option.isNone(info)) return yield* new InvalidArgument({ flag: "--ids", detail: `${file}: no such file` })
-    if (info.value.type === "Directory") {
-      return yield* new InvalidArgument({ flag: "--ids", detail: `${file} is a directory, not a file of ids` })
+    const file: JobFile.JobFile = Option.isSome(flags.job) ? yield* JobFile.read(flags.job.value) : {}
+    const pick = <A>(flag: Option.Option<A>, inFile: A | undefined, fallback: A): A =>
+      Option.getOrElse(flag, () => inFile ?? fallback)
+    const opt = <A>(flag: Option.Option<A>, inFile: A | undefined): Option.Option<A> =>
+      Option.orElse(flag, () => Option.fromNullable(inFile))
+
+    const fromType = opt(flags.from, file.from)
+    const toType = opt(flags.to, file.to)
+    const listed = Option.orElse(flags.pairs, () => Option.isSome(flags.from) ? Option.none() : Option.fromNullable(file.pairs))
+    if (Option.isSome(listed) && (Option.isSome(fromType) || Option.isSome(toType))) {
+      return yield* new InvalidArgument({ flag: "--pairs", detail: "give either --pairs or --from and --to, not both" })
     }
+    if (Option.isSome(fromType) !== Option.isSome(toType)) {
+      const [given, missing] = Option.isSome(fromType) ? ["--from", "--to"] : ["--to", "--from"]
+      return yield* new InvalidArgument({ flag: missing, detail: `required with ${given}` })
+    }
+    const single = Option.isSome(fromType) && Option.isSome(toType)
+    const chosen: ReadonlyArray<AssociationRow.Pair> = single
+      ? [{ fromType: fromType.value, toType: toType.value }]
+      : Option.getOrElse(listed, () => [])
+    if (chosen.length === 0) {
+      return yield* new InvalidArgument({
+        flag: "--from",
+        detail: "say what to export: --from TYPE --to TYPE, --pairs FROM:TO,..., or --job FILE"
+      })
+    }
+    const outValue = opt(flags.out, file.out)
+    if (Option.isNone(outValue)) return yield* new InvalidArgument({ flag: "--out", detail: "required" })
+    return {
+      layout: single ? "single" : "root",
+      pairs: chosen,
+      out: yield* checkOut(outValue.value),
+      ids: opt(flags.ids, file.ids),
+      since: opt(flags.since, file.since),
+      idsFrom: opt(flags.idsFrom, file.idsFrom),
+      diffAgainst: opt(flags.diffAgainst, file.diffAgainst),
+      skipBadLines: flags.skipBadLines || file.skipBadLines === true,
+      format: pick(flags.format, file.format, format.value),
+      gzip: flags.gzip || file.gzip === true,
+      partRows: pick(flags.partRows, file.partRows, partRows.value),
+      baseUrl: pick(flags.baseUrl, file.baseUrl, baseUrl.value),
+      apiVersion: pick(flags.apiVersion, file.apiVersion, apiVersion.value),
+      batchSize: pick(flags.batchSize, file.batchSize, batchSize.value),
+      concurrency: pick(flags.concurrency, file.concurrency, concurrency.value),
+      rateLimit: pick(flags.rateLimit, file.rateLimit, rateLimit.value),
+      maxRetries: pick(flags.maxRetries, file.maxRetries, maxRetries.value),
+      logFormat: pick(flags.logFormat, file.logFormat, logFormat.value)
+    } satisfies Settings
   })
 
 /** The HubSpot client of an export: its token from `HUBSPOT_ACCESS_TOKEN`, over Node's HTTP client. */
 export const clientLayer = (options: {
   readonly baseUrl: string
+  readonly apiVersion?: "2026-03" | "2026-09"
   readonly rateLimit: RequestBudget.Limit
   readonly maxRetries: number
 }) =>
   HubSpotClient.layerConfig({
     baseUrl: Config.succeed(options.baseUrl),
-    maxRetries: Config.succeed(options.maxRetries)
+    maxRetries: Config.succeed(options.maxRetries),
+    ...(options.apiVersion === undefined ? {} : { apiVersion: Config.succeed(options.apiVersion) })
   }).pipe(
     Layer.mapError((e) =>
       ConfigError.isConfigError(e)
@@ -280,61 +373,104 @@ export const clientLayer = (options: {
     Layer.provide(NodeHttpClient.layerUndici)
   )
 
+/** Refusals of settings that cannot go together, before anything is opened or sent. */
+const check = (settings: Settings) =>
+  Effect.gen(function*() {
+    if (Option.isSome(settings.since) && Option.isSome(settings.ids)) {
+      return yield* new InvalidArgument({
+        flag: "--since",
+        detail: "it takes the objects modified since then from the API, so it cannot be combined with --ids"
+      })
+    }
+    if (Option.isSome(settings.idsFrom) && (Option.isSome(settings.ids) || Option.isSome(settings.since))) {
+      return yield* new InvalidArgument({
+        flag: "--ids-from",
+        detail: `it takes the ids from ${settings.idsFrom.value} and the API, so it cannot be combined with `
+          + (Option.isSome(settings.ids) ? "--ids" : "--since")
+      })
+    }
+    if (Option.isSome(settings.since) && Option.isSome(settings.diffAgainst) && Option.isNone(settings.ids)) {
+      return yield* new InvalidArgument({
+        flag: "--diff-against",
+        detail: "a --since run holds only the objects modified in its window, not a snapshot: a diff against "
+          + "another snapshot would count every other row deleted. Diff full snapshots (drop --since)"
+      })
+    }
+    if (settings.gzip && settings.format === "parquet") {
+      return yield* new InvalidArgument({
+        flag: "--gzip",
+        detail: "only with --format ndjson: Parquet parts are compressed inside (SNAPPY)"
+      })
+    }
+    const types = [...new Set(settings.pairs.map((p) => p.fromType))]
+    if (Option.isSome(settings.ids) && types.length > 1) {
+      return yield* new InvalidArgument({
+        flag: "--ids",
+        detail: `the pairs start from ${types.join(" and ")}, and an id file holds the ids of one type: run one job a `
+          + "type, or leave --ids out to list the objects"
+      })
+    }
+    if (Option.isSome(settings.ids) && settings.ids.value !== "-") yield* checkIdFile(settings.ids.value)
+  })
+
+/** Runs the export(s) the settings describe, with progress and a summary; ends in the run's exit status. */
+export const run = (settings: Settings) =>
+  Effect.gen(function*() {
+    yield* check(settings)
+    const path = yield* Path.Path
+    const targets: ReadonlyArray<Target> = settings.pairs.map((pair) => ({
+      pair,
+      name: JobFile.pairDirectory(pair),
+      directory: settings.layout === "single" ? settings.out : path.join(settings.out, JobFile.pairDirectory(pair))
+    }))
+    const encoder = encoderFor(settings.format, settings.gzip)
+    const shutdown = yield* Shutdown
+    // The portal is asked once for all pairs.
+    const origin = yield* Effect.cached(HubSpotClient.origin)
+    const sources = yield* sourcesFor(settings, targets)
+    const stage = BatchRead.stage({ batchSize: settings.batchSize, concurrency: settings.concurrency })
+    const outcomes = yield* Report.withProgressAll(targets.map((target, i) =>
+      Export.run({
+        pair: target.pair,
+        source: sources[i]!,
+        stage,
+        sink: Dataset.sink({
+          directory: target.directory,
+          encoder,
+          partMaxRows: settings.partRows,
+          beforeSuccess: (directory) =>
+            Effect.flatMap(Labels.catalogue(target.pair), (table) => Dataset.writeTable(directory, "labels", table, encoder))
+        }),
+        origin,
+        stop: shutdown.requested
+      }).pipe(
+        Effect.catchTag("ExportError", (e) =>
+          new InvalidArgument({
+            flag: "--out",
+            detail: `${target.directory} holds another export: ${e.detail}. What it committed was kept. To start `
+              + "over, remove it or choose another --out"
+          }))
+      )
+    ))
+    if (settings.layout === "single") {
+      const { progress, summary } = outcomes[0]!
+      yield* Report.outcome(summary, progress, { directory: settings.out, extension: encoder.extension })
+    } else {
+      yield* Report.jobOutcome(
+        settings.out,
+        outcomes.map((o, i) => ({ name: targets[i]!.name, ...o })),
+        encoder.extension
+      )
+    }
+    if (outcomes.some((o) => o.summary.status === "stopped")) {
+      const signal = yield* shutdown.received
+      return yield* new Stopped({ signal: Option.getOrElse(signal, () => "SIGINT" as const) })
+    }
+  }).pipe(Effect.scoped, Effect.provide(clientLayer(settings)))
+
 export const command = Command.make(
   "export",
   Flags.options(exportFlags),
   (flags) =>
-    Effect.gen(function*() {
-      if (Option.isSome(flags.since) && Option.isSome(flags.ids)) {
-        return yield* new InvalidArgument({
-          flag: "--since",
-          detail: "it takes the objects modified since then from the API, so it cannot be combined with --ids"
-        })
-      }
-      if (flags.gzip && flags.format === "parquet") {
-        return yield* new InvalidArgument({
-          flag: "--gzip",
-          detail: "only with --format ndjson: Parquet parts are compressed inside (SNAPPY)"
-        })
-      }
-      if (Option.isSome(flags.ids) && flags.ids.value !== "-") yield* checkIdFile(flags.ids.value)
-      const path = yield* Path.Path
-      const journal = { journal: path.join(flags.out, Dataset.idJournalName) }
-      const files = { skipBadLines: flags.skipBadLines }
-      const source: IdSource.IdSource<
-        HubSpotError.HubSpotError | HubSpotIdSource.HubSpotIdSourceError | IdSource.IdSourceError,
-        HubSpotClient.HubSpotClient | FileSystem.FileSystem | Path.Path
-      > = Option.isSome(flags.since)
-        ? HubSpotIdSource.modifiedSince(flags.from, yield* sinceMoment(flags.since.value, flags.from), journal)
-        : Option.isNone(flags.ids)
-        ? HubSpotIdSource.list(flags.from, journal)
-        : flags.ids.value === "-"
-        ? IdSource.stdin(files)
-        : IdSource.fromFile(flags.ids.value, files)
-      const encoder = encoderFor(flags.format, flags.gzip)
-      const shutdown = yield* Shutdown
-      const { progress, summary } = yield* Report.withProgress(
-        Export.run({
-          pair: { fromType: flags.from, toType: flags.to },
-          source,
-          stage: BatchRead.stage({ batchSize: flags.batchSize, concurrency: flags.concurrency }),
-          sink: Dataset.sink({ directory: flags.out, encoder, partMaxRows: flags.partRows }),
-          origin: HubSpotClient.origin,
-          stop: shutdown.requested
-        })
-      ).pipe(
-        Effect.catchTag("ExportError", (e) =>
-          new InvalidArgument({
-            flag: "--out",
-            detail: `${flags.out} holds another export: ${e.detail}. What it committed was kept. To start over, remove `
-              + "it or choose another --out"
-          })),
-        Effect.provide(clientLayer(flags))
-      )
-      yield* Report.outcome(summary, progress, { directory: flags.out, extension: encoder.extension })
-      if (summary.status === "stopped") {
-        const signal = yield* shutdown.received
-        return yield* new Stopped({ signal: Option.getOrElse(signal, () => "SIGINT" as const) })
-      }
-    }).pipe(Effect.provide(Report.logger(flags.logFormat)))
+    Effect.flatMap(resolve(flags), (settings) => run(settings).pipe(Effect.provide(Report.logger(settings.logFormat))))
 ).pipe(Command.withDescription(summary))

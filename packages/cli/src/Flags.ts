@@ -140,9 +140,13 @@ export interface Flag<A> {
   readonly help: Help
 }
 
-/** `shown`: the value when the flag is not given, as `--help` says it (`100`, `off`), unless it is required. */
-const help = (flag: Parsed<unknown>, text: string, shown: string, required = false): Help => {
-  const facts = [flag.range, required ? "required" : `default: ${shown}`, flag.env && `env: ${flag.env}`]
+/**
+ * `shown`: the value when the flag is not given, as `--help` says it (`100`, `off`), unless it is required;
+ * `unless`: what else may stand for a required flag.
+ */
+const help = (flag: Parsed<unknown>, text: string, shown: string, required = false, unless?: string): Help => {
+  const need = unless === undefined ? "required" : `required unless ${unless}`
+  const facts = [flag.range, required || unless !== undefined ? need : `default: ${shown}`, flag.env && `env: ${flag.env}`]
   return {
     term: flag.value === undefined ? `--${flag.name}` : `--${flag.name} ${flag.value}`,
     text,
@@ -161,6 +165,27 @@ export const required = <A>(flag: Parsed<A>, text: string): Flag<A> => ({
 export const withDefault = <A>(flag: Parsed<A>, value: A, text: string, shown: string = String(value)): Flag<A> => ({
   options: Options.withDescription(Options.withDefault(flag.options, value), text),
   help: help(flag, text, shown)
+})
+
+/**
+ * A flag with a default that the command applies itself, after other sources of the same setting (a job file):
+ * parsed as `Option.none()` when not given; `--help` states `value` (as `shown`) as the default.
+ */
+export const defaulted = <A>(
+  flag: Parsed<A>,
+  value: A,
+  text: string,
+  shown: string = String(value)
+): Flag<Option.Option<A>> & { readonly value: A } => ({
+  options: Options.withDescription(Options.optional(flag.options), text),
+  help: help(flag, text, shown),
+  value
+})
+
+/** A flag required unless something else stands for it (`--pairs or --job`): the command checks which. */
+export const requiredUnless = <A>(flag: Parsed<A>, text: string, unless: string): Flag<Option.Option<A>> => ({
+  options: Options.withDescription(Options.optional(flag.options), text),
+  help: help(flag, text, "", false, unless)
 })
 
 /** A flag that may be left out: `absent` says what happens then. */

@@ -102,30 +102,70 @@ export interface ReportOptions {
 
 let runs = 0
 
+/** The figures of several exports as one: sums, the smallest batch size in use. */
+export const combine = (all: ReadonlyArray<Progress>): Progress => {
+  const byCause: Record<string, number> = {}
+  for (const p of all) for (const [k, v] of Object.entries(p.retriesByCause)) byCause[k] = (byCause[k] ?? 0) + v
+  const sum = (f: (p: Progress) => number) => all.reduce((n, p) => n + f(p), 0)
+  return {
+    idsDone: sum((p) => p.idsDone),
+    // Unknown (0) while any export's source does not know its total.
+    idsTotal: all.some((p) => p.idsTotal === 0) ? 0 : sum((p) => p.idsTotal),
+    rows: sum((p) => p.rows),
+    refused: sum((p) => p.refused),
+    requests: sum((p) => p.requests),
+    retriesByCause: byCause,
+    retries: sum((p) => p.retries),
+    rateLimited: sum((p) => p.rateLimited),
+    waitedMillis: Math.max(0, ...all.map((p) => p.waitedMillis)),
+    elapsedMillis: Math.max(0, ...all.map((p) => p.elapsedMillis)),
+    batchSize: Math.min(...all.map((p) => p.batchSize)),
+    batchSizeLowered: all.some((p) => p.batchSizeLowered)
+  }
+}
+
 /**
- * Runs an export with progress output; its summary comes back with the run's figures. The export's metrics are
- * tagged `assoc_etl_run` with a number of its own.
+ * Runs exports side by side with one progress output for all; each summary comes back with its run's figures.
+ * Each export's metrics are tagged `assoc_etl_run` with a number of its own. The first export to fail stops the
+ * others (what they committed is kept).
  */
-export const withProgress = <A, E, R>(
-  program: Effect.Effect<Export.Summary<A>, E, R>,
+export const withProgressAll = <A, E, R>(
+  programs: ReadonlyArray<Effect.Effect<Export.Summary<A>, E, R>>,
   options: ReportOptions = {}
-): Effect.Effect<{ readonly summary: Export.Summary<A>; readonly progress: Progress }, E, R> =>
+): Effect.Effect<
+  ReadonlyArray<{ readonly summary: Export.Summary<A>; readonly progress: Progress }>,
+  E,
+  R
+> =>
   Effect.suspend(() =>
     Effect.gen(function*() {
       const started = yield* Clock.currentTimeMillis
+      const tags = programs.map(() => String(++runs))
+      const progressOf = (tag: string) => Effect.tagMetrics(progress(started), "assoc_etl_run", tag)
+      const all = Effect.map(Effect.forEach(tags, progressOf), combine)
       const terminal = options.terminal ?? process.stderr.isTTY === true
-      const tick = Effect.flatMap(progress(started), (p) =>
+      const tick = Effect.flatMap(all, (p) =>
         terminal
           ? Effect.sync(() => process.stderr.write(`\r\x1b[2K${terminalLine(p)}`))
           : Effect.annotateLogs(Effect.logInfo("progress"), fields(p)))
       const every = options.every ?? (terminal ? Duration.millis(250) : Duration.seconds(5))
       const ticker = yield* Effect.fork(Effect.repeat(Effect.delay(tick, every), Schedule.forever))
-      const summary = yield* program.pipe(
+      const summaries = yield* Effect.all(
+        programs.map((program, i) => Effect.tagMetrics(program, "assoc_etl_run", tags[i]!)),
+        { concurrency: "unbounded" }
+      ).pipe(
         Effect.ensuring(Fiber.interrupt(ticker).pipe(Effect.zipRight(terminal ? Console.error("") : Effect.void)))
       )
-      return { summary, progress: yield* progress(started) }
-    }).pipe(Effect.tagMetrics("assoc_etl_run", String(++runs)))
+      return yield* Effect.forEach(summaries, (summary, i) => Effect.map(progressOf(tags[i]!), (p) => ({ summary, progress: p })))
+    })
   )
+
+/** Runs an export with progress output (see `withProgressAll`). */
+export const withProgress = <A, E, R>(
+  program: Effect.Effect<Export.Summary<A>, E, R>,
+  options: ReportOptions = {}
+): Effect.Effect<{ readonly summary: Export.Summary<A>; readonly progress: Progress }, E, R> =>
+  Effect.map(withProgressAll([program], options), (all) => all[0]!)
 
 export interface SummaryOptions {
   readonly directory: string
@@ -172,3 +212,51 @@ export const outcome = (s: Export.Summary<Manifest.Manifest>, p: Progress, optio
       s.refused > 0 && s.status !== "stopped" ? Effect.fail(new DoneWithRefusals({ refused: s.refused })) : Effect.void
     )
   )
+
+/** One pair of a job, as it ended. */
+export interface PairOutcome {
+  /** `contacts-companies`: the pair's directory under the job's root. */
+  readonly name: string
+  readonly summary: Export.Summary<Manifest.Manifest>
+  readonly progress: Progress
+}
+
+const pairLine = (o: PairOutcome): string => {
+  const s = o.summary
+  const state = s.status === "already-complete" ? "already complete" : s.status
+  const parts = s.status === "complete" ? ` in ${s.result.parts.length} part${s.result.parts.length === 1 ? "" : "s"}` : ""
+  return `  ${o.name.padEnd(30)} ${state.padEnd(16)} ${s.rows} rows${parts}, ${s.refused} refused, ${s.idsDone} ids`
+}
+
+/** The summary of a job of several pairs under `root`: a line a pair, then the run's requests and time. */
+export const jobSummaryText = (root: string, outcomes: ReadonlyArray<PairOutcome>, extension: string): string => {
+  const p = combine(outcomes.map((o) => o.progress))
+  const stopped = outcomes.some((o) => o.summary.status === "stopped")
+  const refused = outcomes.filter((o) => o.summary.refused > 0).map((o) => `${root}/${o.name}/_errors/errors.ndjson`)
+  const causes = Object.entries(p.retriesByCause).map(([k, v]) => `${k} ${v}`).join(", ")
+  return [
+    stopped
+      ? `job stopped: ${root} holds what was done, committed`
+      : `job complete: ${root}, ${outcomes.length} pair${outcomes.length === 1 ? "" : "s"}`,
+    ...outcomes.map(pairLine),
+    ...(refused.length > 0 ? [`  refused inputs  see ${refused.join(", ")}`] : []),
+    `  requests        ${p.requests} (this run, all pairs on one budget), 429s ${p.rateLimited}, waited ${
+      Math.round(p.waitedMillis / 100) / 10
+    }s on the rate limit`,
+    `  retries         ${p.retries}${causes.length > 0 ? ` (${causes})` : ""}`,
+    ...(p.batchSizeLowered
+      ? [`  batch size      lowered to ${p.batchSize}: HubSpot refused larger batches (400 VALIDATION_ERROR)`]
+      : []),
+    `  time            ${Math.round(p.elapsedMillis / 100) / 10}s`,
+    ...(stopped ? [] : [`  files           ${root}/<from>-<to>/part-*${extension}, manifest.json, _labels/, _SUCCESS`])
+  ].join("\n")
+}
+
+/** Prints a job's summary; a job with refused inputs in any pair ends in `DoneWithRefusals` (exit 3). */
+export const jobOutcome = (root: string, outcomes: ReadonlyArray<PairOutcome>, extension: string) => {
+  const stopped = outcomes.some((o) => o.summary.status === "stopped")
+  const refused = outcomes.reduce((n, o) => n + o.summary.refused, 0)
+  return Console.error(jobSummaryText(root, outcomes, extension)).pipe(
+    Effect.zipRight(refused > 0 && !stopped ? Effect.fail(new DoneWithRefusals({ refused })) : Effect.void)
+  )
+}

@@ -143,7 +143,6 @@ export const modifiedSince = (
 ): IdSource.IdSource<HubSpotError | HubSpotIdSourceError | IdSource.IdSourceError, HubSpotClient | FileSystem.FileSystem> =>
   IdSource.fromPages<SearchPage, typeof SearchPage.Encoded, HubSpotError | HubSpotIdSourceError, HubSpotClient>((run) => {
     const end = searchUntil(since, run.startedAt)
-    const property = modifiedProperty(type)
     return {
       identity: {
         kind: "search",
@@ -154,33 +153,96 @@ export const modifiedSince = (
       journal: options.journal,
       position: SearchPage,
       first: { lo: since, hi: end, offset: 0 },
-      list: (page, firstKey) => {
-        if (page.lo >= page.hi) return Effect.succeed({ ids: [], next: null })
-        const limit = Math.min(Api.maxSearchLimit, Api.maxSearchResults - page.offset)
-        if (limit <= 0) {
-          return Effect.fail(
-            new HubSpotIdSourceError({
-              reason: "SearchTooDense",
-              detail: `more than ${Api.maxSearchResults} ${type} were modified in the same millisecond (${
-                iso(page.lo)
-              }), more than HubSpot's search API pages through for one query`
-            })
-          )
-        }
-        return Effect.flatMap(HubSpotClient, (client) => client.search(type, searchQuery(property, page, limit))).pipe(
-          Effect.map((answer) => {
-            const skip = new Set(page.skip ?? [])
-            return {
-              ids: answer.results.filter((r) => !skip.has(r.id)).map((r): ObjectId.ObjectId => r.id),
-              next: nextSearchPage(property, page, answer),
-              // Ids before this query, plus what it matches from its start (less those at its start already taken).
-              total: firstKey - page.offset - (page.skip?.length ?? 0) + answer.total
-            }
-          })
-        )
-      }
+      list: (page, firstKey) => searchPage(type, page, firstKey)
     }
   })
+
+/** Lists one page of a search window (see `nextSearchPage`), the first id of which gets ordinal `firstKey`. */
+const searchPage = (type: ObjectType.ObjectType, page: SearchPage, firstKey: number) => {
+  const property = modifiedProperty(type)
+  if (page.lo >= page.hi) return Effect.succeed({ ids: [], next: null })
+  const limit = Math.min(Api.maxSearchLimit, Api.maxSearchResults - page.offset)
+  if (limit <= 0) {
+    return Effect.fail(
+      new HubSpotIdSourceError({
+        reason: "SearchTooDense",
+        detail: `more than ${Api.maxSearchResults} ${type} were modified in the same millisecond (${
+          iso(page.lo)
+        }), more than HubSpot's search API pages through for one query`
+      })
+    )
+  }
+  return Effect.flatMap(HubSpotClient, (client) => client.search(type, searchQuery(property, page, limit))).pipe(
+    Effect.map((answer) => {
+      const skip = new Set(page.skip ?? [])
+      return {
+        ids: answer.results.filter((r) => !skip.has(r.id)).map((r): ObjectId.ObjectId => r.id),
+        next: nextSearchPage(property, page, answer),
+        // Ids before this query, plus what it matches from its start (less those at its start already taken).
+        total: firstKey - page.offset - (page.skip?.length ?? 0) + answer.total
+      }
+    })
+  )
+}
+
+/** Ids of an earlier snapshot a chained source starts from (`chained`). */
+export interface Previous {
+  /** Its ids, in its order, less those it found gone; read when the listing reaches them (once a run). */
+  readonly ids: Effect.Effect<ReadonlyArray<ObjectId.ObjectId>, IdSource.IdSourceError, FileSystem.FileSystem>
+  /** What identifies that snapshot (its directory and when it started, say): compared on a resume. */
+  readonly key: string
+  /** For people: "the snapshot in /data/2026-12-02". */
+  readonly description: string
+}
+
+/** Ids of the earlier snapshot given a page. */
+const previousPageSize = 10_000
+
+/** Where a chained listing stands: in the earlier snapshot's ids, then in the search window. */
+const ChainedPage = Schema.Union(Schema.Struct({ previous: Schema.Int }), SearchPage)
+type ChainedPage = typeof ChainedPage.Type
+
+/**
+ * A snapshot's ids without listing every object: the ids of an earlier snapshot, then the objects of `type`
+ * modified (or created) from `since` (where that snapshot's window ended) to `searchUntil(since, start)`, found
+ * through the search API, as `modifiedSince` does. Listing a million contacts costs 10,000 requests; this costs
+ * one search request per 200 objects changed. An id of both (an object modified since) is asked once (an
+ * export does each id once); an id of the earlier snapshot that no longer exists is refused by HubSpot
+ * (`OBJECT_NOT_FOUND`) and so drops out. The journal keeps every id, so the next night can chain from this one.
+ */
+export const chained = (
+  type: ObjectType.ObjectType,
+  since: number,
+  previous: Previous,
+  options: JournalOptions
+): IdSource.IdSource<HubSpotError | HubSpotIdSourceError | IdSource.IdSourceError, HubSpotClient | FileSystem.FileSystem> =>
+  IdSource.fromPages<ChainedPage, typeof ChainedPage.Encoded, HubSpotError | HubSpotIdSourceError | IdSource.IdSourceError, HubSpotClient | FileSystem.FileSystem>(
+    (run) => {
+      const end = searchUntil(since, run.startedAt)
+      return {
+        identity: {
+          kind: "chained",
+          key: `${previous.key} ${iso(since)}`,
+          description: `the ${type} of ${previous.description}, and those modified from ${iso(since)} to ${iso(end)}`,
+          details: { since: iso(since), until: iso(end), previous: previous.description }
+        },
+        journal: options.journal,
+        position: ChainedPage,
+        first: { previous: 0 },
+        list: (page, firstKey) => {
+          if (!("previous" in page)) return searchPage(type, page, firstKey)
+          return Effect.map(previous.ids, (ids) => {
+            const at = page.previous + previousPageSize
+            const window: SearchPage = { lo: since, hi: end, offset: 0 }
+            return {
+              ids: ids.slice(page.previous, at),
+              next: at < ids.length ? { previous: at } : window.lo < window.hi ? window : null
+            }
+          })
+        }
+      }
+    }
+  )
 
 const isoPattern = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/
 
@@ -216,7 +278,9 @@ export const chainedSince = (
       })
     )
   }
-  const text = earlier.source.kind === "search" ? earlier.source.details?.["until"] : manifest.startedAt
+  // A window's end (a search or a chained run: it must say it); else the start, when every object was taken.
+  const windowed = earlier.source.kind === "search" || earlier.source.kind === "chained"
+  const text = windowed ? earlier.source.details?.["until"] : manifest.startedAt
   const moment = text === undefined ? undefined : parseMoment(text)
   return moment === undefined
     ? Effect.fail(

@@ -226,6 +226,8 @@ describe("HubSpotIdSource.chainedSince", () => {
       assert.include(other.message, "contacts, not deals")
       const noEnd = yield* Effect.flip(HubSpotIdSource.chainedSince(manifest({ kind: "search", key: "k", description: "d" }), contacts))
       assert.strictEqual(noEnd.reason, "Since")
+      const chained = { kind: "chained", key: "k", description: "d", details: { until: "2025-01-01T23:50:00.000Z" } }
+      assert.strictEqual(yield* HubSpotIdSource.chainedSince(manifest(chained), contacts), Date.parse("2025-01-01T23:50:00.000Z"))
     }))
 
   it("parseMoment reads a date, or a date-time without a zone, as UTC whatever the machine's zone", () => {

@@ -10,6 +10,7 @@ export default defineConfig({
       "@assoc-etl/hubspot": src("hubspot"),
       "@assoc-etl/sink-ndjson": src("sink-ndjson"),
       "@assoc-etl/sink-parquet": src("sink-parquet"),
+      "@assoc-etl/diff": src("diff"),
       "@assoc-etl/simulator": src("simulator"),
       "@assoc-etl/cli": src("cli")
     }

@@ -15,7 +15,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const published = ["core", "hubspot", "sink-ndjson", "sink-parquet", "simulator", "cli"]
+const published = ["core", "hubspot", "sink-ndjson", "sink-parquet", "diff", "simulator", "cli"]
 const toolVersionFile = path.join(root, "packages/core/src/internal/dataset/writer.ts")
 const toolVersionPattern = /export const toolVersion = "[^"]*"/
 

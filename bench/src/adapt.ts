@@ -17,95 +17,45 @@
  *
  * `node bench/dist/main.js adapt`; `BENCH_ADAPT=1,3` runs only those scenarios.
  */
-import { Manifest } from "@assoc-etl/core"
-import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
-import { Effect, Schema } from "effect"
-import { spawn } from "node:child_process"
+import { Schema } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import * as PeakRss from "./peakRss.js"
-import * as SimulatorProcess from "./simulatorProcess.js"
+import {
+  type Counters,
+  counters,
+  ended,
+  type Exit,
+  fmt,
+  manifestRows,
+  reset,
+  type Row,
+  rowsCheck,
+  say,
+  seconds,
+  type Sim,
+  sleep,
+  startCli,
+  table,
+  tempDir,
+  truthOf as truthOfPair,
+  withSimulator,
+  withTempRoot,
+  writeIds
+} from "./cliRuns.js"
 
-const here = path.dirname(fileURLToPath(import.meta.url))
-const cli = path.resolve(here, "../../packages/cli/dist/assoc-etl.mjs")
-
-/** The simulator's defaults: seed, page size, batch inputs. */
-const seed = 1
+/** The simulator's defaults: page size, batch inputs. */
 const defaultPageSize = 500
 const maxBatch = 1000
-const latency = "100-300"
 const from = "contacts"
 const to = "companies"
-/** A CLI run that takes longer is killed and counted as failed, so that the bench ends. */
-const runTimeoutMillis = 180_000
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** A details line of a scenario: its parts, joined and indented. */
-const say = (...parts: ReadonlyArray<string>) => console.log(`    ${parts.join("")}`)
-
-// ---------------------------------------------------------------------------------------------------------------
-// The CLI as a child process
-
-interface Exit {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly wallMillis: number
-  readonly peakRssKiB: number
-  readonly timedOut: boolean
-  /** The CLI's stderr: its log lines and summary. */
-  readonly stderr: string
-}
-
-interface CliRun {
-  /** Epoch millis of the spawn, on the clock of the simulator's arrival log (one machine). */
-  readonly spawnedAt: number
-  readonly kill: () => void
-  readonly exited: Promise<Exit>
-  /** Set once the child has exited. */
-  readonly exit: () => Exit | undefined
-}
-
-/** `assoc-etl export ...args` with the simulator's token; peak RSS is the child's VmHWM from /proc, polled. */
-const startCli = (args: ReadonlyArray<string>): CliRun => {
-  const t0 = performance.now()
-  const spawnedAt = Date.now()
-  const child = spawn(process.execPath, [cli, "export", ...args], {
-    env: { ...process.env, HUBSPOT_ACCESS_TOKEN: "sim-token" },
-    stdio: ["ignore", "ignore", "pipe"]
-  })
-  let stderr = ""
-  let timedOut = false
-  let done: Exit | undefined
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")))
-  const rss = PeakRss.watch(child.pid)
-  const timer = setTimeout(() => {
-    timedOut = true
-    child.kill("SIGKILL")
-  }, runTimeoutMillis)
-  const exited = new Promise<Exit>((resolve, reject) => {
-    child.once("error", reject)
-    child.once("exit", (code, signal) => {
-      rss.stop()
-      clearTimeout(timer)
-      done = { code, signal, wallMillis: performance.now() - t0, peakRssKiB: rss.peakKiB(), timedOut, stderr }
-      resolve(done)
-    })
-  })
-  return { spawnedAt, kill: () => child.kill("SIGKILL"), exited, exit: () => done }
-}
+const truthOf = (portal: Sim["portal"], ids: ReadonlyArray<string>, pageSize: number) =>
+  truthOfPair(portal, { from, to }, ids, pageSize)
 
 const exportArgs = (baseUrl: string, out: string, extra: ReadonlyArray<string>): ReadonlyArray<string> => [
-  "--from", from, "--to", to, "--out", out, "--base-url", baseUrl, ...extra
+  "export", "--from", from, "--to", to, "--out", out, "--base-url", baseUrl, ...extra
 ]
 
-/** How a run ended, for the details lines; prints the end of stderr when it did not exit 0. */
-const ended = (exit: Exit): string => {
-  if (exit.code !== 0 && exit.signal === null) say(`CLI stderr (end): ${exit.stderr.slice(-600).trim()}`)
-  return exit.timedOut ? "timed out" : exit.signal !== null ? `killed (${exit.signal})` : `exit ${exit.code}`
-}
+const arrivalsOf = (c: Counters): number => c.arrivals.length + c.arrivalsDropped
 
 /** The batch sizes the CLI says it lowered to (its WARN lines), in order. */
 const loweredTo = (stderr: string): ReadonlyArray<number> =>
@@ -113,36 +63,6 @@ const loweredTo = (stderr: string): ReadonlyArray<number> =>
 
 // ---------------------------------------------------------------------------------------------------------------
 // The simulator, the ground truth, the dataset
-
-interface Sim {
-  readonly baseUrl: string
-  readonly portal: SimulatedPortal.SimulatedPortal
-}
-
-/** The simulator in its own process with `flags` (and seed, objects, latency, shape), and the same portal here. */
-const withSimulator = <A>(
-  options: {
-    readonly objects: number
-    readonly shape?: SimulatedPortal.PortalShape
-    readonly flags: ReadonlyArray<string>
-  },
-  body: (sim: Sim) => Promise<A>
-): Promise<A> =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const shape = options.shape ?? "typical"
-    const { baseUrl } = yield* SimulatorProcess.start([
-      "--seed", String(seed), "--objects", String(options.objects), "--latency", latency, "--shape", shape,
-      ...options.flags
-    ])
-    const portal = SimulatedPortal.make({ seed, objects: options.objects, types: Simulator.defaultTypes, shape })
-    return yield* Effect.promise(() => body({ baseUrl, portal }))
-  })))
-
-type Counters = Simulator.CountersWithArrivals
-const counters = (baseUrl: string): Promise<Counters> => Effect.runPromise(SimulatorProcess.counters(baseUrl))
-const reset = (baseUrl: string): Promise<void> =>
-  Effect.runPromise(Effect.asVoid(SimulatorProcess.resetCounters(baseUrl)))
-const arrivalsOf = (c: Counters): number => c.arrivals.length + c.arrivalsDropped
 
 /**
  * Requests the simulator refused with 400: every request that reached it, less the answers of 200/207 (batch
@@ -164,52 +84,6 @@ const checkSamePortal = async (sim: Sim): Promise<void> => {
   }
 }
 
-interface Truth {
-  /** `SimulatedPortal.groundTruth(portal, from, to, ids).rows.length`, counted without building the rows. */
-  readonly rows: number
-  /** Inputs with a cursor that the ids' pages ask for: Σ (pages of an id − 1). */
-  readonly continuations: number
-  /** Σ pages (an id without associations is one page) = ids + continuations. */
-  readonly pages: number
-  /** The most pages of one id: ceil(its associations ÷ page size). */
-  readonly longestChain: number
-  readonly maxAssociations: number
-}
-
-const truthOf = (portal: SimulatedPortal.SimulatedPortal, ids: ReadonlyArray<string>, pageSize: number): Truth => {
-  let rows = 0
-  let continuations = 0
-  let longestChain = 0
-  let maxAssociations = 0
-  for (const id of ids) {
-    const associations = portal.associations(from, to, id)
-    for (const a of associations) rows += a.associationTypes.length
-    const pages = Math.max(1, Math.ceil(associations.length / pageSize))
-    continuations += pages - 1
-    longestChain = Math.max(longestChain, pages)
-    maxAssociations = Math.max(maxAssociations, associations.length)
-  }
-  return { rows, continuations, pages: ids.length + continuations, longestChain, maxAssociations }
-}
-
-let tempRoot = ""
-let tempCount = 0
-const tempDir = (name: string): string => fs.mkdtempSync(path.join(tempRoot, `${name}-${++tempCount}-`))
-
-const writeIds = (ids: ReadonlyArray<string>): string => {
-  const file = path.join(tempDir("ids"), "ids.txt")
-  fs.writeFileSync(file, ids.join("\n") + "\n")
-  return file
-}
-
-/** `manifest.json`'s `totals.rows`, or undefined while the dataset is not finished (or cannot be read). */
-const manifestRows = async (out: string): Promise<number | undefined> => {
-  const file = path.join(out, "manifest.json")
-  if (!fs.existsSync(file)) return undefined
-  const manifest = await Effect.runPromise(Effect.option(Manifest.decodeJson(fs.readFileSync(file, "utf8"))))
-  return manifest._tag === "Some" ? manifest.value.totals.rows : undefined
-}
-
 /** The part of `.checkpoint.json` this bench reads: rows in the open part. */
 const OpenRows = Schema.parseJson(Schema.Struct({
   dataset: Schema.Struct({ open: Schema.Struct({ rows: Schema.Number }) })
@@ -229,27 +103,6 @@ const openRows = (out: string): number | undefined => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Rows of the tables
-
-interface Row {
-  readonly scenario: string
-  readonly figure: string
-  readonly goal: string
-  readonly met: boolean
-}
-
-const table = (rows: ReadonlyArray<Row>): string => {
-  const head: Row = { scenario: "scenario", figure: "figure measured", goal: "goal", met: true }
-  const width = (f: (r: Row) => string) => Math.max(...[head, ...rows].map((r) => f(r).length))
-  const ws = [width((r) => r.scenario), width((r) => r.figure), width((r) => r.goal)] as const
-  const line = (r: Row, met: string) =>
-    `${r.scenario.padEnd(ws[0])} | ${r.figure.padEnd(ws[1])} | ${r.goal.padEnd(ws[2])} | ${met}`
-  return [line(head, "met"), ...rows.map((r) => line(r, r.met ? "yes" : "NO"))].join("\n")
-}
-
-const fmt = (n: number, digits = 2) => n.toFixed(digits)
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-const rowsCheck = (rows: number | undefined, truth: number) =>
-  rows === truth ? `rows ${rows} = ground truth` : `rows ${rows ?? "none (no manifest)"} vs ground truth ${truth}`
 
 // ---------------------------------------------------------------------------------------------------------------
 // The scenarios
@@ -519,8 +372,7 @@ const resumeOpenPart = (): Promise<ReadonlyArray<Row>> =>
     return out
   })
 
-export const run = async (): Promise<void> => {
-  tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), "adapt-"))
+export const run = (): Promise<void> => withTempRoot("adapt", async () => {
   const rows: Array<Row> = []
   const only = (process.env["BENCH_ADAPT"] ?? "").split(",").filter((x) => x.length > 0)
   const scenario = async (title: string, body: () => Promise<ReadonlyArray<Row>>) => {
@@ -532,7 +384,7 @@ export const run = async (): Promise<void> => {
     console.log(table(these).split("\n").map((l) => `  ${l}`).join("\n"))
     console.log(`  (${seconds(performance.now() - started)})`)
   }
-  try {
+  {
     const one = (body: () => Promise<Row>) => () => body().then((row) => [row])
     await scenario("1. a smaller batch limit", one(smallerBatchLimit))
     await scenario("2. a server limit below --rate-limit", one(lowerServerLimit))
@@ -540,12 +392,10 @@ export const run = async (): Promise<void> => {
     await scenario("4. fuller batches from a listing", one(fullerBatches))
     await scenario("5. heavy tails", heavyTails)
     await scenario("6. resuming an open part of ≥ 1,000,000 rows", resumeOpenPart)
-  } finally {
-    fs.rmSync(tempRoot, { recursive: true, force: true })
   }
   console.log(`adapt: the goals of issue 15 (met = the goal, exit 0 and the ground truth's rows)`)
   console.log(table(rows))
-}
+})
 
 if (process.argv[1]?.endsWith("adapt.js")) {
   run().catch((e: unknown) => {

@@ -30,6 +30,18 @@ const benches: ReadonlyArray<Bench> = [
     description: "issue 15's adapt-to-the-server goals through the built CLI: a smaller batch limit, a lower server " +
       "rate limit, restarts, listing, heavy tails, resuming a large open part",
     load: () => import("./adapt.js")
+  },
+  {
+    name: "nightly",
+    description: "issue 16's nightly job through the built CLI: a snapshot chained to the night before against a " +
+      "full listing, and three pairs in one job against three processes",
+    load: () => import("./nightly.js")
+  },
+  {
+    name: "diff",
+    description: "assoc-etl diff on two generated snapshots of 2.5M and 10M rows, ~2% changed, Parquet and NDJSON: " +
+      "wall time, peak RSS, rows/s",
+    load: () => import("./diff.js")
   }
 ]
 

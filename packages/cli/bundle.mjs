@@ -27,6 +27,12 @@ const built = await esbuild.build({
   format: "cjs",
   target: "node20",
   logLevel: "warning",
+  // A native module cannot be bundled: DuckDB (the diff's engine) is required from the CLI's own dependencies, and
+  // only when a diff runs, so the other commands do not load it. Its dynamic `import()` becomes a `require`: the
+  // launcher runs the bundle as a `vm.Script`, in which `import()` fails ("A dynamic import callback was not
+  // specified").
+  external: ["@duckdb/node-api"],
+  supported: { "dynamic-import": false },
   write: false
 })
 // bin.js's `#!` line is not JavaScript inside the launcher's function wrapper.

@@ -46,6 +46,7 @@ const pages: ReadonlyArray<Page> = [
       "--job": "default: none",
       "--ids": "default: every --from object, listed through the API",
       "--since": "default: none (a full export)",
+      "--ids-from": "default: every --from object, listed",
       "--skip-bad-lines": "default: off",
       "--out": "required unless in --job",
       "--diff-against": "default: none",
@@ -59,6 +60,16 @@ const pages: ReadonlyArray<Page> = [
       "--rate-limit": "default: 100/10s",
       "--max-retries": "default: 8",
       "--log-format": "default: logfmt",
+      "--log-level": "default: info"
+    }
+  },
+  {
+    command: ["diff"],
+    sections: ["Arguments", "Output", "Limits", "Logging", "General", "Exit status", "Examples"],
+    defaults: {
+      "--out": "required",
+      "--part-rows": "default: 1000000",
+      "--memory": "default: 256MiB",
       "--log-level": "default: info"
     }
   },

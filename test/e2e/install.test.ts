@@ -59,6 +59,7 @@ describe("the packages as npm installs them", () => {
       assert.deepStrictEqual(publishable.map((p) => p.name).sort(), [
         "@assoc-etl/cli",
         "@assoc-etl/core",
+        "@assoc-etl/diff",
         "@assoc-etl/hubspot",
         "@assoc-etl/simulator",
         "@assoc-etl/sink-ndjson",

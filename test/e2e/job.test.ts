@@ -95,6 +95,24 @@ describe("export --pairs: the nightly job", () => {
       assert.strictEqual(again.code, 0, again.stderr)
       assert.match(again.stderr, /already complete/)
       assert.strictEqual((yield* sim.counters).requests, counters.requests, "a finished job asks nothing")
+
+      // The next night, chained to this one and diffed against it (the portal did not change): no listing, and
+      // each pair's _changes/ is one empty part.
+      const next = path.join(path.dirname(root), "next")
+      const chained = yield* cli(jobArgs(sim.baseUrl, next, "--diff-against", root), { env })
+      assert.strictEqual(chained.code, 0, chained.stderr)
+      yield* assertEachExact(next, sim.portal, "ndjson")
+      assert.strictEqual((yield* sim.counters).listRequests, 8, "the next night lists nothing")
+      for (const [from, to] of pairs) {
+        const changes = path.join(next, `${from}-${to}`, "_changes")
+        assert.deepStrictEqual(fs.readdirSync(changes).filter((n) => !n.startsWith(".")).sort(), [
+          "_SUCCESS",
+          "manifest.json",
+          "part-00000.ndjson"
+        ])
+        assert.strictEqual(fs.readFileSync(path.join(changes, "part-00000.ndjson"), "utf8"), "")
+        assert.include(chained.stderr, `changes since ${path.join(root, `${from}-${to}`)}: 0 inserted, 0 deleted`)
+      }
     }))
 
   it.scopedLive("killed with kill -9 at random moments, the rerun resumes every pair: each dataset exact", () =>

@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { multiset, readNdjson, type Row, rowKey } from "../support/DuckDb.js"
+import { multiset, ndjsonSource, query, readNdjson, type Row, rowKey } from "../support/DuckDb.js"
 import { tempDir } from "../support/Parts.js"
 import { assertExact, cli, exportHarness, sortedKeys } from "./support.js"
 
@@ -40,7 +40,7 @@ const minus = (a: ReadonlyArray<Row>, b: ReadonlyArray<Row>): ReadonlyArray<stri
 }
 
 describe("the nightly snapshot, chained to the night before", () => {
-  it.scopedLive("chained: exact on the changed portal, no listing; --since misses the silent changes", () =>
+  it.scopedLive("--diff-against: the snapshot chained, exact without listing; its _changes exact; --since misses some", () =>
     Effect.gen(function*() {
       const sim = yield* simulator({ objects: 600 })
       const dir = yield* tempDir
@@ -58,7 +58,7 @@ describe("the nightly snapshot, chained to the night before", () => {
 
       const before = yield* sim.counters
       const night2 = path.join(dir, "night2")
-      const second = yield* cli(exportArgs(sim.baseUrl, night2, "--ids-from", night1), { env })
+      const second = yield* cli(exportArgs(sim.baseUrl, night2, "--diff-against", night1), { env })
       // Archived contacts of the night before come back refused: exit 3, each named in errors.ndjson.
       assert.strictEqual(second.code, 3, second.stderr)
       const truth = SimulatedPortal.groundTruth(v1, "contacts", "companies")
@@ -71,6 +71,24 @@ describe("the nightly snapshot, chained to the night before", () => {
       assert.strictEqual(after.listRequests - before.listRequests, 0, "nothing listed")
       assert.isAbove(after.searchRequests - before.searchRequests, 0, "the changed objects searched")
       assert.isAbove(truth.rows.length, 1000)
+
+      // _changes/: exactly the multiset difference between the two versions' ground truths, covered by _SUCCESS.
+      const old = SimulatedPortal.groundTruth(v0, "contacts", "companies").rows
+      const changes2 = path.join(night2, "_changes")
+      assert.isTrue(fs.existsSync(path.join(night2, "_SUCCESS")) && fs.existsSync(path.join(changes2, "_SUCCESS")))
+      const changed = yield* query(
+        `SELECT * FROM ${ndjsonSource(path.join(changes2, "*.ndjson")).replace(/\}\)$/, ", op: 'VARCHAR'})")}`
+      )
+      const keysOf = (op: string) =>
+        changed.filter((r) => r["op"] === op).map((r) => rowKey(r as unknown as Row)).sort()
+      const inserts = keysOf("insert")
+      const deletes = keysOf("delete")
+      assert.deepStrictEqual(inserts, minus(truth.rows, old))
+      assert.deepStrictEqual(deletes, minus(old, truth.rows))
+      assert.isAbove(inserts.length, 0)
+      assert.isAbove(deletes.length, 0)
+      assert.strictEqual(changed.length, inserts.length + deletes.length, "every row is an insert or a delete")
+      assert.match(second.stderr, new RegExp(`changes since ${night1}: ${inserts.length} inserted, ${deletes.length} deleted`))
 
       // The same night as a --since run: only objects whose modification date moved, so the silent changes are
       // missed: their associations in version 1 are in no row of it, though they changed.

@@ -1,12 +1,13 @@
 /**
- * The command line: `export`, `simulate`, `demo` (a module each), parsed by @effect/cli, with `--version` from it
- * and a `--help` page of each command's own (Flags.ts), found wherever `--help` stands on the line.
+ * The command line: `export`, `diff`, `simulate`, `demo` (a module each), parsed by @effect/cli, with `--version`
+ * from it and a `--help` page of each command's own (Flags.ts), found wherever `--help` stands on the line.
  */
 import { Dataset } from "@assoc-etl/core"
 import { Command } from "@effect/cli"
 import { Terminal } from "@effect/platform"
 import { Console, Effect, Option } from "effect"
 import * as Demo from "./Demo.js"
+import * as DiffCommand from "./DiffCommand.js"
 import * as ExportCommand from "./ExportCommand.js"
 import * as Flags from "./Flags.js"
 import * as Simulate from "./Simulate.js"
@@ -17,6 +18,7 @@ export const version = Dataset.toolVersion
 const summaryOf = {
   root: "Export HubSpot CRM associations to NDJSON and Parquet, exactly once, resumable.",
   export: ExportCommand.summary,
+  diff: DiffCommand.summary,
   simulate: Simulate.summary,
   demo: Demo.summary
 }
@@ -33,6 +35,7 @@ const rootPage: Flags.Page = {
       title: "Commands",
       rows: [
         { term: "export", text: summaryOf.export },
+        { term: "diff", text: summaryOf.diff },
         { term: "simulate", text: summaryOf.simulate },
         { term: "demo", text: summaryOf.demo }
       ]
@@ -56,10 +59,15 @@ const printPage = (page: Flags.Page) =>
 
 export const command = Command.make("assoc-etl", {}, () => printPage(rootPage)).pipe(
   Command.withDescription(summaryOf.root),
-  Command.withSubcommands([ExportCommand.command, Simulate.command, Demo.command])
+  Command.withSubcommands([ExportCommand.command, DiffCommand.command, Simulate.command, Demo.command])
 )
 
-const pages: Record<string, Flags.Page> = { export: ExportCommand.page, simulate: Simulate.page, demo: Demo.page }
+const pages: Record<string, Flags.Page> = {
+  export: ExportCommand.page,
+  diff: DiffCommand.page,
+  simulate: Simulate.page,
+  demo: Demo.page
+}
 
 /**
  * The page that `--help` or `-h` asks for, wherever it is on the line, as a Unix tool reads it: that of the first

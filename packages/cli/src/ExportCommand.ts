@@ -14,10 +14,11 @@ import {
 } from "@assoc-etl/hubspot"
 import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
 import { ParquetEncoder } from "@assoc-etl/sink-parquet"
+import { ChangesManifest, Diff, DiffError } from "@assoc-etl/diff"
 import { Command } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Config, ConfigError, Effect, Layer, Option } from "effect"
+import { Config, ConfigError, Console, Effect, Layer, Option } from "effect"
 import { InvalidArgument, Stopped } from "./CliError.js"
 import * as Flags from "./Flags.js"
 import { checkIdFile, type Settings, sourcesFor, type Target } from "./ExportSources.js"
@@ -413,6 +414,55 @@ const check = (settings: Settings) =>
     if (Option.isSome(settings.ids) && settings.ids.value !== "-") yield* checkIdFile(settings.ids.value)
   })
 
+/**
+ * `--diff-against OLD`: the earlier snapshot of each target (OLD itself for one pair; OLD/<from>-<to> under a
+ * job's root), each a finished export of the same pair: refused before anything is sent otherwise (exit 2).
+ */
+const diffBases = (settings: Settings, targets: ReadonlyArray<Target>) =>
+  Effect.gen(function*() {
+    if (Option.isNone(settings.diffAgainst)) return targets.map(() => undefined)
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const value = settings.diffAgainst.value
+    const bad = (detail: string) => new InvalidArgument({ flag: "--diff-against", detail })
+    return yield* Effect.forEach(targets, (target) =>
+      Effect.gen(function*() {
+        const old = settings.layout === "single" ? value : path.join(value, target.name)
+        const manifest = yield* Dataset.readManifest(old).pipe(Effect.mapError((e) => bad(e.message)))
+        const sealed = yield* fs.exists(path.join(old, Dataset.successName)).pipe(Effect.orElseSucceed(() => false))
+        if (!sealed) return yield* bad(`${old} is not a finished export (no ${Dataset.successName})`)
+        const pair = `${manifest.export.from} → ${manifest.export.to}`
+        if (manifest.export.from !== target.pair.fromType || manifest.export.to !== target.pair.toType) {
+          return yield* bad(`${old} is an export of ${pair}, not of ${target.pair.fromType} → ${target.pair.toType}`)
+        }
+        return old
+      }))
+  })
+
+/** The directory of an export's changes since `--diff-against`. */
+const changesName = "_changes"
+
+/** Writes `directory/_changes/`: the rows of `directory` not in `old` (insert) and of `old` not in it (delete). */
+const changesSince = (old: string, directory: string) =>
+  Effect.flatMap(Path.Path, (path) =>
+    Diff.run({ old, new: directory, out: path.join(directory, changesName), acceptUnsealedNew: true }).pipe(
+      Effect.mapError((e) =>
+        DiffError.isBadInput(e) ? new InvalidArgument({ flag: "--diff-against", detail: e.message }) : e
+      ),
+      Effect.asVoid
+    ))
+
+/** Says what `_changes/` holds, from its manifest. */
+const reportChanges = (old: string, directory: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const dir = path.join(directory, changesName)
+    const text = yield* fs.readFileString(path.join(dir, "manifest.json"))
+    const manifest = yield* ChangesManifest.decodeJson(text)
+    yield* Console.error(`changes since ${old}: ${manifest.inserts} inserted, ${manifest.deletes} deleted rows in ${dir}`)
+  }).pipe(Effect.orElse(() => Effect.void))
+
 /** Runs the export(s) the settings describe, with progress and a summary; ends in the run's exit status. */
 export const run = (settings: Settings) =>
   Effect.gen(function*() {
@@ -429,6 +479,7 @@ export const run = (settings: Settings) =>
     const origin = yield* Effect.cached(HubSpotClient.origin)
     const sources = yield* sourcesFor(settings, targets)
     const stage = BatchRead.stage({ batchSize: settings.batchSize, concurrency: settings.concurrency })
+    const olds = yield* diffBases(settings, targets)
     const outcomes = yield* Report.withProgressAll(targets.map((target, i) =>
       Export.run({
         pair: target.pair,
@@ -439,7 +490,12 @@ export const run = (settings: Settings) =>
           encoder,
           partMaxRows: settings.partRows,
           beforeSuccess: (directory) =>
-            Effect.flatMap(Labels.catalogue(target.pair), (table) => Dataset.writeTable(directory, "labels", table, encoder))
+            Effect.gen(function*() {
+              const labels = yield* Labels.catalogue(target.pair)
+              yield* Dataset.writeTable(directory, "labels", labels, encoder)
+              const old = olds[i]
+              if (old !== undefined) yield* changesSince(old, directory)
+            })
         }),
         origin,
         stop: shutdown.requested
@@ -452,6 +508,10 @@ export const run = (settings: Settings) =>
           }))
       )
     ))
+    for (const [i, o] of outcomes.entries()) {
+      const old = olds[i]
+      if (old !== undefined && o.summary.status !== "stopped") yield* reportChanges(old, targets[i]!.directory)
+    }
     if (settings.layout === "single") {
       const { progress, summary } = outcomes[0]!
       yield* Report.outcome(summary, progress, { directory: settings.out, extension: encoder.extension })

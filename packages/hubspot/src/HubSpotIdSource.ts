@@ -1,10 +1,11 @@
 /**
  * Ids from HubSpot itself, as `IdSource`s: every object of a type (the list
- * API), or the objects modified in a window (the search API). Each page is
- * kept in a journal file before its ids go on (`IdSource.fromPages`), so a
+ * API from the bottom of the id space and the search API from its top, until
+ * they meet), or the objects modified in a window (the search API). Each page
+ * is kept in a journal file before its ids go on (`IdSource.fromPages`), so a
  * resume numbers the ids exactly as the first run did.
  */
-import { IdSource, type Manifest, type ObjectId, type ObjectType } from "@assoc-etl/core"
+import { IdSource, type Manifest, ObjectId, type ObjectType } from "@assoc-etl/core"
 import type { FileSystem } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import * as Api from "./AssociationsApi.js"
@@ -32,27 +33,239 @@ export interface JournalOptions {
   readonly journal: string
 }
 
-/** Every object of a type, listed a page (100) at a time. */
+export interface ListOptions extends JournalOptions {
+  /**
+   * Whether the search API walks the ids down from the top while the list API walks them up (default true).
+   * `false`: the list API alone, a page after another (twice the round trips or more), and no total. A resume
+   * goes on as the run it resumes began, whatever this says.
+   */
+  readonly search?: boolean
+}
+
+/** Compares two ids as the numbers they are (HubSpot's order of `hs_object_id`), leading zeros aside. */
+const compareIds = (a: string, b: string): number => {
+  const x = a.replace(/^0+(?=.)/, "")
+  const y = b.replace(/^0+(?=.)/, "")
+  return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0)
+}
+
+/**
+ * Where a listing stands. `after` is the list walk's cursor (null: from the first object). While both walks go
+ * on, `walks` says how far each got: the list walk gave every id up to `listed`, the search walk every id from
+ * `searched` up (null: that walk gave none yet). Once the list walk goes on alone, `below` is where the ids a
+ * search walk gave begin: it gives only those below, and stops there. A journal written before the search walk
+ * existed holds `after` alone, and goes on as it began.
+ */
+const ListPosition = Schema.Struct({
+  after: Schema.NullOr(Schema.String),
+  walks: Schema.optionalWith(
+    Schema.Struct({ listed: Schema.NullOr(ObjectId.ObjectId), searched: Schema.NullOr(ObjectId.ObjectId) }),
+    { exact: true }
+  ),
+  below: Schema.optionalWith(ObjectId.ObjectId, { exact: true })
+})
+type ListPosition = typeof ListPosition.Type
+type Walks = NonNullable<ListPosition["walks"]>
+
+const idProperty = "hs_object_id"
+
+/** One page of the list walk: its ids, and the cursor of the next (undefined after the last). */
+interface ListedPart {
+  readonly ids: ReadonlyArray<ObjectId.ObjectId>
+  readonly after: string | undefined
+}
+
+const listPart = (type: ObjectType.ObjectType, after: string | null) =>
+  Effect.flatMap(HubSpotClient, (client) =>
+    client.listObjects(type, { limit: Api.maxListLimit, ...(after === null ? {} : { after }) })).pipe(
+      Effect.map((answer): ListedPart => ({
+        ids: answer.results.map((r) => r.id),
+        after: answer.results.length === 0 ? undefined : answer.paging?.next?.after
+      }))
+    )
+
+/** One page of the search walk: the highest ids between the walks, highest first. */
+interface SearchedPart {
+  readonly ids: ReadonlyArray<ObjectId.ObjectId>
+  /** Whether more ids lie between the walks than these. */
+  readonly more: boolean
+  /** How many ids lie between the walks. */
+  readonly total: number
+}
+
+/**
+ * The search walk's next page: keyset paging on `hs_object_id`, the 200 highest ids between the walks, never an
+ * offset, so never near the 10,000 results HubSpot pages through for one query. Undefined when HubSpot refuses to
+ * search this type so (a 400): the list walk then goes on alone.
+ */
+const searchPart = (type: ObjectType.ObjectType, walks: Walks) => {
+  const filters: Array<Api.SearchFilter> = [{ propertyName: idProperty, operator: "GT", value: walks.listed ?? "0" }]
+  if (walks.searched !== null) filters.push({ propertyName: idProperty, operator: "LT", value: walks.searched })
+  return Effect.flatMap(HubSpotClient, (client) =>
+    client.search(type, {
+      filterGroups: [{ filters }],
+      sorts: [{ propertyName: idProperty, direction: "DESCENDING" }],
+      properties: [idProperty],
+      limit: Api.maxSearchLimit
+    })).pipe(
+      Effect.map((answer): SearchedPart | undefined => ({
+        ids: answer.results.map((r) => r.id),
+        // More unless every sign says none: a page too many costs a request, one too few loses ids.
+        more: answer.results.length > 0 && (
+          answer.paging?.next !== undefined || answer.total > answer.results.length
+          || answer.results.length >= Api.maxSearchLimit
+        ),
+        total: answer.total
+      })),
+      Effect.catchIf(
+        (e) => e.reason === "BadRequest",
+        (e) =>
+          Effect.as(
+            Effect.logWarning(`HubSpot refused to search ${type} by id: listing them through the list API alone`).pipe(
+              Effect.annotateLogs({ detail: e.message })
+            ),
+            undefined
+          )
+      )
+    )
+}
+
+/** A journal line of the listing: the ids one step gave, where it goes on (null once done), the total if known. */
+interface ListPage {
+  readonly ids: ReadonlyArray<ObjectId.ObjectId>
+  readonly next: ListPosition | null
+  readonly total?: number
+}
+
+/** Each id greater than the one before it, the first greater than `from` (when there is one). */
+const ascendingFrom = (ids: ReadonlyArray<string>, from: string | null): boolean =>
+  ids.every((id, i) => {
+    const before = i === 0 ? from : ids[i - 1]!
+    return before === null || compareIds(id, before) > 0
+  })
+
+/** Where the list walk goes on alone after `page`: up to `below` if given; null after its last page. */
+const aloneAfter = (page: ListedPart, below: ObjectId.ObjectId | null): ListPosition | null =>
+  page.after === undefined ? null : { after: page.after, ...(below === null ? {} : { below }) }
+
+/**
+ * The list walk alone: every page, or, `below` the ids a search walk gave, the pages up to them. It trusts the
+ * list API to answer in id order, as it does: a page out of order drops the bound, and the walk lists on to the
+ * end, giving some ids twice (an export asks each id once) and losing none.
+ */
+const listAlone = (type: ObjectType.ObjectType, after: string | null, below: ObjectId.ObjectId | undefined) =>
+  Effect.flatMap(listPart(type, after), (page): Effect.Effect<ListPage> => {
+    if (below === undefined) return Effect.succeed({ ids: page.ids, next: aloneAfter(page, null) })
+    if (!ascendingFrom(page.ids, null)) {
+      return Effect.as(
+        Effect.logWarning(`the list API answered ${type} out of id order: listing on to the end`),
+        { ids: page.ids, next: aloneAfter(page, null) }
+      )
+    }
+    const last = page.ids.at(-1)
+    return Effect.succeed({
+      ids: page.ids.filter((id) => compareIds(id, below) < 0),
+      next: last !== undefined && compareIds(last, below) >= 0 ? null : aloneAfter(page, below)
+    })
+  })
+
+/**
+ * One step of both walks: a page of each, taken at once, from `walks`. The search page's ids are all given
+ * (they lie between the walks); the list page's unless the search walk gave them (in this page, by id, or
+ * before: from `walks.searched` up), so an id is given once where the walks overlap. The walks met (null next)
+ * when the list page reaches the lowest id searched, when the search has no more between the walks, or when the
+ * list API has no more. If the list page holds ids between the walks that a search with no more lacks, HubSpot's
+ * search index lacks objects its list API has: they are given, and the list walk goes on alone up to the
+ * searched ids. The list walk also goes on alone when the search is refused (400) or answers out of order
+ * between the walks (that page unused), and to the end when the list API answers out of order.
+ */
+const step = (
+  type: ObjectType.ObjectType,
+  walks: Walks,
+  listed: ListedPart,
+  searched: SearchedPart | undefined,
+  firstKey: number
+): Effect.Effect<ListPage> => {
+  const between = (id: string) =>
+    (walks.listed === null || compareIds(id, walks.listed) > 0)
+    && (walks.searched === null || compareIds(id, walks.searched) < 0)
+  const usable = searched !== undefined && searched.ids.every(between)
+    && searched.ids.every((id, i) => i === 0 || compareIds(searched.ids[i - 1]!, id) > 0)
+  const taken = usable ? searched.ids : []
+  const given = new Set<string>(taken)
+  const lowest = taken.at(-1) ?? walks.searched
+  const fromList = listed.ids.filter((id) =>
+    !given.has(id) && (walks.searched === null || compareIds(id, walks.searched) < 0)
+  )
+  const ids = [...fromList, ...taken]
+  const total = usable ? { total: firstKey + searched.total } : {}
+  const alone = (below: ObjectId.ObjectId | null, why: string, counted = total): Effect.Effect<ListPage> =>
+    Effect.as(Effect.logWarning(why), { ids, next: aloneAfter(listed, below), ...counted })
+  if (searched === undefined) return Effect.succeed({ ids, next: aloneAfter(listed, lowest) })
+  if (!usable) {
+    return alone(lowest, `HubSpot's search answered ${type} out of order: listing the rest through the list API alone`)
+  }
+  if (!ascendingFrom(listed.ids, walks.listed)) {
+    return alone(null, `the list API answered ${type} out of id order: listing on to the end`)
+  }
+  const last = listed.ids.at(-1)
+  const met = listed.after === undefined || (last !== undefined && lowest !== null && compareIds(last, lowest) >= 0)
+  if (met) return Effect.succeed({ ids, next: null, ...total })
+  if (!searched.more) {
+    const lacking = fromList.some((id) => lowest === null || compareIds(id, lowest) < 0)
+    return lacking
+      ? alone(lowest, `HubSpot's search lacks ${type} its list API has: listing the rest through the list API alone`, {})
+      : Effect.succeed({ ids, next: null, ...total })
+  }
+  return Effect.succeed({
+    ids,
+    next: { after: listed.after, walks: { listed: last ?? walks.listed, searched: lowest } },
+    ...total
+  })
+}
+
+/**
+ * Every object of a type, walked from both ends of the id space at once: the list API from the lowest id up (100
+ * a page) and the search API from the highest down (200 a page, sorted by `hs_object_id`, keyset paged), a page of
+ * each at a time, until they meet (`step`); each id is given once, the overlap where they meet dropped. The first
+ * search answer's `total` is the source's total. A journal line is one page of each: a resume gives every id the
+ * ordinal it had and walks on from both positions.
+ *
+ * What this sees of a portal that changes while it is walked, as a listing by the list API alone: an object that
+ * exists throughout is given once; one created after a walk passed its place (new objects get the highest ids,
+ * above where the search walk began) or archived before a walk reached it is not in this snapshot, and one
+ * archived after it was given is refused by the batch read (OBJECT_NOT_FOUND). The search index lags writes: an
+ * object created just before the run may not be found by the search walk yet, so the identity records that lag
+ * (`searchIndexLagMillis` in its details), a run chained to this one starts that much before this one started
+ * (`chainedSince`), and such an object is taken by the next night's search by modification date (`--ids-from`),
+ * not lost.
+ */
 export const list = (
   type: ObjectType.ObjectType,
-  options: JournalOptions
+  options: ListOptions
 ): IdSource.IdSource<HubSpotError | IdSource.IdSourceError, HubSpotClient | FileSystem.FileSystem> =>
-  IdSource.fromPages(() => ({
-    identity: { kind: "list", key: type, description: `every ${type} listed through the API` },
-    journal: options.journal,
-    position: Schema.Struct({ after: Schema.NullOr(Schema.String) }),
-    first: { after: null },
-    list: (position) =>
-      Effect.flatMap(HubSpotClient, (client) =>
-        client.listObjects(type, { limit: Api.maxListLimit, ...(position.after === null ? {} : { after: position.after }) })
-      ).pipe(Effect.map((answer) => {
-        const after = answer.paging?.next?.after
-        return {
-          ids: answer.results.map((r) => r.id),
-          next: after === undefined || answer.results.length === 0 ? null : { after }
-        }
-      }))
-  }))
+  IdSource.fromPages<ListPosition, typeof ListPosition.Encoded, HubSpotError, HubSpotClient>(() => {
+    const searched = options.search !== false
+    return {
+      identity: {
+        kind: "list",
+        key: type,
+        description: `every ${type} listed through the API`,
+        // What a run chained to this one sets its start back by (`chainedSince`).
+        ...(searched ? { details: { searchIndexLagMillis: String(searchIndexLagMillis) } } : {})
+      },
+      journal: options.journal,
+      position: ListPosition,
+      first: searched ? { after: null, walks: { listed: null, searched: null } } : { after: null },
+      list: (position, firstKey) => {
+        const walks = position.walks
+        if (walks === undefined) return listAlone(type, position.after, position.below)
+        return Effect.all([listPart(type, position.after), searchPart(type, walks)], { concurrency: 2 }).pipe(
+          Effect.flatMap(([listed, searched]) => step(type, walks, listed, searched, firstKey))
+        )
+      }
+    }
+  })
 
 /**
  * How far a search window's end is set back from the export's start. HubSpot's search index lags writes
@@ -262,7 +475,8 @@ export const parseMoment = (text: string): number | undefined => {
 
 /**
  * Where the next incremental run of `type` starts, after the finished export `manifest` describes: where its
- * window ended (a search run), or when it started (any other run, which took every object as it was then).
+ * window ended (a search run), or when it started (any other run, which took every object as it was then), set
+ * back by the search index's lag when its listing searched (`list`: the index may have lacked the newest objects).
  * Refused for an export of other objects: its window says nothing of these.
  */
 export const chainedSince = (
@@ -281,7 +495,11 @@ export const chainedSince = (
   // A window's end (a search or a chained run: it must say it); else the start, when every object was taken.
   const windowed = earlier.source.kind === "search" || earlier.source.kind === "chained"
   const text = windowed ? earlier.source.details?.["until"] : manifest.startedAt
-  const moment = text === undefined ? undefined : parseMoment(text)
+  // A listing that searched may lack the objects created within the index's lag before it started.
+  const recorded = windowed ? "0" : earlier.source.details?.["searchIndexLagMillis"] ?? "0"
+  const lag = /^[0-9]{1,9}$/.test(recorded) ? Number(recorded) : searchIndexLagMillis
+  const start = text === undefined ? undefined : parseMoment(text)
+  const moment = start === undefined ? undefined : start - lag
   return moment === undefined
     ? Effect.fail(
       new HubSpotIdSourceError({ reason: "Since", detail: "its manifest says neither where its window ended nor when it started" })

@@ -3,12 +3,12 @@
  * objects are modified while the run pages through them, as a busy account's are (batch reads go to the
  * simulator), and the chaining of incremental runs.
  */
-import { type AssociationRow, Export, type Manifest, ObjectId, ObjectType, RowSink } from "@assoc-etl/core"
+import { type AssociationRow, Export, type IdSource, type Manifest, ObjectId, ObjectType, RowSink } from "@assoc-etl/core"
 import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Metric, Option, Redacted } from "effect"
+import { Cause, Chunk, Duration, Effect, Exit, Layer, Metric, Option, Redacted, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Manifests from "../../../test/support/Manifests.js"
@@ -187,6 +187,54 @@ describe("HubSpotIdSource.modifiedSince", () => {
     }).pipe(Effect.provide(NodeContext.layer)), 60_000)
 })
 
+/** A portal of `objects` contacts for the listing: no rate limits of its own, answers 2 to 10 ms late. */
+const listedPortal = (objects: number, more: Simulator.SimulatorOptions = {}) =>
+  Layer.merge(
+    Simulator.layerTest({
+      objects,
+      pageSize: 100,
+      rateLimit: { max: 0, windowMillis: 1000 },
+      searchRateLimit: { max: 0, windowMillis: 1000 },
+      latencyMillis: [2, 10],
+      ...more
+    }),
+    NodeContext.layer
+  )
+
+/** Opens `source` as a run of an export would and reads its ids (up to `take`, when given), with its total then. */
+const readIds = <E, R>(
+  source: IdSource.IdSource<E, R>,
+  run: IdSource.Run,
+  take?: number
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const opened = yield* source.open(run)
+    const lines = yield* Stream.runCollect(take === undefined ? opened.ids : Stream.take(opened.ids, take))
+    return { lines: Chunk.toReadonlyArray(lines), total: yield* opened.total, identity: opened.identity }
+  }))
+
+/** Fails unless `lines` number every id of `ids` once, 0..n-1 in order. */
+const assertEveryIdOnce = (lines: ReadonlyArray<IdSource.IdLine>, ids: ReadonlyArray<string>) => {
+  assert.deepStrictEqual(lines.map((l) => l.ordinal), lines.map((_, i) => i), "ordinals 0..n-1, in order")
+  assert.strictEqual(new Set(lines.map((l) => l.id)).size, lines.length, "no id twice")
+  assert.deepStrictEqual(lines.map((l) => l.id).sort(), [...ids].sort(), "every id")
+}
+
+/** The journal's ids, in order, line by line: what a resume reads back. */
+interface JournalLine {
+  readonly ids: ReadonlyArray<string>
+  readonly next: unknown
+}
+const journalLines = (journal: string): ReadonlyArray<JournalLine> =>
+  fs.readFileSync(journal, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l))
+
+/** The client, but its searches answered by `search` (given the client's own). */
+const withSearch = (search: (own: HubSpotClient.Service) => HubSpotClient.Service["search"]) =>
+  Effect.provideServiceEffect(
+    HubSpotClient.HubSpotClient,
+    Effect.map(HubSpotClient.HubSpotClient, (c) => ({ ...c, search: search(c) }))
+  )
+
 describe("HubSpotIdSource.list", () => {
   it.scopedLive("lists every object once, and a fresh run forgets a journal it did not write", () =>
     Effect.gen(function*() {
@@ -204,18 +252,176 @@ describe("HubSpotIdSource.list", () => {
       const truth = SimulatedPortal.groundTruth(sim.portal, "contacts", "companies").rows
       assert.deepStrictEqual((yield* sink.committed).rows.map(key).sort(), truth.map(key).sort())
       assert.strictEqual(summary.idsDone, sim.portal.ids("contacts").length)
-      // 250 objects, 100 a page.
-      assert.strictEqual((yield* sim.counters).listRequests, 3)
+      // 250 objects: the list API's first 100 and the search API's top 200 meet at once.
+      const counters = yield* sim.counters
+      assert.strictEqual(counters.listRequests, 1)
+      assert.strictEqual(counters.searchRequests, 1)
       const requests = yield* Metric.value(HubSpotClient.metrics.requests).pipe(Effect.tagMetrics("test_run", "list"))
-      assert.strictEqual(requests.count, (yield* sim.counters).requests)
+      assert.strictEqual(requests.count, counters.requests)
+      const total = yield* Metric.value(Export.metrics.idsTotal).pipe(Effect.tagMetrics("test_run", "list"))
+      assert.strictEqual(total.value, 250)
     }).pipe(Effect.provide(Layer.merge(Simulator.layerTest({ objects: 250, pageSize: 40 }), NodeContext.layer))))
+
+  it.scopedLive("walks up by the list API, down by search, until they meet: every id once, a third of the lists", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ids = sim.portal.ids("contacts")
+      const dir = yield* tempDir
+      const both = yield* readIds(
+        HubSpotIdSource.list(contacts, { journal: path.join(dir, "both") }),
+        { startedAt: Date.now(), resumed: false }
+      )
+      assertEveryIdOnce(both.lines, ids)
+      // The total is known from the first search answer.
+      assert.deepStrictEqual(both.total, Option.some(3000))
+      const walked = yield* sim.counters
+      // A step is a page of each, 100 ids up and 200 down: 3,000 ids in 10 steps, and one more to see them met.
+      assert.strictEqual(walked.listRequests, 11)
+      assert.strictEqual(walked.searchRequests, 11)
+      // The lowest ids came from the list walk, the highest from the search walk, and they met a third of the way.
+      const lines = journalLines(path.join(dir, "both"))
+      assert.deepStrictEqual(lines[0]!.ids.slice(0, 100), ids.slice(0, 100))
+      assert.deepStrictEqual(lines[0]!.ids.slice(100), ids.slice(-200).reverse())
+      assert.isNull(lines.at(-1)!.next)
+      const lag = String(HubSpotIdSource.searchIndexLagMillis)
+      assert.deepStrictEqual(both.identity.details, { searchIndexLagMillis: lag })
+
+      // The list API alone, as before: three times the list requests, one after another, and no total.
+      yield* sim.resetCounters
+      const alone = yield* readIds(
+        HubSpotIdSource.list(contacts, { journal: path.join(dir, "alone"), search: false }),
+        { startedAt: Date.now(), resumed: false }
+      )
+      assertEveryIdOnce(alone.lines, ids)
+      assert.deepStrictEqual(alone.lines.map((l) => l.id), ids)
+      assert.deepStrictEqual(alone.total, Option.none())
+      const listed = yield* sim.counters
+      assert.strictEqual(listed.listRequests, 30)
+      assert.strictEqual(listed.searchRequests, 0)
+      assert.isBelow(walked.listRequests + walked.searchRequests, listed.listRequests)
+    }).pipe(Effect.provide(listedPortal(3000))))
+
+  it.scopedLive("stopped at random moments, a listing resumes with the same ordinals and walks on from both ends", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ids = sim.portal.ids("contacts")
+      const dir = yield* tempDir
+      const journal = path.join(dir, ".listed-ids")
+      const source = HubSpotIdSource.list(contacts, { journal })
+      const startedAt = Date.now()
+      // What each stopped run gave, by ordinal: a resume must give each of them the same id.
+      const given = new Map<number, string>()
+      const stops = 12
+      let midWalk = 0
+      for (let run = 0; run < stops; run++) {
+        // Stopped after a random number of ids, or at a random moment (a request in flight, say).
+        const opened = { startedAt, resumed: run > 0 }
+        const read = Math.random() < 0.5
+          ? Effect.asSome(readIds(source, opened, 1 + Math.floor(Math.random() * 400)))
+          : Effect.option(Effect.timeout(readIds(source, opened), Duration.millis(5 + Math.random() * 60)))
+        const got = yield* read
+        if (Option.isSome(got)) {
+          for (const l of got.value.lines) {
+            if (given.has(l.ordinal)) assert.strictEqual(l.id, given.get(l.ordinal), `ordinal ${l.ordinal}, run ${run}`)
+            given.set(l.ordinal, l.id)
+          }
+        }
+        if (fs.existsSync(journal) && journalLines(journal).at(-1)?.next !== null) midWalk++
+      }
+      assert.isAtLeast(midWalk, 3, "stops fell while the walks went on")
+      const last = yield* readIds(source, { startedAt, resumed: true })
+      assertEveryIdOnce(last.lines, ids)
+      for (const l of last.lines) if (given.has(l.ordinal)) assert.strictEqual(l.id, given.get(l.ordinal))
+      // Each run walked on from where the journal stood: a stop costs at most the step it was in (11 in all).
+      const counters = yield* sim.counters
+      assert.isAtMost(counters.listRequests, 11 + stops)
+      assert.isAtMost(counters.searchRequests, 11 + stops)
+      const steps = journalLines(journal).length
+      assert.isAtMost(steps, 11)
+      assert.isTrue(journalLines(journal).every((l, i) => (l.next === null) === (i === steps - 1)))
+    }).pipe(Effect.provide(listedPortal(3000))), 120_000)
+
+  it.scopedLive("a journal of the list API alone (written before the search walk) resumes as it began", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ids = sim.portal.ids("contacts")
+      const dir = yield* tempDir
+      const journal = path.join(dir, ".listed-ids")
+      fs.writeFileSync(journal, `${JSON.stringify({ ids: ids.slice(0, 100), next: { after: ids[100] } })}\n`)
+      const source = HubSpotIdSource.list(contacts, { journal })
+      const resumed = yield* readIds(source, { startedAt: Date.now(), resumed: true })
+      assertEveryIdOnce(resumed.lines, ids)
+      assert.deepStrictEqual(resumed.lines.map((l) => l.id), ids)
+      const counters = yield* sim.counters
+      assert.strictEqual(counters.listRequests, 4)
+      assert.strictEqual(counters.searchRequests, 0)
+    }).pipe(Effect.provide(listedPortal(500))))
+
+  it.scopedLive("a search HubSpot refuses (400), or an empty search index, leaves the list API to list on alone", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ids = sim.portal.ids("contacts")
+      const dir = yield* tempDir
+      const list = (name: string) =>
+        readIds(
+          HubSpotIdSource.list(contacts, { journal: path.join(dir, name) }),
+          { startedAt: Date.now(), resumed: false }
+        )
+
+      // Refused after two pages of each: the ids the search walk gave stay given, once.
+      let searches = 0
+      const refused = yield* list("refused").pipe(withSearch((own) => (type, request) =>
+        ++searches <= 2
+          ? own.search(type, request)
+          : new HubSpotError.HubSpotError({ reason: "BadRequest", method: "POST", path: "/search", status: 400 })
+      ))
+      assertEveryIdOnce(refused.lines, ids)
+      assert.deepStrictEqual(refused.total, Option.some(1000), "from the first search")
+      const afterRefused = yield* sim.counters
+      // Two steps took 200 ids up and 400 down; the list API alone then takes the 400 between (the third step's page
+      // and three more), and one page more shows it reached the ids searched.
+      assert.strictEqual(afterRefused.listRequests, 2 + 4 + 1)
+      assert.strictEqual(afterRefused.searchRequests, 2)
+
+      // An index that finds nothing: the list API lists everything.
+      yield* sim.resetCounters
+      const empty = yield* list("empty").pipe(withSearch(() => () => Effect.succeed({ total: 0, results: [] })))
+      assertEveryIdOnce(empty.lines, ids)
+      assert.strictEqual((yield* sim.counters).listRequests, 10)
+    }).pipe(Effect.provide(listedPortal(1000))))
+
+  it.scopedLive("objects archived and added between a stopped run and its resume: the ordinals given stand", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const before = sim.portal.ids("contacts")
+      const dir = yield* tempDir
+      const journal = path.join(dir, ".listed-ids")
+      const source = HubSpotIdSource.list(contacts, { journal })
+      const startedAt = Date.now()
+      const first = yield* readIds(source, { startedAt, resumed: false }, 700)
+      yield* sim.setVersion(1)
+      const after = sim.portal.ids("contacts")
+      const changes = sim.portal.changes("contacts")
+      assert.isAbove(changes.archived.length + changes.added.length, 0)
+      const resumed = yield* readIds(source, { startedAt, resumed: true })
+      const lines = resumed.lines
+      assert.deepStrictEqual(lines.slice(0, first.lines.length), first.lines)
+      assert.deepStrictEqual(lines.map((l) => l.ordinal), lines.map((_, i) => i))
+      assert.strictEqual(new Set(lines.map((l) => l.id)).size, lines.length, "no id twice")
+      // Every object that existed throughout is given; an archived one only if listed before it was archived.
+      const got = new Set<string>(lines.map((l) => l.id))
+      const archived = new Set(changes.archived)
+      const now = new Set(after)
+      for (const id of before) if (!archived.has(id)) assert.isTrue(got.has(id), id)
+      for (const id of got) assert.isTrue(now.has(id) || archived.has(id), id)
+    }).pipe(Effect.provide(listedPortal(3000))))
 })
 
 describe("HubSpotIdSource.chainedSince", () => {
   const manifest = (source: Manifest.Manifest["export"]["source"]) =>
     Manifests.finished("contacts", "2025-01-02T00:00:00.000Z", source)
 
-  it.effect("takes a search run's window end, or another run's start; refuses other objects", () =>
+  it.effect("takes a search run's window end, or another run's start (less a search's index lag); refuses others", () =>
     Effect.gen(function*() {
       const search = { kind: "search", key: "k", description: "d", details: { until: "2025-01-01T23:55:00.000Z" } }
       assert.strictEqual(yield* HubSpotIdSource.chainedSince(manifest(search), contacts), Date.parse("2025-01-01T23:55:00.000Z"))
@@ -228,6 +434,10 @@ describe("HubSpotIdSource.chainedSince", () => {
       assert.strictEqual(noEnd.reason, "Since")
       const chained = { kind: "chained", key: "k", description: "d", details: { until: "2025-01-01T23:50:00.000Z" } }
       assert.strictEqual(yield* HubSpotIdSource.chainedSince(manifest(chained), contacts), Date.parse("2025-01-01T23:50:00.000Z"))
+      // A listing that searched by id: its start less the search index's lag, which it records.
+      const searched = { kind: "list", key: "contacts", description: "d", details: { searchIndexLagMillis: "300000" } }
+      const lagged = yield* HubSpotIdSource.chainedSince(manifest(searched), contacts)
+      assert.strictEqual(lagged, Date.parse("2025-01-01T23:55:00.000Z"))
     }))
 
   it("parseMoment reads a date, or a date-time without a zone, as UTC whatever the machine's zone", () => {

@@ -1,7 +1,8 @@
 /**
- * The search handler: filters on the modification time (under the type's own property name, `modifiedProperty`),
- * sorts by it or by id, pages by offset up to `maxSearchResults`. The orders by id and by modification time are
- * made once a type.
+ * The search handler: filters on the modification time (under the type's own property name, `modifiedProperty`)
+ * and on the id (`hs_object_id`, compared as a number, as HubSpot compares a number property: keyset paging by
+ * id needs `LT` the last id seen), sorts by either, pages by offset up to `maxSearchResults`. The orders by id
+ * (both ways) and by modification time are made once a type.
  */
 import { AssociationsApi as Api } from "@assoc-etl/hubspot"
 import { Either, Schema } from "effect"
@@ -21,6 +22,48 @@ interface Modified {
 const compareIds = SimulatedPortal.compareObjectIds
 
 const decodeSearchRequest = Schema.decodeUnknownEither(Api.SearchRequest)
+
+/** The property HubSpot gives every object its id in; searched as a number. */
+const idProperty = "hs_object_id"
+
+/** An id filter's value as the id it names (digits, leading zeros dropped), else undefined. */
+const idOf = (value: string | undefined): string | undefined =>
+  value !== undefined && /^[0-9]{1,32}$/.test(value.trim()) ? value.trim().replace(/^0+(?=.)/, "") : undefined
+
+/**
+ * One filter as a test of an object, or why it is refused: `parse` reads its value, `read` the object's, and
+ * `compare` orders the two (ids as numbers, times as millis).
+ */
+const filterTest = <A>(
+  f: Api.SearchFilter,
+  parse: (value: string | undefined) => A | undefined,
+  read: (o: Modified) => A,
+  compare: (a: A, b: A) => number
+): Either.Either<(o: Modified) => boolean, string> => {
+  if (f.operator === "HAS_PROPERTY") return Either.right(() => true)
+  const x = parse(f.value)
+  if (x === undefined) return Either.left(`Invalid filter value for ${f.propertyName}: ${JSON.stringify(f.value)}`)
+  const at = (o: Modified) => compare(read(o), x)
+  switch (f.operator) {
+    case "GTE":
+      return Either.right((o) => at(o) >= 0)
+    case "GT":
+      return Either.right((o) => at(o) > 0)
+    case "LT":
+      return Either.right((o) => at(o) < 0)
+    case "LTE":
+      return Either.right((o) => at(o) <= 0)
+    case "EQ":
+      return Either.right((o) => at(o) === 0)
+    case "NEQ":
+      return Either.right((o) => at(o) !== 0)
+    case "BETWEEN": {
+      const high = parse(f.highValue)
+      if (high === undefined) return Either.left(`BETWEEN needs a highValue for ${f.propertyName}`)
+      return Either.right((o) => at(o) >= 0 && compare(read(o), high) <= 0)
+    }
+  }
+}
 
 const millisOf = (value: string | undefined): number | undefined => {
   if (value === undefined) return undefined
@@ -52,6 +95,16 @@ export const make = (portal: SimulatedPortal.SimulatedPortal, errors: ErrorAnswe
     return order
   }
 
+  const byIdDescending = new Map<string, ReadonlyArray<Modified>>()
+  const idOrderDescending = (type: string): ReadonlyArray<Modified> => {
+    let order = byIdDescending.get(type)
+    if (order === undefined) {
+      order = [...idOrder(type)].reverse()
+      byIdDescending.set(type, order)
+    }
+    return order
+  }
+
   return (type, text) => {
     const decoded = errors.decodeBody(decodeSearchRequest, text)
     if (Either.isLeft(decoded)) return decoded.left
@@ -69,51 +122,22 @@ export const make = (portal: SimulatedPortal.SimulatedPortal, errors: ErrorAnswe
           "Narrow the filters instead."
       )
     }
-    const predicates: Array<Array<(m: number) => boolean>> = []
+    const predicates: Array<Array<(o: Modified) => boolean>> = []
     for (const group of request.filterGroups) {
-      const tests: Array<(m: number) => boolean> = []
+      const tests: Array<(o: Modified) => boolean> = []
       for (const f of group.filters) {
-        if (f.propertyName !== modifiedProperty(type)) {
-          return validation(`Unsupported filter property for ${type}: ${f.propertyName}`)
-        }
-        const v = millisOf(f.value)
-        const hv = millisOf(f.highValue)
-        if (f.operator !== "HAS_PROPERTY" && v === undefined) {
-          return validation(`Invalid filter value for ${f.propertyName}: ${JSON.stringify(f.value)}`)
-        }
-        const x = v ?? 0
-        switch (f.operator) {
-          case "GTE":
-            tests.push((m) => m >= x)
-            break
-          case "GT":
-            tests.push((m) => m > x)
-            break
-          case "LT":
-            tests.push((m) => m < x)
-            break
-          case "LTE":
-            tests.push((m) => m <= x)
-            break
-          case "EQ":
-            tests.push((m) => m === x)
-            break
-          case "NEQ":
-            tests.push((m) => m !== x)
-            break
-          case "BETWEEN": {
-            if (hv === undefined) return validation(`BETWEEN needs a highValue for ${f.propertyName}`)
-            tests.push((m) => m >= x && m <= hv)
-            break
-          }
-          case "HAS_PROPERTY":
-            break
-        }
+        const test = f.propertyName === idProperty
+          ? filterTest(f, idOf, (o) => o.id, compareIds)
+          : f.propertyName === modifiedProperty(type)
+          ? filterTest(f, millisOf, (o) => o.modified, (x, y) => x - y)
+          : Either.left(`Unsupported filter property for ${type}: ${f.propertyName}`)
+        if (Either.isLeft(test)) return validation(test.left)
+        tests.push(test.right)
       }
       predicates.push(tests)
     }
     const sort = request.sorts?.[0]
-    if (sort !== undefined && sort.propertyName !== modifiedProperty(type) && sort.propertyName !== "hs_object_id") {
+    if (sort !== undefined && sort.propertyName !== modifiedProperty(type) && sort.propertyName !== idProperty) {
       return validation(`Unsupported sort property for ${type}: ${sort.propertyName}`)
     }
     let order: ReadonlyArray<Modified>
@@ -123,12 +147,11 @@ export const make = (portal: SimulatedPortal.SimulatedPortal, errors: ErrorAnswe
         ? asc
         : [...asc].sort((a, b) => b.modified - a.modified || compareIds(a.id, b.id))
     } else {
-      order = idOrder(type)
-      if (sort?.direction === "DESCENDING") order = [...order].reverse()
+      order = sort?.direction === "DESCENDING" ? idOrderDescending(type) : idOrder(type)
     }
     const matches = predicates.length === 0
       ? order
-      : order.filter((o) => predicates.some((tests) => tests.every((t) => t(o.modified))))
+      : order.filter((o) => predicates.some((tests) => tests.every((t) => t(o))))
     const page = matches.slice(offset, offset + pageLimit)
     const results = page.map((o) => objectJson(portal, type, o.id))
     const nextOffset = offset + page.length

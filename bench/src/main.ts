@@ -21,6 +21,12 @@ const benches: ReadonlyArray<Bench> = [
     load: () => import("./batchRead.js").then((m) => ({ run: () => m.run() }))
   },
   {
+    name: "parquet",
+    description: "issue 19: Parquet writers side by side (rows/s, peak RSS, size, DuckDB query times ÷ DuckDB's own " +
+      "file), our encoder's event loop and memory at 10 M rows, the CLI's Parquet ÷ NDJSON wall time",
+    load: () => import("./parquet.js")
+  },
+  {
     name: "versus",
     description: "assoc-etl's CLI export vs a script on @hubspot/api-client, same simulator and rate limit; scaling run",
     load: () => import("./versus.js")

@@ -129,13 +129,13 @@ const threePairs = (objects: number): Promise<ReadonlyArray<Row>> =>
     withSimulator({ objects, flags: ["--rate-limit", simulatorLimit] }, async (sim) => {
       const truths = pairs.map(([from, to]) => truthOf(sim.portal, { from, to }, sim.portal.ids(from), pageSize))
       const rows = truths.reduce((n, t) => n + t.rows, 0)
-      // The fewest requests the three pairs need: each --from type listed once (100 a page), every id and
-      // continuation in full batches (and never fewer than an id's chain of pages), one labels catalogue a pair,
-      // the portal's id once.
-      const lists = [...new Set(pairs.map(([from]) => from))].reduce((n, t) => n + Math.ceil(sim.portal.size(t) / 100), 0)
+      // The fewest requests the three pairs need: each --from type listed once (from both ends: a list page of
+      // 100 and a search page of 200 a step), every id and continuation in full batches (and never fewer than an
+      // id's chain of pages), one labels catalogue a pair, the portal's id once.
+      const lists = [...new Set(pairs.map(([from]) => from))].reduce((n, t) => n + 2 * Math.ceil(sim.portal.size(t) / 300), 0)
       const batches = truths.reduce((n, t) => n + Math.max(Math.ceil(t.pages / 1000), t.longestChain), 0)
       const fewest = lists + batches + pairs.length + 1
-      say(`${objects} objects a type, ${rows} rows in 3 pairs; the fewest requests: ${lists} lists + ${batches} batch reads + 3 labels + 1 account = ${fewest}`)
+      say(`${objects} objects a type, ${rows} rows in 3 pairs; the fewest requests: ${lists} lists and searches + ${batches} batch reads + 3 labels + 1 account = ${fewest}`)
 
       const root = tempDir("job")
       await reset(sim.baseUrl)

@@ -310,3 +310,43 @@ export const run = async (): Promise<void> => {
     pad("exact", 7)}${pad("peak RSS MiB", 14)}`)
   for (const n of scale) await scalingRun(n)
 }
+
+/**
+ * Issue 19's goal: ours Parquet against ours NDJSON on the same ids, same simulator (latency 100-300 ms, 20/2s),
+ * alternated run by run so both share the machine's state; wall time ratio per pair, and its median.
+ */
+export const parquetAgainstNdjson = async (idCount: number, runs: number): Promise<void> =>
+  session({ objects: idCount, latency: "100-300" }, async (sim) => {
+    const ids = sim.portal.ids("contacts").slice(0, idCount)
+    const idsFile = writeIds(ids)
+    const truth = new Set(SimulatedPortal.groundTruth(sim.portal, "contacts", "companies", ids).rows.map(key))
+    console.log(
+      `\n3. The CLI, Parquet against NDJSON: ${ids.length} contacts -> companies (${truth.size} rows), simulator ` +
+        `20/2s, latency 100-300 ms, ${runs} runs of each, alternated (goal: Parquet wall ÷ NDJSON wall <= 1.05):`
+    )
+    const walls: Record<"ours ndjson" | "ours parquet", Array<number>> = { "ours ndjson": [], "ours parquet": [] }
+    const rss: Record<"ours ndjson" | "ours parquet", Array<number>> = { "ours ndjson": [], "ours parquet": [] }
+    for (let r = 0; r < runs; r++) {
+      for (const tool of ["ours ndjson", "ours parquet"] as const) {
+        await sleep(2100) // let the previous run's rolling window empty
+        const { checked, child, requests, status429 } = await runTool(sim, tool, idsFile.file, (dir) =>
+          compare(truth, dir))
+        const wall = child.code === 0 ? child.wallMillis : Number.NaN
+        walls[tool].push(wall)
+        rss[tool].push(child.peakRssKiB / 1024)
+        console.log(
+          `  run ${r + 1} ${tool}: ${(wall / 1000).toFixed(1)} s, ${requests} requests, ${status429} 429s, ` +
+            `${checked.rows} rows, ${checked.missing} missing, ${checked.duplicated} duplicated, peak RSS ` +
+            `${(child.peakRssKiB / 1024).toFixed(0)} MiB`
+        )
+      }
+    }
+    const pairs = walls["ours parquet"].map((p, i) => p / walls["ours ndjson"][i]!)
+    const figures = (tool: "ours ndjson" | "ours parquet") =>
+      `${(median(walls[tool]) / 1000).toFixed(1)} s / ${median(rss[tool]).toFixed(0)} MiB`
+    console.log(
+      `  ndjson ${figures("ours ndjson")}, parquet ${figures("ours parquet")}: Parquet ÷ NDJSON ` +
+        `${median(pairs).toFixed(3)} (per pair ${pairs.map((x) => x.toFixed(2)).join(", ")}; goal <= 1.05)`
+    )
+    idsFile.remove()
+  })

@@ -52,6 +52,7 @@ const pages: ReadonlyArray<Page> = [
       "--diff-against": "default: none",
       "--format": "default: ndjson",
       "--gzip": "default: off",
+      "--compression": "default: snappy",
       "--part-rows": "default: 1000000",
       "--base-url": "default: https://api.hubapi.com",
       "--api-version": "default: 2026-03",

@@ -23,6 +23,8 @@ export interface Settings {
   readonly skipBadLines: boolean
   readonly format: "ndjson" | "parquet"
   readonly gzip: boolean
+  /** Given (on the command line or in the job file), or none: snappy. */
+  readonly compression: Option.Option<"snappy" | "zstd" | "none">
   readonly partRows: number
   readonly baseUrl: string
   readonly apiVersion: "2026-03" | "2026-09"

@@ -71,6 +71,7 @@ export const JobFile = Schema.Struct({
   skipBadLines: Schema.optionalWith(Schema.Boolean, { exact: true }),
   format: Schema.optionalWith(Schema.Literal("ndjson", "parquet"), { exact: true }),
   gzip: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  compression: Schema.optionalWith(Schema.Literal("snappy", "zstd", "none"), { exact: true }),
   partRows: Schema.optionalWith(int(1, Number.MAX_SAFE_INTEGER), { exact: true }),
   baseUrl: Schema.optionalWith(Schema.NonEmptyString, { exact: true }),
   apiVersion: Schema.optionalWith(Schema.Literal("2026-03", "2026-09"), { exact: true }),

@@ -57,4 +57,9 @@ export interface PartWriter {
   readonly write: (rows: RowBatch) => Effect.Effect<ReadonlyArray<Uint8Array>>
   /** Encodes what is buffered and the trailer (a footer, a gzip trailer); the part is whole after these bytes. */
   readonly finish: Effect.Effect<ReadonlyArray<Uint8Array>>
+  /**
+   * Releases what the writer holds beyond memory (a worker thread, say) when its part is closed, finished or not
+   * (a roll, a failure, an interruption). The dataset runs it once, when the part's scope closes.
+   */
+  readonly close?: Effect.Effect<void>
 }

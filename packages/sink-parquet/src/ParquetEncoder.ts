@@ -2,39 +2,53 @@
  * The Parquet part encoder. One schema for every part, from core's
  * `AssociationRow.columns`: strings as BYTE_ARRAY with the STRING/UTF8
  * annotation, `association_type_id` INT32, `association_label` OPTIONAL,
- * every other column REQUIRED. Rows are buffered column by column until a row
- * group is full; `write` returns the bytes of each finished row group and
- * `finish` the last group and the footer, so memory stays at about one row
- * group per part.
+ * every other column REQUIRED.
  *
- * The writer is hyparquet-writer (pure JavaScript, dictionary encoding where
- * it pays, SNAPPY by default); it stays behind this module and
- * `internal/DrainWriter.ts` so it can be swapped.
+ * Row groups of `rowGroupRows` rows (DuckDB's 122,880 by default: a count,
+ * not a byte size; a part's last group holds the rest), dictionary-encoded
+ * where it pays, with min/max statistics on every column chunk and page, so a
+ * reader prunes groups by `from_object_id` and answers `count(*)` from the
+ * footer.
+ *
+ * The encoding runs in a worker thread (`internal/encodeWorker.ts`: Arrow
+ * columns built from the rows' bytes, then parquet-wasm, arrow-rs's writer in
+ * WebAssembly), so an encode never holds the event loop whatever the group's
+ * size. `write` hands the rows over and returns the bytes finished since the
+ * last call; it waits only when the worker is more than `aheadRows` rows behind,
+ * which bounds memory (`internal/workerWriter.ts`). A killed process leaves
+ * what the dataset leaves with any encoder: a dotted temp file that no reader
+ * sees, rebuilt from the journal on the next open.
  */
 import { AssociationRow } from "@assoc-etl/core"
-import type { PartEncoder, RowBatch } from "@assoc-etl/core"
+import type { PartEncoder } from "@assoc-etl/core"
 import { Effect } from "effect"
-import type { ColumnSource, ParquetWriteOptions, SchemaElement } from "hyparquet-writer"
-import { ParquetWriter } from "hyparquet-writer"
-import * as zlib from "node:zlib"
-import { DrainWriter } from "./internal/DrainWriter.js"
+import type { SchemaElement } from "hyparquet-writer"
+import * as WorkerWriter from "./internal/workerWriter.js"
 
-export type Codec = "SNAPPY" | "GZIP" | "UNCOMPRESSED"
+/** The codec of every column chunk. `"snappy"` by default; `"zstd"` makes files about a third smaller. */
+export type Compression = "snappy" | "zstd" | "none"
+
+export const compressions: ReadonlyArray<Compression> = ["snappy", "zstd", "none"]
 
 export interface ParquetEncoderOptions {
+  /** Rows a row group. Default `defaultRowGroupRows` (122,880, DuckDB's own). */
+  readonly rowGroupRows?: number
+  /** The compression codec of every column. Default `"snappy"`. */
+  readonly compression?: Compression
   /**
-   * Rows a row group. Encoding a group is one synchronous call, so this bounds
-   * how long the event loop is blocked, and a larger group's arrays outlive
-   * V8's young generation. Default 4,096 (why: BENCHMARKS.md, "Measurements
-   * behind the code").
+   * The most rows handed to the worker and not yet taken by the Parquet writer before `write` waits for it.
+   * Default two row groups.
    */
-  readonly rowGroupSize?: number
-  /** The compression codec of every column. Default `"SNAPPY"`. */
-  readonly codec?: Codec
+  readonly aheadRows?: number
 }
 
 export const format = "parquet"
 export const extension = ".parquet"
+export const defaultRowGroupRows = 122_880
+/**
+ * Rows a row group for a writer that encodes on the event loop (as `@assoc-etl/diff`'s does): a group of
+ * 4,096 blocks it about 20 ms. This encoder's own groups are `defaultRowGroupRows`.
+ */
 export const defaultRowGroupSize = 4096
 
 /** The Parquet schema of a table of `columns`: a root, then one leaf per column, in order. */
@@ -53,113 +67,30 @@ const schemaOf = (columns: ReadonlyArray<PartEncoder.TableColumn>): ReadonlyArra
   )
 ]
 
-/** The Parquet schema of a part: a root, then one leaf per column, in `AssociationRow.columns` order. */
+/**
+ * The Parquet schema of a part as hyparquet-writer takes it: a root, then one leaf per column, in
+ * `AssociationRow.columns` order. The files this encoder writes have these leaves; other writers of the same
+ * columns (`@assoc-etl/diff`'s) build on it.
+ */
 export const schema: ReadonlyArray<SchemaElement> = schemaOf(AssociationRow.columns)
-
-const compressors: NonNullable<ParquetWriteOptions["compressors"]> = {
-  GZIP: (input) => zlib.gzipSync(input)
-}
-
-const none: ReadonlyArray<Uint8Array> = []
-
-type Row = AssociationRow.AssociationRow
-type Columns = { [K in keyof Row]: Array<Row[K]> }
-
-const emptyColumns = (): Columns => ({
-  from_object_type: [],
-  from_object_id: [],
-  to_object_type: [],
-  to_object_id: [],
-  association_category: [],
-  association_type_id: [],
-  association_label: []
-})
-
-const makeWriter = (rowGroupSize: number, codec: Codec): PartEncoder.PartWriter => {
-  const bytes = new DrainWriter(1 << 20)
-  const writer = new ParquetWriter({
-    writer: bytes,
-    schema: schema.slice(),
-    codec,
-    compressors,
-    createdBy: "assoc-etl (hyparquet-writer 0.17.0)"
-  })
-  let cols = emptyColumns()
-  let buffered = 0
-
-  const flushGroup = () => {
-    if (buffered === 0) return
-    const columnData: Array<ColumnSource> = AssociationRow.columns.map((c) => ({ name: c.name, data: cols[c.name] }))
-    cols = emptyColumns()
-    buffered = 0
-    // Synchronous: `DrainWriter.flush` returns nothing, so `write` does not go async.
-    void writer.write({ columnData, rowGroupSize: Number.MAX_SAFE_INTEGER })
-  }
-
-  /** Reads the batch's columns: the from columns once a group, the type columns from its table. */
-  const write = (batch: RowBatch.RowBatch): ReadonlyArray<Uint8Array> => {
-    let produced = false
-    const types = batch.types
-    const rows = batch.rows
-    for (const g of batch.groups) {
-      for (let r = g.start; r < g.end; r++) {
-        const t = types[rows[3 * r + 2]!]!
-        cols.from_object_type.push(g.fromType)
-        cols.from_object_id.push(g.fromId)
-        cols.to_object_type.push(g.toType)
-        cols.to_object_id.push(batch.toId(r))
-        cols.association_category.push(t.category)
-        cols.association_type_id.push(t.typeId)
-        cols.association_label.push(t.label)
-        if (++buffered === rowGroupSize) {
-          flushGroup()
-          produced = true
-        }
-      }
-    }
-    return produced ? bytes.take() : none
-  }
-
-  return {
-    write: (rows) => Effect.sync(() => write(rows)),
-    finish: Effect.sync(() => {
-      flushGroup()
-      void writer.finish()
-      return bytes.take()
-    })
-  }
-}
-
-/** A small table whole, as one Parquet file of one row group. */
-const encodeTable = (table: PartEncoder.Table, codec: Codec): Uint8Array => {
-  const bytes = new DrainWriter(1 << 16)
-  const writer = new ParquetWriter({
-    writer: bytes,
-    schema: schemaOf(table.columns).slice(),
-    codec,
-    compressors,
-    createdBy: "assoc-etl (hyparquet-writer 0.17.0)"
-  })
-  const columnData: Array<ColumnSource> = table.columns.map((c, i) => ({
-    name: c.name,
-    data: table.rows.map((row) => row[i] ?? null)
-  }))
-  void writer.write({ columnData, rowGroupSize: Number.MAX_SAFE_INTEGER })
-  void writer.finish()
-  return Buffer.concat(bytes.take())
-}
 
 /** A Parquet encoder: format `"parquet"`, extension `.parquet`. */
 export const make = (options?: ParquetEncoderOptions): PartEncoder.PartEncoder => {
-  const rowGroupSize = options?.rowGroupSize ?? defaultRowGroupSize
-  if (!Number.isInteger(rowGroupSize) || rowGroupSize < 1) {
-    throw new RangeError(`rowGroupSize must be a positive integer, got ${rowGroupSize}`)
+  const rowGroupRows = options?.rowGroupRows ?? defaultRowGroupRows
+  if (!Number.isInteger(rowGroupRows) || rowGroupRows < 1) {
+    throw new RangeError(`rowGroupRows must be a positive integer, got ${rowGroupRows}`)
   }
-  const codec = options?.codec ?? "SNAPPY"
+  const compression = options?.compression ?? "snappy"
+  if (!compressions.includes(compression)) {
+    throw new RangeError(`compression must be one of ${compressions.join(", ")}, got ${String(compression)}`)
+  }
+  // Below a group, the worker could wait for rows that `write` holds back: never less than one group.
+  const aheadRows = Math.max(options?.aheadRows ?? 2 * rowGroupRows, rowGroupRows)
+  const pool = new WorkerWriter.Pool({ columns: AssociationRow.columns, rowGroupRows, compression })
   return {
     format,
     extension,
-    open: Effect.sync(() => makeWriter(rowGroupSize, codec)),
-    encodeTable: (table) => Effect.sync(() => encodeTable(table, codec))
+    open: Effect.sync(() => WorkerWriter.open({ pool, aheadRows })),
+    encodeTable: (table) => WorkerWriter.encodeTable(pool, table)
   }
 }

@@ -6,6 +6,8 @@
 import { AssociationRow } from "@assoc-etl/core"
 import { Effect, Schema } from "effect"
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet"
+// The codecs hyparquet lacks on its own, ZSTD among them (`ParquetEncoder.make({ compression: "zstd" })`).
+import { compressors } from "hyparquet-compressors"
 
 export class ParquetReadError extends Schema.TaggedError<ParquetReadError>()("ParquetReadError", {
   path: Schema.String,
@@ -23,7 +25,8 @@ export const readRows = (path: string, options: { readonly limit?: number } = {}
   Effect.tryPromise({
     try: async () => {
       const file = await asyncBufferFromFile(path)
-      return parquetReadObjects({ file, ...(options.limit !== undefined ? { rowEnd: options.limit } : {}) })
+      const limit = options.limit !== undefined ? { rowEnd: options.limit } : {}
+      return parquetReadObjects({ file, compressors, ...limit })
     },
     catch: (e) => new ParquetReadError({ path, detail: e instanceof Error ? e.message : String(e) })
   }).pipe(

@@ -6,12 +6,12 @@ import { chunksOf, edgeRows, syntheticRows, tempDir, writePart } from "../../../
 import { ParquetEncoder, ParquetReader } from "../src/index.js"
 
 describe("ParquetReader", () => {
-  it.scoped("reads back exactly the rows the encoder wrote, across row groups, and honours a limit", () =>
+  it.scopedLive("reads back exactly the rows the encoder wrote, across row groups, and honours a limit", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const file = path.join(dir, "part-00000.parquet")
       const rows = [...edgeRows, ...syntheticRows(300, 7)]
-      yield* writePart(ParquetEncoder.make({ rowGroupSize: 64 }), file, chunksOf(rows, 50))
+      yield* writePart(ParquetEncoder.make({ rowGroupRows: 64 }), file, chunksOf(rows, 50))
       assert.deepStrictEqual(yield* ParquetReader.readRows(file), rows)
       assert.deepStrictEqual(yield* ParquetReader.readRows(file, { limit: 3 }), rows.slice(0, 3))
     }))

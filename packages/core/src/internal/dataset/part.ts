@@ -86,6 +86,8 @@ export const open = (outer: Scope.Scope, dir: string, enc: PartEncoder, index: n
       if (journalIsPart(enc)) return { journal, built: undefined }
       const temp = yield* fs.open(tempPath, { flag: "w" }).pipe(Effect.mapError(fail(tempPath)))
       const writer = yield* enc.open
+      // With the part's scope: a part closed unfinished (a failure, an interruption) releases its encoder too.
+      if (writer.close !== undefined) yield* Effect.addFinalizer(() => writer.close!)
       const reader = journalBytes > 0
         ? yield* fs.open(journalPath, { flag: "r" }).pipe(Effect.mapError(fail(journalPath)))
         : undefined

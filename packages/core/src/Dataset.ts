@@ -45,8 +45,14 @@ export {
   tableName
 } from "./internal/dataset/layout.js"
 export { toolVersion } from "./internal/dataset/writer.js"
-/** Makes a directory and its parents, a level at a time (a parent that refuses children fails at once, naming it). */
-export { makeDirectories } from "./internal/dataset/durableFile.js"
+/**
+ * The file operations of a dataset, for other directories written with the same guarantees (the changes of a
+ * diff): `makeDirectories` makes a directory and its parents a level at a time (a parent that refuses children
+ * fails at once, naming it); `writeAtomically` writes a file that is either absent or whole (temp, sync, rename,
+ * sync the directory); `syncDirectory` makes a rename in it survive a crash.
+ */
+export { makeDirectories, syncDirectory, writeAtomically } from "./internal/dataset/durableFile.js"
+export { atomicTempName } from "./internal/dataset/layout.js"
 
 /** Rows in a part before it rolls over (at the next commit). */
 export const defaultPartMaxRows = 1_000_000

@@ -7,7 +7,7 @@ import { NdjsonRows, PartEncoder as Encoders } from "@assoc-etl/core"
 import type { PartEncoder } from "@assoc-etl/core"
 import { Effect } from "effect"
 import * as zlib from "node:zlib"
-import * as Gzip from "./internal/gzip.js"
+import * as Gzip from "./GzipMember.js"
 
 export interface NdjsonEncoderOptions {
   /** Gzip each part (a single gzip member, `.ndjson.gz`). Default `false`. */

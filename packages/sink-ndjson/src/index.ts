@@ -1,1 +1,2 @@
+export * as GzipMember from "./GzipMember.js"
 export * as NdjsonEncoder from "./NdjsonEncoder.js"

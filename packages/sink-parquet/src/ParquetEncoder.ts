@@ -51,8 +51,13 @@ export const defaultRowGroupRows = 122_880
  */
 export const defaultRowGroupSize = 4096
 
-/** The Parquet schema of a table of `columns`: a root, then one leaf per column, in order. */
-const schemaOf = (columns: ReadonlyArray<PartEncoder.TableColumn>): ReadonlyArray<SchemaElement> => [
+/**
+ * The Parquet schema of a table of `columns` as hyparquet-writer takes it: a root, then one leaf per column, in
+ * order; strings as BYTE_ARRAY with the UTF8/STRING annotation, int32 as INT32, OPTIONAL only where nullable.
+ * The files this encoder writes have these leaves; other writers of such columns (`@assoc-etl/diff`'s, with `op`
+ * after the rows' seven) build on it.
+ */
+export const hyparquetSchema = (columns: ReadonlyArray<PartEncoder.TableColumn>): ReadonlyArray<SchemaElement> => [
   { name: "root", num_children: columns.length },
   ...columns.map((c): SchemaElement =>
     c.type === "int32"
@@ -66,13 +71,6 @@ const schemaOf = (columns: ReadonlyArray<PartEncoder.TableColumn>): ReadonlyArra
       }
   )
 ]
-
-/**
- * The Parquet schema of a part as hyparquet-writer takes it: a root, then one leaf per column, in
- * `AssociationRow.columns` order. The files this encoder writes have these leaves; other writers of the same
- * columns (`@assoc-etl/diff`'s) build on it.
- */
-export const schema: ReadonlyArray<SchemaElement> = schemaOf(AssociationRow.columns)
 
 /** A Parquet encoder: format `"parquet"`, extension `.parquet`. */
 export const make = (options?: ParquetEncoderOptions): PartEncoder.PartEncoder => {

@@ -13,7 +13,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Chunk, Effect, Option, Schema, Stream } from "effect"
+import { Chunk, Effect, Either, Option, type ParseResult, Schema, Stream } from "effect"
 import { ObjectId } from "../ObjectId.js"
 import { type IdLine, IdSourceError } from "./idFile.js"
 
@@ -43,26 +43,11 @@ export const stream = <P, I, E, R>(
     const decodePage = Schema.decodeUnknownEither(PageLine)
     const encodePage = Schema.encodeSync(PageLine)
 
-    const before: Array<ListedPage<P>> = []
+    let before: ReadonlyArray<ListedPage<P>> = []
     if (yield* fs.exists(options.path).pipe(Effect.mapError(io))) {
       const bytes = yield* fs.readFile(options.path).pipe(Effect.mapError(io))
-      const end = bytes.lastIndexOf(0x0a) + 1
-      const text = new TextDecoder().decode(bytes.subarray(0, end))
-      let lineNumber = 0
-      for (const line of text.split("\n")) {
-        lineNumber++
-        if (line.length === 0) continue
-        const page = decodePage(line)
-        if (page._tag === "Left") {
-          return yield* new IdSourceError({
-            reason: "Journal",
-            path: options.path,
-            line: lineNumber,
-            detail: `line ${lineNumber} is not a page of listed ids (${page.left.message}); remove the export to start over`
-          })
-        }
-        before.push(page.right)
-      }
+      const { end, pages } = yield* decodePages(options.path, bytes, decodePage, "; remove the export to start over")
+      before = pages
       if (end < bytes.length) yield* fs.truncate(options.path, end).pipe(Effect.mapError(io))
     }
     const file = yield* fs.open(options.path, { flag: "a" }).pipe(Effect.mapError(io))
@@ -86,7 +71,39 @@ export const stream = <P, I, E, R>(
     return Stream.concat(replayed, rest)
   }))
 
-const IdsLine = Schema.parseJson(Schema.Struct({ ids: Schema.Array(ObjectId) }))
+/**
+ * The whole lines of a journal's bytes, decoded (a line cut short by a crash, after the last newline, is left
+ * out: its ids never went on), and where they end.
+ */
+const decodePages = <A>(
+  path: string,
+  bytes: Uint8Array,
+  decode: (line: string) => Either.Either<A, ParseResult.ParseError>,
+  hint = ""
+): Effect.Effect<{ readonly end: number; readonly pages: ReadonlyArray<A> }, IdSourceError> => {
+  const end = bytes.lastIndexOf(0x0a) + 1
+  const pages: Array<A> = []
+  let lineNumber = 0
+  for (const line of new TextDecoder().decode(bytes.subarray(0, end)).split("\n")) {
+    lineNumber++
+    if (line.length === 0) continue
+    const page = decode(line)
+    if (Either.isLeft(page)) {
+      return Effect.fail(
+        new IdSourceError({
+          reason: "Journal",
+          path,
+          line: lineNumber,
+          detail: `line ${lineNumber} is not a page of listed ids (${page.left.message})${hint}`
+        })
+      )
+    }
+    pages.push(page.right)
+  }
+  return Effect.succeed({ end, pages })
+}
+
+const decodeIdsLine = Schema.decodeUnknownEither(Schema.parseJson(Schema.Struct({ ids: Schema.Array(ObjectId) })))
 
 /**
  * The ids a journal holds, in order, read whole: the ids of a finished export's listing, for a later run that
@@ -98,23 +115,6 @@ export const readIds = (path: string): Effect.Effect<ReadonlyArray<ObjectId>, Id
     const bytes = yield* fs.readFile(path).pipe(
       Effect.mapError((e) => new IdSourceError({ reason: "Io", path, detail: e.message }))
     )
-    const text = new TextDecoder().decode(bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1))
-    const decode = Schema.decodeUnknownEither(IdsLine)
-    const ids: Array<ObjectId> = []
-    let lineNumber = 0
-    for (const line of text.split("\n")) {
-      lineNumber++
-      if (line.length === 0) continue
-      const page = decode(line)
-      if (page._tag === "Left") {
-        return yield* new IdSourceError({
-          reason: "Journal",
-          path,
-          line: lineNumber,
-          detail: `line ${lineNumber} is not a page of listed ids (${page.left.message})`
-        })
-      }
-      for (const id of page.right.ids) ids.push(id)
-    }
-    return ids
+    const { pages } = yield* decodePages(path, bytes, decodeIdsLine)
+    return pages.flatMap((page) => page.ids)
   })

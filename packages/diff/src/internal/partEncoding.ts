@@ -2,15 +2,17 @@
  * Change rows as the bytes of a part, in NEW's format: the parts of an export plus the `op` column last.
  *
  * - NDJSON: the export's lines (the columns in order, a null label as `null`) with `"op"` before the closing
- *   brace; `.ndjson.gz` as one gzip member built chunk by chunk (as sink-ndjson's encoder does, whose helper is
- *   internal to it).
- * - Parquet: an export's schema (strings as BYTE_ARRAY/UTF8, `association_type_id` INT32, only the label
- *   OPTIONAL) with `op` a REQUIRED string leaf, through hyparquet-writer, a row group at a time. DuckDB's own
+ *   brace; `.ndjson.gz` as one gzip member built chunk by chunk (sink-ndjson's `GzipMember`).
+ * - Parquet: an export's schema (sink-parquet's `hyparquetSchema`: strings as BYTE_ARRAY/UTF8,
+ *   `association_type_id` INT32, only the label OPTIONAL) with `op` a REQUIRED string leaf, through hyparquet-writer,
+ *   a row group at a time, on the event loop (the export's worker-thread encoder takes its seven columns only). DuckDB's own
  *   `COPY ... (FORMAT parquet)` was not used for the output: it writes every column OPTIONAL and without the
  *   STRING logical type, so the changes would not have the export's schema.
  */
 import type { ColumnSource, SchemaElement } from "hyparquet-writer"
 import { ByteWriter, ParquetWriter } from "hyparquet-writer"
+import { GzipMember } from "@assoc-etl/sink-ndjson"
+import { ParquetEncoder } from "@assoc-etl/sink-parquet"
 import * as zlib from "node:zlib"
 import * as ChangeRow from "../ChangeRow.js"
 import type { Format } from "./inputs.js"
@@ -51,46 +53,12 @@ const plain: PartBytes = {
   finish: () => none
 }
 
-/** The 10-byte gzip header: deflate, no name, no mtime, unknown OS. */
-const gzipHeader = Uint8Array.of(0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff)
-
-/**
- * One gzip member, a chunk at a time with zlib's synchronous API: each chunk raw-deflated and ended with a sync
- * flush (a byte-aligned, non-final block), so the pieces make one deflate stream; a running CRC-32 and length
- * make the trailer.
- */
+/** One gzip member (sink-ndjson's), a chunk of lines at a time. */
 const gzipped = (): PartBytes => {
-  let crc = 0
-  let size = 0
-  let started = false
-  const options: zlib.ZlibOptions = { finishFlush: zlib.constants.Z_SYNC_FLUSH }
-  const header = (out: Array<Uint8Array>) => {
-    if (!started) out.push(gzipHeader)
-    started = true
-  }
+  const member = GzipMember.make(zlib.constants.Z_DEFAULT_COMPRESSION)
   return {
-    write: (columns, start, end) => {
-      if (end <= start) return none
-      const out: Array<Uint8Array> = []
-      header(out)
-      const bytes = ndjsonLines(columns, start, end)
-      crc = zlib.crc32(bytes, crc)
-      size = (size + bytes.length) >>> 0
-      out.push(zlib.deflateRawSync(bytes, options))
-      return out
-    },
-    finish: () => {
-      const out: Array<Uint8Array> = []
-      header(out)
-      // An empty final block with fixed Huffman codes (BFINAL=1, BTYPE=01, end-of-block), then CRC-32 and length.
-      out.push(Uint8Array.of(0x03, 0x00))
-      const trailer = new Uint8Array(8)
-      const view = new DataView(trailer.buffer)
-      view.setUint32(0, crc >>> 0, true)
-      view.setUint32(4, size, true)
-      out.push(trailer)
-      return out
-    }
+    write: (columns, start, end) => (end > start ? member.push(ndjsonLines(columns, start, end)) : none),
+    finish: () => member.end()
   }
 }
 
@@ -99,23 +67,10 @@ const gzipped = (): PartBytes => {
  * an export's (strings as BYTE_ARRAY with the UTF8/STRING annotation, int32 as INT32, OPTIONAL only where the column
  * is nullable), so the seven columns are the export's and `op` a REQUIRED string.
  */
-export const parquetSchema: ReadonlyArray<SchemaElement> = [
-  { name: "root", num_children: ChangeRow.columns.length },
-  ...ChangeRow.columns.map((c): SchemaElement =>
-    c.type === "int32"
-      ? { name: c.name, type: "INT32", repetition_type: c.nullable ? "OPTIONAL" : "REQUIRED" }
-      : {
-        name: c.name,
-        type: "BYTE_ARRAY",
-        converted_type: "UTF8",
-        logical_type: { type: "STRING" },
-        repetition_type: c.nullable ? "OPTIONAL" : "REQUIRED"
-      }
-  )
-]
+export const parquetSchema: ReadonlyArray<SchemaElement> = ParquetEncoder.hyparquetSchema(ChangeRow.columns)
 
-/** Rows a row group, as in an export's Parquet parts. */
-const rowGroupSize = 4096
+/** Rows a row group: encoded here on the event loop, a group of 4,096 blocks it about 20 ms. */
+const rowGroupSize = ParquetEncoder.defaultRowGroupSize
 
 /** hyparquet-writer's byte writer, drained after each row group so that one buffer of about a group lives. */
 class DrainWriter extends ByteWriter {

@@ -1,5 +1,5 @@
 /**
- * A gzip member built chunk by chunk with zlib's synchronous API: each chunk
+ * A gzip member (`.gz` file) built chunk by chunk with zlib's synchronous API: each chunk
  * is raw-deflated on its own and ended with a sync flush (a byte-aligned,
  * non-final block), so the pieces concatenate into one deflate stream; a
  * running CRC-32 and length make the trailer. No stream, no callback, no

@@ -38,6 +38,12 @@ const benches: ReadonlyArray<Bench> = [
     load: () => import("./adapt.js")
   },
   {
+    name: "memory",
+    description: "issue 22: peak RSS and wall time through the built CLI when answers are heavy (480-600 " +
+      "associations an id) at 10,000 and 100,000 ids, and when light, before and after the memory budget",
+    load: () => import("./memory.js")
+  },
+  {
     name: "nightly",
     description: "issue 16's nightly job through the built CLI: a snapshot chained to the night before against a " +
       "full listing, and three pairs in one job against three processes",

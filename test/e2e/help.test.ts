@@ -58,6 +58,7 @@ const pages: ReadonlyArray<Page> = [
       "--api-version": "default: 2026-03",
       "--batch-size": "default: 1000",
       "--concurrency": "default: 6",
+      "--memory": "default: 80MiB",
       "--rate-limit": "default: 100/10s",
       "--max-retries": "default: 8",
       "--log-format": "default: logfmt",

@@ -4,45 +4,15 @@
  */
 import { Diff, DiffError } from "@assoc-etl/diff"
 import { Args, Command } from "@effect/cli"
-import { Clock, Console, Effect, ParseResult, Schema } from "effect"
+import { Clock, Console, Effect } from "effect"
+import * as ByteSize from "./ByteSize.js"
 import { InvalidArgument } from "./CliError.js"
 import * as Flags from "./Flags.js"
 
 export const summary = "Write the rows added and removed between two exports of one pair, as a dataset of changes."
 
-const units: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40
-}
-const sizePattern = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)\s*$/i
 /** The least `--memory`: with 64 MiB, DuckDB ran out of memory on 300,000 rows (its JSON reader's buffers take 32). */
-const minimumMemory = 128 * 2 ** 20
-
-/** A size as `--memory` spells it (`256MB`, `1GiB`, `1.5GB`), in bytes. */
-export const MemorySize = Schema.transformOrFail(Schema.String, Schema.Number, {
-  strict: true,
-  decode: (text, _, ast) => {
-    const m = sizePattern.exec(text)
-    const bytes = m === null ? NaN : Math.floor(Number(m[1]) * units[m[2]!.toLowerCase()]!)
-    return Number.isSafeInteger(bytes) && bytes >= minimumMemory
-      ? ParseResult.succeed(bytes)
-      : ParseResult.fail(
-        new ParseResult.Type(
-          ast,
-          text,
-          `expected a size of 128MiB or more (256MB, 1GB, 512MiB), got ${JSON.stringify(text)}`
-        )
-      )
-  },
-  encode: (bytes) => ParseResult.succeed(`${bytes}B`)
-})
+export const MemorySize = ByteSize.atLeast(128 * 2 ** 20, "128MiB")
 
 const old = Args.text({ name: "OLD" }).pipe(Args.withDescription("The earlier export's directory."))
 const neu = Args.text({ name: "NEW" }).pipe(Args.withDescription("The later export's directory."))

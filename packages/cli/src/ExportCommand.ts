@@ -163,6 +163,15 @@ const concurrency = Flags.defaulted(
   BatchRead.defaultConcurrency,
   "Requests in flight at once, for each pair."
 )
+const memory = Flags.defaulted(
+  Flags.decoded("memory", "SIZE", JobFile.MemoryBudget),
+  BatchRead.defaultMemory,
+  "Bytes the HubSpot answers in flight and the pages waiting to be written may hold at once, for all pairs (256MB, "
+    + "1GiB). Requests are admitted while their likely answers fit: full batches when answers are light, smaller "
+    + "batches or fewer in flight when they are heavy; the summary says when it bound the run. A budget smaller than "
+    + "one answer still finishes, one id a request. The default keeps the process under 400 MB on any portal.",
+  "80MiB"
+)
 const rateLimit = Flags.defaulted(
   Flags.decoded("rate-limit", "N/DURATION", RequestBudget.Limit),
   RequestBudget.defaultLimit,
@@ -202,6 +211,7 @@ const exportFlags = {
   apiVersion,
   batchSize,
   concurrency,
+  memory,
   rateLimit,
   maxRetries,
   skipBadLines,
@@ -221,7 +231,7 @@ export const page: Flags.Page = {
     Flags.section("Input", [ids, since, idsFrom, skipBadLines]),
     Flags.section("Output", [out, diffAgainst, format, gzip, compression, partRows]),
     Flags.section("HubSpot", [baseUrl, apiVersion], [token]),
-    Flags.section("Limits", [batchSize, concurrency, rateLimit, maxRetries]),
+    Flags.section("Limits", [batchSize, concurrency, memory, rateLimit, maxRetries]),
     Flags.section("Logging", [logFormat, Flags.builtIn.logLevel]),
     Flags.general,
     {
@@ -356,6 +366,7 @@ export const resolve = (flags: Values<typeof exportFlags>) =>
       apiVersion: pick(flags.apiVersion, file.apiVersion, apiVersion.value),
       batchSize: pick(flags.batchSize, file.batchSize, batchSize.value),
       concurrency: pick(flags.concurrency, file.concurrency, concurrency.value),
+      memory: pick(flags.memory, file.memory, memory.value),
       rateLimit: pick(flags.rateLimit, file.rateLimit, rateLimit.value),
       maxRetries: pick(flags.maxRetries, file.maxRetries, maxRetries.value),
       logFormat: pick(flags.logFormat, file.logFormat, logFormat.value)
@@ -498,7 +509,11 @@ export const run = (settings: Settings) =>
     // The portal is asked once for all pairs.
     const origin = yield* Effect.cached(HubSpotClient.origin)
     const sources = yield* sourcesFor(settings, targets)
-    const stage = BatchRead.stage({ batchSize: settings.batchSize, concurrency: settings.concurrency })
+    const stage = BatchRead.stage({
+      batchSize: settings.batchSize,
+      concurrency: settings.concurrency,
+      memory: settings.memory
+    })
     const olds = yield* diffBases(settings, targets)
     const outcomes = yield* Report.withProgressAll(targets.map((target, i) =>
       Export.run({

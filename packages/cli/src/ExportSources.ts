@@ -30,6 +30,8 @@ export interface Settings {
   readonly apiVersion: "2026-03" | "2026-09"
   readonly batchSize: number
   readonly concurrency: number
+  /** Bytes of answers in flight and pages waiting, for all pairs (`BatchReadOptions.memory`). */
+  readonly memory: number
   readonly rateLimit: RequestBudget.Limit
   readonly maxRetries: number
   readonly logFormat: "logfmt" | "json"

@@ -11,6 +11,7 @@ import { type AssociationRow, ObjectType } from "@assoc-etl/core"
 import { AssociationsApi, HubSpotObjectType, RequestBudget } from "@assoc-etl/hubspot"
 import { FileSystem } from "@effect/platform"
 import { Effect, Either, identity, ParseResult, Schema } from "effect"
+import * as ByteSize from "./ByteSize.js"
 import { InvalidArgument } from "./CliError.js"
 
 /** An object type HubSpot can have (see `HubSpotObjectType`): "foo" is refused before any request. */
@@ -59,6 +60,9 @@ export const pairDirectory = (pair: AssociationRow.Pair): string => `${pair.from
 
 const int = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
 
+/** The memory budget of an export (`--memory`): 64 KiB or more (one heavy answer is about 70 KB). */
+export const MemoryBudget = ByteSize.atLeast(2 ** 16, "64KiB")
+
 export const JobFile = Schema.Struct({
   from: Schema.optionalWith(HubSpotType, { exact: true }),
   to: Schema.optionalWith(HubSpotType, { exact: true }),
@@ -77,6 +81,7 @@ export const JobFile = Schema.Struct({
   apiVersion: Schema.optionalWith(Schema.Literal("2026-03", "2026-09"), { exact: true }),
   batchSize: Schema.optionalWith(int(1, AssociationsApi.maxBatchInputs), { exact: true }),
   concurrency: Schema.optionalWith(int(1, 64), { exact: true }),
+  memory: Schema.optionalWith(MemoryBudget, { exact: true }),
   rateLimit: Schema.optionalWith(RequestBudget.Limit, { exact: true }),
   maxRetries: Schema.optionalWith(int(0, 100), { exact: true }),
   logFormat: Schema.optionalWith(Schema.Literal("logfmt", "json"), { exact: true })

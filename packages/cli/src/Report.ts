@@ -35,6 +35,15 @@ export interface Progress {
   /** The batch size in use, and whether HubSpot's refusals lowered it. */
   readonly batchSize: number
   readonly batchSizeLowered: boolean
+  /** The memory budget (bytes), and how often it bound the run (`BatchRead.metrics`). */
+  readonly memory: {
+    readonly budget: number
+    readonly peak: number
+    /** Batches sent smaller than the ids waiting allowed, so that their answers fit. */
+    readonly boundBatches: number
+    /** Requests of one id whose answer alone outweighed the budget. */
+    readonly overBudget: number
+  }
 }
 
 const count = (metric: Metric.Metric.Counter<number>) => Effect.map(Metric.value(metric), (s) => s.count)
@@ -62,7 +71,13 @@ export const progress = (startedAt: number): Effect.Effect<Progress> =>
       waitedMillis: yield* count(RequestBudget.metricOf(RequestBudget.metrics.waitedMillis, "requests")),
       elapsedMillis: (yield* Clock.currentTimeMillis) - startedAt,
       batchSize: yield* gauge(BatchRead.metrics.batchSize),
-      batchSizeLowered: (yield* count(BatchRead.metrics.batchSizeLowered)) > 0
+      batchSizeLowered: (yield* count(BatchRead.metrics.batchSizeLowered)) > 0,
+      memory: {
+        budget: yield* gauge(BatchRead.metrics.memoryBudget),
+        peak: yield* gauge(BatchRead.metrics.memoryPeak),
+        boundBatches: yield* count(BatchRead.metrics.memoryBoundBatches),
+        overBudget: yield* count(BatchRead.metrics.memoryOverBudget)
+      }
     }
   })
 
@@ -120,7 +135,14 @@ export const combine = (all: ReadonlyArray<Progress>): Progress => {
     waitedMillis: Math.max(0, ...all.map((p) => p.waitedMillis)),
     elapsedMillis: Math.max(0, ...all.map((p) => p.elapsedMillis)),
     batchSize: Math.min(...all.map((p) => p.batchSize)),
-    batchSizeLowered: all.some((p) => p.batchSizeLowered)
+    batchSizeLowered: all.some((p) => p.batchSizeLowered),
+    // One budget serves every pair of a run.
+    memory: {
+      budget: Math.max(0, ...all.map((p) => p.memory.budget)),
+      peak: Math.max(0, ...all.map((p) => p.memory.peak)),
+      boundBatches: sum((p) => p.memory.boundBatches),
+      overBudget: sum((p) => p.memory.overBudget)
+    }
   }
 }
 
@@ -198,11 +220,25 @@ export const summaryText = (
     ...(p.batchSizeLowered
       ? [`  batch size      lowered to ${p.batchSize}: HubSpot refused larger batches (400 VALIDATION_ERROR)`]
       : []),
+    ...memoryLines(p),
     `  time            ${Math.round(p.elapsedMillis / 100) / 10}s`,
     ...(s.status === "stopped"
       ? []
       : [`  files           ${dir}/part-*${options.extension}, manifest.json, _errors/errors.ndjson, _SUCCESS`])
   ].join("\n")
+}
+
+/** What the memory budget did, when it bound the run: smaller batches, or answers heavier than all of it. */
+const memoryLines = (p: Progress): ReadonlyArray<string> => {
+  const m = p.memory
+  if (m.boundBatches === 0 && m.overBudget === 0) return []
+  const over = m.overBudget > 0
+    ? `; ${m.overBudget} answer${m.overBudget === 1 ? "" : "s"} alone outweighed it, sent one id a request`
+    : ""
+  return [
+    `  memory          --memory ${BatchRead.sizeText(m.budget)} bound ${m.boundBatches} batch${m.boundBatches === 1 ? "" : "es"} `
+    + `(smaller, or fewer in flight: the answers are heavy)${over}; held at most ${BatchRead.sizeText(m.peak)}`
+  ]
 }
 
 /** Prints the summary; an export with refused inputs ends in `DoneWithRefusals` (exit 3). */
@@ -247,6 +283,7 @@ export const jobSummaryText = (root: string, outcomes: ReadonlyArray<PairOutcome
     ...(p.batchSizeLowered
       ? [`  batch size      lowered to ${p.batchSize}: HubSpot refused larger batches (400 VALIDATION_ERROR)`]
       : []),
+    ...memoryLines(p),
     `  time            ${Math.round(p.elapsedMillis / 100) / 10}s`,
     ...(stopped ? [] : [`  files           ${root}/<from>-<to>/part-*${extension}, manifest.json, _labels/, _SUCCESS`])
   ].join("\n")

@@ -26,6 +26,21 @@
  *   limit, retries exhausted) fails the stream. An answer that is not
  *   `COMPLETE`, or names ids not asked, never reaches the stage: the client
  *   retries it (`Incomplete`), so no id is done on a partial answer.
+ * - Memory: the answers in flight and the pages not yet taken from the stage
+ *   hold at most `memory` bytes (`internal/memoryBudget.ts`). A request is
+ *   charged the answer it is likely to bring (its inputs times the weight an
+ *   input's answer had lately, fresh ids and continuations apart; a guess
+ *   before any answer), then the answer's size once its headers say it, then
+ *   its page's. A batch holds as many inputs as make a third of the budget
+ *   (all of `batchSize` when answers are light), and goes out only when its
+ *   charge fits in what is left (fewer in flight when answers are fat); with
+ *   nothing of its own held, one input always goes, so a budget smaller than
+ *   one answer still finishes, one id a request (`metrics.memoryOverBudget`,
+ *   and a warning). An answer's page is handed on in pages of at most
+ *   `maxPageRows` rows (an id's rows stay together), since a writer encodes a
+ *   page in one buffer: an answer of 1000 ids of 500 associations would be
+ *   ~150 MB of NDJSON at once. Stages made by one `stage(...)` value share
+ *   one budget: the exports of a job run side by side.
  *
  * The dispatcher's state (the FIFOs and counts) is plain mutable fields, and
  * fibers wait on it with `waitUntil`, an STM retry on a version number: the
@@ -33,12 +48,13 @@
  * `changed` in the same fiber step, so no waiter misses it.
  */
 import { type AssociationRow, IdSet, type ObjectId, type ObjectType, RowBatch, type Stage } from "@assoc-etl/core"
-import { Cause, Chunk, Duration, Effect, Mailbox, Metric, STM, Stream, TRef } from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Mailbox, Metric, STM, Stream, TRef } from "effect"
 import * as Api from "./AssociationsApi.js"
 import type * as BatchReadAnswer from "./BatchReadAnswer.js"
 import * as Flatten from "./Flatten.js"
 import { HubSpotClient } from "./HubSpotClient.js"
 import { HubSpotError, isValidationError } from "./HubSpotError.js"
+import * as Memory from "./internal/memoryBudget.js"
 
 export type Item = Stage.Item
 export type Page = Stage.Page
@@ -61,7 +77,20 @@ export const metrics = {
   /** The batch size in use: the one asked for, or what it was lowered to after HubSpot refused larger batches. */
   batchSize: Metric.gauge("assoc_etl_batch_read_batch_size"),
   /** Times the batch size was lowered (halved) after HubSpot refused a batch as too large. */
-  batchSizeLowered: Metric.counter("assoc_etl_batch_read_batch_size_lowered", { incremental: true })
+  batchSizeLowered: Metric.counter("assoc_etl_batch_read_batch_size_lowered", { incremental: true }),
+  /** The memory budget in bytes (`BatchReadOptions.memory`); `Infinity` for none. */
+  memoryBudget: Metric.gauge("assoc_etl_batch_read_memory_budget"),
+  /** The most bytes of answers and pages held at once, as the budget counts them. */
+  memoryPeak: Metric.gauge("assoc_etl_batch_read_memory_peak"),
+  /** Batches sent with fewer inputs than the batch size and the ids waiting allowed, so that answers fit. */
+  memoryBoundBatches: Metric.counter("assoc_etl_batch_read_memory_bound_batches", { incremental: true }),
+  /** Milliseconds requests waited for earlier answers to be written, their likely answers not fitting. */
+  memoryWaitMillis: Metric.counter("assoc_etl_batch_read_memory_wait_millis", { incremental: true }),
+  /**
+   * Requests of one input sent alone because one answer outweighs the whole budget (the budget cannot hold one
+   * answer: it is read all the same).
+   */
+  memoryOverBudget: Metric.counter("assoc_etl_batch_read_memory_over_budget", { incremental: true })
 } as const
 
 export interface BatchReadOptions {
@@ -82,10 +111,28 @@ export interface BatchReadOptions {
    * the caller already passes each id once (`Export.run` does, across resumes too).
    */
   readonly dedupe?: boolean
+  /**
+   * Bytes the answers in flight and the pages not yet taken may hold at once; default `defaultMemory`.
+   * `Infinity` for no bound. A budget smaller than one answer still finishes, one id a request.
+   */
+  readonly memory?: number
 }
 
 export const defaultBatchSize = Api.maxBatchInputs
 export const defaultConcurrency = 6
+/**
+ * The default memory budget, 80 MiB: with it an export's peak RSS stays under 400 MB however heavy the answers
+ * (the process, the writer, and answers read but not yet collected take the rest: bench `memory`), and light
+ * answers never meet it.
+ */
+export const defaultMemory = 80 * 1024 * 1024
+/** The most rows of one page handed on (an id's rows are never split): a writer encodes a page at once. */
+export const maxPageRows = 50_000
+/**
+ * A request's likely answer is at most a third of the budget: when answers are fat, three are in flight or
+ * waiting, enough to keep the server and the writer busy.
+ */
+const requestShare = 3
 
 /** A FIFO of items: an array with a moving head. */
 class Fifo {
@@ -99,6 +146,10 @@ class Fifo {
   }
   pushAll(items: ReadonlyArray<Item>): void {
     for (const item of items) this.items.push(item)
+  }
+  /** The item `i` places from the head (`i < size`). */
+  at(i: number): Item {
+    return this.items[this.head + i]!
   }
   take(n: number, into: Array<Item>): void {
     const end = Math.min(this.items.length, this.head + n)
@@ -140,6 +191,43 @@ export const toPage = (
   return { rows, errors, done, next }
 }
 
+/**
+ * `page` as pages of at most `maxRows` rows, in order, each with the items whose rows it holds (an id's rows are
+ * never split, so a page may hold more when one id does); refused inputs and items without rows go with the
+ * first. One page when it is small enough.
+ */
+export const splitPage = (page: Page, maxRows: number = maxPageRows): ReadonlyArray<Page> => {
+  const { rows } = page
+  if (rows.length <= maxRows) return [page]
+  const parts: Array<Array<RowBatch.Group>> = [[]]
+  const partOf = new Map<string, number>()
+  let inPart = 0
+  for (const group of rows.groups) {
+    const n = group.end - group.start
+    if (inPart > 0 && inPart + n > maxRows) {
+      parts.push([])
+      inPart = 0
+    }
+    parts[parts.length - 1]!.push(group)
+    partOf.set(group.fromId, parts.length - 1)
+    inPart += n
+  }
+  const done = parts.map((): Array<Item> => [])
+  const next = parts.map((): Array<Item> => [])
+  for (const item of page.done) done[partOf.get(item.id) ?? 0]!.push(item)
+  for (const item of page.next) next[partOf.get(item.id) ?? 0]!.push(item)
+  return parts.map((groups, i): Page => ({
+    rows: new RowBatch.RowBatch(rows.bytes, groups, rows.rows, rows.types, rows.digitIds),
+    errors: i === 0 ? page.errors : [],
+    done: done[i]!,
+    next: next[i]!
+  }))
+}
+
+/** The bytes a page holds: its rows' columns, and a little for each group and refusal. */
+const pageBytes = (page: Page): number =>
+  page.rows.bytes.byteLength + page.rows.rows.byteLength + 64 * page.rows.groups.length + 512 * page.errors.length
+
 /** An input whose answer points at the very page it asked for (a server bug that would loop), if any. */
 const repeatedCursor = (batch: ReadonlyArray<Item>, page: Page): Item | undefined => {
   if (page.next.length === 0) return undefined
@@ -148,7 +236,22 @@ const repeatedCursor = (batch: ReadonlyArray<Item>, page: Page): Item | undefine
   return page.next.find((item) => item.after !== undefined && sent.get(item.key) === item.after)
 }
 
-export const make = (options: BatchReadOptions) =>
+/** The budget `memory` asks for: `defaultMemory` unless given; 0 or less holds one answer at a time. */
+const budgetOf = (memory: number | undefined): Memory.Budget =>
+  new Memory.Budget(memory === undefined || Number.isNaN(memory) ? defaultMemory : Math.max(0, memory))
+
+/** A size for people, as the stage's warnings and the CLI's summary spell it: `512 B`, `32 KiB`, `68.4 MiB`. */
+export const sizeText = (bytes: number): string => {
+  const [unit, scale] = bytes < 2 ** 10 ? ["B", 1] : bytes < 2 ** 20 ? ["KiB", 2 ** 10] : bytes < 2 ** 30
+    ? ["MiB", 2 ** 20]
+    : ["GiB", 2 ** 30]
+  return `${Math.round((bytes / scale) * 10) / 10} ${unit}`
+}
+
+export const make = (options: BatchReadOptions) => makeWith(options, undefined)
+
+/** `make`, its answers counted against `shared` when given (a budget of several stages), else its own. */
+const makeWith = (options: BatchReadOptions, shared: Memory.Budget | undefined) =>
 <E, R>(items: Stream.Stream<Item, E, R>): Stream.Stream<Page, E | HubSpotError, R | HubSpotClient> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const client = yield* HubSpotClient
@@ -181,6 +284,74 @@ export const make = (options: BatchReadOptions) =>
     let sourceDone = false
     let outstanding = 0
     let inFlight = 0
+
+    // The memory budget: what this run holds of it is released when the run ends, however it ends (a shared
+    // budget outlives the run). A change of what it holds is followed by `memoryChanged`, which runs `changed`
+    // of every stage on the budget.
+    const memory = shared ?? budgetOf(options.memory)
+    const own = memory.holder()
+    const weights = new Memory.Weights()
+    const charges = new Set<Memory.Charge>()
+    /** The last page of an answer, handed on: taken, it releases the answer's charge. */
+    const releasedBy = new Map<Page, Memory.Charge>()
+    const memoryChanged = Effect.zipRight(
+      Effect.suspend(() => Metric.set(metrics.memoryPeak, memory.peak)),
+      memory.notify
+    )
+    const release = (charge: Memory.Charge) =>
+      Effect.suspend(() => {
+        own.release(charge)
+        charges.delete(charge)
+        return memoryChanged
+      })
+    yield* Metric.set(metrics.memoryBudget, memory.limit)
+    yield* memory.listen(changed)
+    yield* Effect.addFinalizer(() => Effect.forEach([...charges], release, { discard: true }))
+    let warnedOverBudget = false
+
+    /** How many items of weight `w` (0: unknown, any number) fit in `room`. */
+    const per = (room: number, w: number) => (w > 0 ? Math.floor(room / w) : Infinity)
+    /**
+     * How many items, from the front of the queues in the order a batch takes them, have answers that fit in
+     * `bytes` together (at most `batchSize`), a fresh id's weighing `freshWeight` and a continuation's
+     * `continuationWeight`; with `more`, the queues go on with items of that weight.
+     */
+    const fitting = (bytes: number, freshWeight: number, continuationWeight: number, more?: number): number => {
+      let room = bytes
+      let n = 0
+      for (let i = 0; i < refused.size && n < batchSize; i++) {
+        const w = refused.at(i).after === undefined ? freshWeight : continuationWeight
+        if (w > room) return n
+        room -= w
+        n++
+      }
+      const k = Math.min(continuations.size, batchSize - n, per(room, continuationWeight))
+      n += k
+      room -= k * continuationWeight
+      if (k < continuations.size) return n
+      const j = Math.min(fresh.size, batchSize - n, per(room, freshWeight))
+      n += j
+      room -= j * freshWeight
+      if (j < fresh.size || more === undefined) return n
+      return n + Math.min(batchSize - n, per(room, more))
+    }
+    /**
+     * The inputs of a full batch: as many as make a share of the budget by the weights learned, at most
+     * `batchSize`, at least one; the items to come are fresh ids while the source gives them, then continuations.
+     * Before any answer, a batch is full: the guess only holds back how many go at once (`fits`).
+     */
+    const target = () => {
+      const f = weights.seenFresh ? weights.fresh : 0
+      const c = weights.seenContinuation ? weights.continuation : 0
+      return Math.max(1, fitting(memory.limit / requestShare, f, c, sourceDone ? c : f))
+    }
+    /** How many items at the front have likely answers (learned, or guessed) that fit in what is left. */
+    const fittingRoom = () => fitting(memory.room, weights.fresh, weights.continuation)
+    /**
+     * Whether the next batch's likely answer fits in what is left; with nothing held by this stage, any batch
+     * does (each export of a shared budget makes progress: over it by one answer each, at worst).
+     */
+    const fits = () => own.held === 0 || fittingRoom() >= Math.min(target(), pending())
 
     const failWith = (cause: Cause.Cause<E | HubSpotError>) =>
       Cause.isInterruptedOnly(cause) ? Effect.void : mailbox.failCause(cause)
@@ -220,12 +391,51 @@ export const make = (options: BatchReadOptions) =>
 
     const permits = yield* Effect.makeSemaphore(concurrency)
 
-    const send = (batch: ReadonlyArray<Item>) =>
-      client.batchRead(
+    /** Learns the weight of an input's answer from `page`, the answer of `bytes` to `batch`. */
+    const learn = (batch: ReadonlyArray<Item>, page: Page, bytes: number) => {
+      const rowsOf = new Map<string, number>()
+      for (const g of page.rows.groups) rowsOf.set(g.fromId, (rowsOf.get(g.fromId) ?? 0) + g.end - g.start)
+      let freshInputs = 0
+      let freshRows = 0
+      let continued = 0
+      let continuedRows = 0
+      for (const item of batch) {
+        const rows = rowsOf.get(item.id) ?? 0
+        if (item.after === undefined) {
+          freshInputs++
+          freshRows += rows
+        } else {
+          continued++
+          continuedRows += rows
+        }
+      }
+      weights.learn(bytes, freshInputs, freshRows, continued, continuedRows)
+    }
+
+    const send = (batch: ReadonlyArray<Item>, charge: Memory.Charge) => {
+      let answerSize = 0
+      let handedOn = false
+      let withCursor = 0
+      for (const item of batch) if (item.after !== undefined) withCursor++
+      // The first answer of a kind is learned from its size alone as soon as its headers say it (the batch holds
+      // that kind only), so that the requests held back by the guess go before its body is read.
+      const learnEarly = withCursor === 0
+        ? !weights.seenFresh
+        : withCursor === batch.length && !weights.seenContinuation
+      return client.batchRead(
         options.from,
         options.to,
         batch.map((i) => (i.after === undefined ? { id: i.id } : { id: i.id, after: i.after })),
-        { admitted: true }
+        {
+          admitted: true,
+          onAnswerSize: (bytes) =>
+            Effect.suspend(() => {
+              answerSize = bytes
+              own.resize(charge, bytes)
+              if (learnEarly) weights.learn(bytes, batch.length - withCursor, 0, withCursor, 0)
+              return memoryChanged
+            })
+        }
       ).pipe(
         Effect.flatMap((response) => {
           const page = toPage(pair, batch, response)
@@ -239,10 +449,16 @@ export const make = (options: BatchReadOptions) =>
                 + "stopping rather than asking for the same page forever"
             })
           }
+          learn(batch, page, answerSize)
+          // From here the answer holds its page (its body is garbage), until the page's last part is taken.
+          own.resize(charge, pageBytes(page))
+          const pages = splitPage(page)
+          releasedBy.set(pages[pages.length - 1]!, charge)
+          handedOn = true
           // The page (with its cursors) goes out before any page of its continuations.
-          return Effect.zipRight(
-            mailbox.offer(page),
-            Effect.suspend(() => {
+          return memoryChanged.pipe(
+            Effect.zipRight(Effect.forEach(pages, (p) => mailbox.offer(p), { discard: true })),
+            Effect.zipRight(Effect.suspend(() => {
               const longest = longestChain
               for (const item of page.done) chain.delete(item.key)
               for (const item of page.next) {
@@ -253,17 +469,21 @@ export const make = (options: BatchReadOptions) =>
               }
               outstanding -= page.done.length
               inFlight--
-              return longestChain > longest ? Effect.zipRight(Metric.set(metrics.longestChain, longestChain), changed) : changed
-            })
+              return longestChain > longest
+                ? Effect.zipRight(Metric.set(metrics.longestChain, longestChain), changed)
+                : changed
+            }))
           )
         }),
         Effect.catchIf(
           (e): e is HubSpotError => e instanceof HubSpotError && isValidationError(e) && batch.length > 1,
           (e) => tooLarge(batch, e)
         ),
+        Effect.ensuring(Effect.suspend(() => handedOn ? Effect.void : release(charge))),
         Effect.ensuring(permits.release(1)),
         Effect.catchAllCause(failWith)
       )
+    }
 
     /**
      * HubSpot refused `batch` as sent: its items go back, ahead of all others, and batches are at most the limit
@@ -297,38 +517,77 @@ export const make = (options: BatchReadOptions) =>
         if (sourceDone) {
           // The tail: only continuations can come, from requests in flight; wait for them all
           // (bounded by their latency) so each round of pages goes out in as few requests as possible.
-          yield* waitUntil(() => pending() >= batchSize || inFlight === 0)
+          yield* waitUntil(() => pending() >= target() || inFlight === 0)
         } else {
           // The source still produces: wait for a full batch (or, with `maxWait`, at most that long).
-          const full = waitUntil(() => pending() >= batchSize || sourceDone)
+          const full = waitUntil(() => pending() >= target() || sourceDone)
           yield* maxWait === undefined ? full : Effect.timeoutOption(full, maxWait)
           // Its end may have come while a round of continuations was in flight: that is the tail's wait.
-          if (sourceDone) yield* waitUntil(() => pending() >= batchSize || inFlight === 0)
+          if (sourceDone) yield* waitUntil(() => pending() >= target() || inFlight === 0)
+        }
+        // Its likely answer must fit beside what is held: wait for earlier answers to be taken.
+        if (!fits()) {
+          const since = yield* Clock.currentTimeMillis
+          yield* waitUntil(fits)
+          yield* Metric.incrementBy(metrics.memoryWaitMillis, (yield* Clock.currentTimeMillis) - since)
         }
         yield* client.budget.requests.acquire
+        const waiting = pending()
+        const size = Math.min(target(), Math.max(1, fittingRoom()))
         const batch: Array<Item> = []
-        refused.take(batchSize, batch)
-        continuations.take(batchSize - batch.length, batch)
-        fresh.take(batchSize - batch.length, batch)
+        refused.take(size, batch)
+        continuations.take(size - batch.length, batch)
+        fresh.take(size - batch.length, batch)
         let withCursor = 0
         for (const item of batch) if (item.after !== undefined) withCursor++
+        const estimate = weights.estimate(batch.length - withCursor, withCursor)
+        const charge = own.charge(estimate)
+        charges.add(charge)
         inFlight++
         yield* Metric.increment(metrics.batches)
         yield* Metric.incrementBy(metrics.inputs, batch.length)
         yield* Metric.incrementBy(metrics.continuations, withCursor)
+        if (batch.length < Math.min(batchSize, waiting)) yield* Metric.increment(metrics.memoryBoundBatches)
+        if (estimate > memory.limit) {
+          yield* Metric.increment(metrics.memoryOverBudget)
+          // Said once an answer showed it, not on the guess made before any.
+          const learned = withCursor === 0 ? weights.seenFresh : weights.seenContinuation
+          if (learned && !warnedOverBudget) {
+            warnedOverBudget = true
+            yield* Effect.logWarning(
+              `the memory budget (${sizeText(memory.limit)}) is smaller than the answer for one id `
+                + `(~${sizeText(estimate)}): one id a request, one request at a time`
+            )
+          }
+        }
         yield* changed
-        yield* Effect.forkScoped(send(batch))
+        yield* memoryChanged
+        yield* Effect.forkScoped(send(batch, charge))
       }
       yield* mailbox.end
     })
     yield* dispatch.pipe(Effect.catchAllCause(failWith), Effect.forkScoped)
 
-    return Mailbox.toStream(mailbox)
+    return Mailbox.toStream(mailbox).pipe(
+      Stream.tap((page) => {
+        const charge = releasedBy.get(page)
+        if (charge === undefined) return Effect.void
+        releasedBy.delete(page)
+        return release(charge)
+      })
+    )
   }))
 
-/** The stage for `Export.run`: `make` for the pair it is given, ids not deduped (the run passes each once). */
-export const stage = (options: Omit<BatchReadOptions, "from" | "to" | "dedupe"> = {}): Stage.Stage<HubSpotError, HubSpotClient> =>
-(pair, items) => make({ ...options, from: pair.fromType, to: pair.toType, dedupe: false })(items)
+/**
+ * The stage for `Export.run`: `make` for the pair it is given, ids not deduped (the run passes each once). The
+ * exports it serves share one memory budget (`memory`): a job's pairs run side by side in one process.
+ */
+export const stage = (
+  options: Omit<BatchReadOptions, "from" | "to" | "dedupe"> = {}
+): Stage.Stage<HubSpotError, HubSpotClient> => {
+  const budget = budgetOf(options.memory)
+  return (pair, items) => makeWith({ ...options, from: pair.fromType, to: pair.toType, dedupe: false }, budget)(items)
+}
 
 /** `make` for plain ids: keys are the ids' positions in the stream, 0, 1, 2, ... */
 export const fromIds = (options: BatchReadOptions) =>

@@ -3,9 +3,11 @@
  *
  * Each attempt waits on the shared request budget, sends through the
  * `HttpClient` it was handed, reports to the budget the answer's rate-limit
- * headers (or that no answer came), decodes the answer with the wire schemas (ids
- * beyond 2^53 quoted before `JSON.parse`; a batch-read answer of the common
- * shape is read from its bytes instead, `BatchReadAnswer.fromBody`) and
+ * headers (or that no answer came), reads a 200/207 body as it arrives into
+ * one buffer of its size (telling the caller that size first, `onAnswerSize`),
+ * decodes the answer with the wire schemas (ids beyond 2^53 quoted before
+ * `JSON.parse`; a batch-read answer of the common shape is read from its
+ * bytes instead, `BatchReadAnswer.fromBody`) and
  * classifies any failure into a `HubSpotError` (with HubSpot's `category` of
  * a refusal, e.g. a 400 `VALIDATION_ERROR`); retryable failures are
  * retried by `RetryPolicy.schedule`. A batch-read answer that is not complete
@@ -21,6 +23,7 @@ import { Clock, Config, Context, Duration, Effect, Layer, Metric, Option, ParseR
 import * as Api from "./AssociationsApi.js"
 import * as BatchReadAnswer from "./BatchReadAnswer.js"
 import { BaseUrlError, HubSpotError, type Reason } from "./HubSpotError.js"
+import * as AnswerBody from "./internal/answerBody.js"
 import { type Budget, RequestBudget } from "./RequestBudget.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
@@ -91,6 +94,12 @@ export interface BatchReadCallOptions {
    * everything that arrived while it waited). Retries always wait on the budget.
    */
   readonly admitted?: boolean
+  /**
+   * Called with the size in bytes of each answer (200/207) as soon as it is known: when its headers declare it
+   * (`Content-Length`), before its body is read, else once the body is whole. Each attempt's answer is told.
+   * BatchRead counts answers in flight against its memory budget so.
+   */
+  readonly onAnswerSize?: (bytes: number) => Effect.Effect<void>
 }
 
 export interface ListObjectsOptions {
@@ -157,6 +166,8 @@ export const checkBaseUrl = (baseUrl: string): Effect.Effect<string, BaseUrlErro
   return Effect.fail(new BaseUrlError({ reason: url.protocol === "http:" ? "Insecure" : "Invalid", baseUrl: url.origin }))
 }
 
+const noSize = (_: number) => Effect.void
+
 const shorten = (s: string, n = 300): string => (s.length > n ? `${s.slice(0, n)}... (${s.length} chars)` : s)
 
 const decodeErrorBody = Schema.decodeUnknownOption(Api.ErrorBody)
@@ -188,6 +199,8 @@ interface Call<A> {
   readonly fromBody?: (bytes: Uint8Array) => A | undefined
   /** Why a decoded answer must not be used, if it must not: the attempt then fails, `Incomplete`. */
   readonly flawOf?: (answer: A) => BatchReadAnswer.Flaw | undefined
+  /** Told the size of a 200/207 body as soon as it is known (`BatchReadCallOptions.onAnswerSize`). */
+  readonly onAnswerSize?: (bytes: number) => Effect.Effect<void>
   /** The span's name. */
   readonly name: string
   readonly budgets: ReadonlyArray<Budget>
@@ -275,8 +288,10 @@ export const make = (
               answered = true
             })
           ))
-          const bytes = new Uint8Array(yield* Effect.mapError(response.arrayBuffer, onTransport))
           if (status === 200 || status === 207) {
+            // Read as it arrives into one buffer of its size (`internal/answerBody.ts`): an answer of 60 MB
+            // weighs 60 MB, not twice that while undici joins its chunks.
+            const bytes = yield* Effect.mapError(AnswerBody.read(response, call.onAnswerSize ?? noSize), onTransport)
             const answer = yield* decodeAnswer(status, bytes)
             const flaw = call.flawOf?.(answer)
             if (flaw !== undefined) {
@@ -285,7 +300,7 @@ export const make = (
             }
             return answer
           }
-          const text = Api.utf8Text(bytes)
+          const text = Api.utf8Text(new Uint8Array(yield* Effect.mapError(response.arrayBuffer, onTransport)))
           const body = parseErrorBody(text)
           const named = Option.match(body, {
             onNone: () => ({}),
@@ -368,6 +383,7 @@ export const make = (
         decode: (u) => Effect.map(Api.decodeBatchReadResponse(u), BatchReadAnswer.fromResponse),
         fromBody: BatchReadAnswer.fromBody,
         flawOf: (answer) => BatchReadAnswer.flawOf(answer, inputs),
+        ...(callOptions?.onAnswerSize === undefined ? {} : { onAnswerSize: callOptions.onAnswerSize }),
         name: "HubSpotClient.batchRead",
         budgets: [budget.requests],
         admitted: callOptions?.admitted === true

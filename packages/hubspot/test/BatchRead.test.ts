@@ -1,10 +1,19 @@
-import { Export, IdSource, ObjectId, ObjectType, RowSink } from "@assoc-etl/core"
+import {
+  type AssociationRow,
+  ErrorRow,
+  Export,
+  IdSource,
+  ObjectId,
+  ObjectType,
+  RowBatch,
+  RowSink
+} from "@assoc-etl/core"
 import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Layer, Option, Redacted, Stream } from "effect"
+import { Chunk, Effect, Either, Layer, Logger, Option, Redacted, Stream } from "effect"
 import * as path from "node:path"
 import { tempDir } from "../../../test/support/Parts.js"
 import { BatchRead, HubSpotClient, HubSpotError, HubSpotIdSource, RequestBudget } from "../src/index.js"
@@ -582,4 +591,152 @@ describe("BatchRead", () => {
       // Each fresh id was asked once; the resumed one went as a continuation.
       assert.strictEqual(yield* count(BatchRead.metrics.inputs), 40 + (yield* count(BatchRead.metrics.continuations)))
     })).pipe(Effect.provide(Simulator.layerTest({ objects: 300, pageSize: 100, rateLimit: unlimited }))))
+})
+
+/** The warnings logged by `effect`, and its value. */
+const warnings = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const logged: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") logged.push(Array.isArray(message) ? message.join(" ") : String(message))
+    })
+    return Effect.map(
+      Effect.provide(effect, Logger.replace(Logger.defaultLogger, logger)),
+      (value) => ({ value, logged: logged as ReadonlyArray<string> })
+    )
+  })
+
+describe("BatchRead memory", () => {
+  it.live("a budget smaller than one answer still finishes: one id a request, one at a time, and says so", () => {
+    const batches: Array<{ readonly inputs: number; readonly at: number }> = []
+    return counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const input = sim.portal.ids(from).slice(0, 60)
+      const { logged } = yield* warnings(exportAndCheck(input, { memory: 100 }))
+      assert.isAbove(batches.length, 60)
+      assert.isTrue(batches.every((b) => b.inputs === 1))
+      assert.strictEqual(yield* count(BatchRead.metrics.memoryOverBudget), batches.length)
+      // One at a time: each request arrives after the answer before it, which takes at least 20 ms.
+      for (let i = 1; i < batches.length; i++) assert.isAtLeast(batches[i]!.at - batches[i - 1]!.at, 20)
+      const said = logged.filter((l) => l.includes("memory budget"))
+      assert.strictEqual(said.length, 1)
+      assert.include(said[0]!, "one id a request, one request at a time")
+      assert.strictEqual(yield* gauge(BatchRead.metrics.memoryBudget), 100)
+    })).pipe(Effect.provide(Simulator.layerTest({
+      objects: 300,
+      pageSize: 50,
+      latencyMillis: [20, 30],
+      rateLimit: unlimited,
+      onBatchRead: (inputs, at) => void batches.push({ inputs: inputs.length, at })
+    })))
+  })
+
+  it.live("fat answers get smaller batches and fewer in flight; light ones bring full batches back", () => {
+    const sizes: Array<number> = []
+    return counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ids = sim.portal.ids(from)
+      const weight = (id: string) => sim.portal.associationPositions(from, to, id).length
+      // 300 of the heaviest ids first, then 6000 of the lightest.
+      const byWeight = [...ids].sort((a, b) => weight(b) - weight(a))
+      const heavy = byWeight.slice(0, 300)
+      const light = byWeight.slice(-6000)
+      const memory = 4 * 2 ** 20
+      yield* exportAndCheck([...heavy, ...light], { memory, concurrency: 6 })
+      // The heavy ids went in small batches, then batches grew back to the full size for the light ones.
+      const firstFull = sizes.indexOf(1000)
+      assert.isAbove(firstFull, 3)
+      assert.isTrue(sizes.slice(0, 4).every((n) => n < 200))
+      assert.isAbove(yield* count(BatchRead.metrics.memoryBoundBatches), 3)
+      // Fewer in flight: four batches of the heavy ids fill the budget, and the fifth waited for room.
+      assert.isAbove(yield* count(BatchRead.metrics.memoryWaitMillis), 0)
+      // What was held stayed about the budget: estimates are learned, and a surprise is one answer's.
+      assert.isAtMost(yield* gauge(BatchRead.metrics.memoryPeak), 1.5 * memory)
+      assert.isAbove(yield* gauge(BatchRead.metrics.memoryPeak), memory / 4)
+      assert.strictEqual(yield* count(BatchRead.metrics.memoryOverBudget), 0)
+    })).pipe(Effect.provide(Simulator.layerTest({
+      objects: 9000,
+      latencyMillis: [5, 15],
+      rateLimit: unlimited,
+      onBatchRead: (inputs) => void sizes.push(inputs.length)
+    })))
+  })
+
+  it.live("light answers never meet the default budget: the same batches as with none", () => {
+    const sizes: Array<number> = []
+    return counted(Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      yield* exportAndCheck(sim.portal.ids(from), {})
+      assert.strictEqual(yield* count(BatchRead.metrics.memoryBoundBatches), 0)
+      assert.strictEqual(yield* count(BatchRead.metrics.memoryOverBudget), 0)
+      assert.strictEqual(yield* gauge(BatchRead.metrics.memoryBudget), BatchRead.defaultMemory)
+      // 4000 ids and their continuations: full batches, then the tail's rounds.
+      assert.deepStrictEqual(sizes.slice(0, 4), [1000, 1000, 1000, 1000])
+    })).pipe(Effect.provide(Simulator.layerTest({
+      objects: 4000,
+      latencyMillis: [5, 15],
+      rateLimit: unlimited,
+      onBatchRead: (inputs) => void sizes.push(inputs.length)
+    })))
+  })
+
+  it.live("the exports of one stage value share its budget, side by side, each exact", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const stage = BatchRead.stage({ memory: 2 ** 20 })
+      const pairs = [{ fromType: from, toType: to }, { fromType: ObjectType.unsafeMake("deals"), toType: to }]
+      const results = yield* Effect.all(pairs.map((pair) =>
+        Effect.gen(function*() {
+          const sink = RowSink.memory()
+          yield* Export.run({
+            pair,
+            source: IdSource.fromIterable(sim.portal.ids(pair.fromType).map(ObjectId.unsafeMake)),
+            stage,
+            sink
+          })
+          return { pair, rows: (yield* sink.committed).rows }
+        })
+      ), { concurrency: "unbounded" })
+      for (const { pair, rows } of results) {
+        const truth = SimulatedPortal.groundTruth(sim.portal, pair.fromType, pair.toType).rows
+        assert.deepStrictEqual(multiset(rows), multiset(truth))
+      }
+      // Each export holding nothing may send one request beyond what is left: over by an answer each at worst.
+      assert.isAtMost(yield* gauge(BatchRead.metrics.memoryPeak), 2 * 2 ** 20)
+    }).pipe(
+      counted,
+      Effect.provide(Layer.merge(Simulator.layerTest({ objects: 1500, rateLimit: unlimited }), NodeContext.layer))
+    ))
+
+  it("splitPage: pages of at most the rows asked, in order, an id's rows and items together", () => {
+    const row = (fromId: string, toId: number): AssociationRow.AssociationRow => ({
+      from_object_type: from,
+      from_object_id: fromId,
+      to_object_type: to,
+      to_object_id: String(toId),
+      association_category: "HUBSPOT_DEFINED",
+      association_type_id: 1,
+      association_label: null
+    })
+    const counts: ReadonlyArray<readonly [string, number]> = [["1", 3], ["2", 4], ["3", 1], ["4", 6], ["5", 2]]
+    const rows = RowBatch.fromRows(counts.flatMap(([id, n]) => Array.from({ length: n }, (_, k) => row(id, k))))
+    const item = (key: number, id: string, after?: string): BatchRead.Item =>
+      after === undefined ? { key, id: ObjectId.unsafeMake(id) } : { key, id: ObjectId.unsafeMake(id), after }
+    const page: BatchRead.Page = {
+      rows,
+      errors: [ErrorRow.invalidInput({ fromType: from, toType: to }, "7", "gone")],
+      done: [item(0, "1"), item(2, "3"), item(3, "4"), item(6, "6"), item(7, "7")],
+      next: [item(1, "2", "c2"), item(4, "5", "c5")]
+    }
+    assert.deepStrictEqual(BatchRead.splitPage(page, 16), [page])
+    const pages = BatchRead.splitPage(page, 7)
+    // [1, 2] 7 rows, [3, 4]: 7, [5]: 2.
+    assert.deepStrictEqual(pages.map((p) => p.rows.groups.map((g) => g.fromId)), [["1", "2"], ["3", "4"], ["5"]])
+    assert.deepStrictEqual(pages.flatMap((p) => p.rows.toArray()), rows.toArray())
+    assert.deepStrictEqual(pages.map((p) => p.done.map((i) => i.key)), [[0, 6, 7], [2, 3], []])
+    assert.deepStrictEqual(pages.map((p) => p.next.map((i) => i.key)), [[1], [], [4]])
+    assert.deepStrictEqual(pages.map((p) => p.errors.length), [1, 0, 0])
+    // An id's rows are never split: one id over the limit makes a page of its own.
+    assert.deepStrictEqual(BatchRead.splitPage(page, 2).map((p) => p.rows.length), [3, 4, 1, 6, 2])
+  })
 })

@@ -230,6 +230,44 @@ describe("BatchReadAnswer.fromBody", () => {
     assert.isUndefined(BatchReadAnswer.fromBody(utf8.encode(`{"status":"COMPLETE"}`)))
   })
 
+  it("keeps only the to ids' digits of a large answer, and no view of its body", () => {
+    const t = (id: number, typeId: number) =>
+      `{"toObjectId":"${id}","associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":null}`
+      + `${typeId === 1 ? "" : `,{"category":"USER_DEFINED","typeId":${typeId},"label":"Décideur"}`}]}`
+    const results: Array<string> = []
+    for (let from = 1; results.join(",").length < Scan.compactFrom; from++) {
+      const to = Array.from({ length: 500 }, (_, k) => t(1_000_000 + from * 1000 + k, k % 3 === 0 ? 1001 : 1))
+      results.push(`{"from":{"id":"${from}"},"to":[${to.join(",")}]}`)
+    }
+    const bytes = utf8.encode(`{"status":"COMPLETE","results":[${results.join(",")}]}`)
+    const ids = results.map((_, i) => String(i + 1))
+    assert.isTrue(agrees(bytes, ids))
+    const scanned = Scan.scan(bytes)!
+    // Seven digits a to-object, whatever its rows; three numbers a row, no more.
+    assert.strictEqual(scanned.body.length, 7 * 500 * ids.length)
+    assert.strictEqual(scanned.rows.length, 3 * scanned.rowCount)
+    const answer = BatchReadAnswer.fromBody(bytes)!
+    const before = NdjsonRows.encode(answer.rows(pair, ids.map(ObjectId.unsafeMake)))
+    bytes.fill(0x7b)
+    assert.deepStrictEqual(NdjsonRows.encode(answer.rows(pair, ids.map(ObjectId.unsafeMake))), before)
+  })
+
+  it("reads two to ids whose hashes collide as two, and declines the same id twice, bare or quoted", () => {
+    // 1388934 and 1778010 have one hash (FNV-1a, 30 bits): the scan tells them apart by their digits.
+    const t = (id: string) =>
+      `{"toObjectId":${id},"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":null}]}`
+    const body = (...ids: ReadonlyArray<string>) =>
+      utf8.encode(`{"status":"COMPLETE","results":[{"from":{"id":"1"},"to":[${ids.map(t).join(",")}]}]}`)
+    const two = body("\"1388934\"", "1778010", "\"13889345\"")
+    assert.isTrue(agrees(two, ["1"]))
+    assert.deepStrictEqual(
+      BatchReadAnswer.fromBody(two)!.rows(pair).toArray().map((r) => r.to_object_id),
+      ["1388934", "1778010", "13889345"]
+    )
+    assert.isUndefined(BatchReadAnswer.fromBody(body("\"1388934\"", "1778010", "1388934")))
+    assert.isUndefined(BatchReadAnswer.fromBody(body("\"1388934\"", "1778010", "\"1778010\"")))
+  })
+
   it("reads ids beyond 2^53, bare or quoted, digit for digit, and keeps canonical order", () => {
     const bytes = utf8.encode(
       `{"status":"COMPLETE","results":[{"from":{"id":2},"to":[{"toObjectId":1152921504606846977,"associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":null}]}]},`
@@ -262,8 +300,9 @@ describe("BatchReadAnswer.fromBody", () => {
     const scanned = Scan.scan(bytes)!
     assert.isDefined(scanned)
     assert.strictEqual(scanned.rowCount, 2)
+    assert.strictEqual(scanned.body, bytes)
     const digits = (r: number) =>
-      new TextDecoder().decode(bytes.subarray(scanned.rows[3 * r]!, scanned.rows[3 * r + 1]!))
+      new TextDecoder().decode(scanned.body.subarray(scanned.rows[3 * r]!, scanned.rows[3 * r + 1]!))
     assert.deepStrictEqual([digits(0), digits(1)], [big, "9007199254740993"])
     assert.deepStrictEqual(scanned.types.map((t) => t.category), ["WORK", "HUBSPOT_DEFINED"])
     // The reference: the body parsed whole, bare ids quoted first.

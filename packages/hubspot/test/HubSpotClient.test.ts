@@ -145,6 +145,28 @@ describe("HubSpotClient", () => {
         assert.strictEqual(yield* count(RequestBudget.metricOf(RequestBudget.metrics.pauses, "requests")), 1)
       })))
 
+  it.effect("tells each answer's size: its Content-Length before the body is read, else the body's once read", () => {
+    const body = `{"status":"COMPLETE","results":[${result("1")}]}`
+    const size = new TextEncoder().encode(body).length
+    return withDouble([
+      // What the headers declare is told, not what comes after them.
+      { status: 200, body, headers: { "content-length": String(size + 100) } },
+      { status: 200, body }
+    ], (client) =>
+      Effect.gen(function*() {
+        const told: Array<number> = []
+        const onAnswerSize = (bytes: number) => Effect.sync(() => void told.push(bytes))
+        const first = yield* client.batchRead(from, to, [{ id: id("1") }], { onAnswerSize })
+        assert.deepStrictEqual(told, [size + 100])
+        const second = yield* client.batchRead(from, to, [{ id: id("1") }], { onAnswerSize })
+        assert.deepStrictEqual(told, [size + 100, size])
+        for (const answer of [first, second]) {
+          const rows = answer.rows({ fromType: from, toType: to }).toArray()
+          assert.deepStrictEqual(rows.map((r) => r.to_object_id), ["9"])
+        }
+      }))
+  })
+
   it.effect("gives up after maxRetries", () =>
     withDouble([{ status: 500, body: `{"status":"error","message":"boom"}` }], (client, seen) =>
       Effect.gen(function*() {

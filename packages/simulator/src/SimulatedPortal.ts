@@ -64,10 +64,12 @@ const sortIndices = (a: Int32Array): void => {
  * How many associations an object has, for each pair:
  * - `"typical"`: about 15% none, most 1-5, a few hundreds, about 0.5% over 1000 (up to 2500).
  * - `"heavyTail"`: 2% of objects have 1000 to 3000 (uniform), the others are drawn as `"typical"`.
+ * - `"heavy"`: every object has 480 to 600 (uniform), as the companies of a big B2B account have contacts: an
+ *   answer of 1000 ids is ~500,000 associations (~750,000 rows, ~70 MB), and most ids have a short second page.
  *
  * A count is capped at the number of objects of the `to` type.
  */
-export type PortalShape = "typical" | "heavyTail"
+export type PortalShape = "typical" | "heavyTail" | "heavy"
 
 export interface SimulatedPortalOptions {
   readonly seed: number
@@ -305,8 +307,11 @@ export const make = (options: SimulatedPortalOptions): SimulatedPortal => {
   const drawHeavyTail = (rng: () => number): number =>
     rng() < 0.02 ? 1000 + Math.floor(rng() * 2001) : drawTypical(rng)
 
+  /** `"heavy"`: 480-600, uniform. */
+  const drawHeavy = (rng: () => number): number => 480 + Math.floor(rng() * 121)
+
   const shape: PortalShape = options.shape ?? "typical"
-  const drawCount = shape === "heavyTail" ? drawHeavyTail : drawTypical
+  const drawCount = shape === "heavyTail" ? drawHeavyTail : shape === "heavy" ? drawHeavy : drawTypical
 
   /** The association types of one association, packed (see `AssociationPositions`): 1 to 3 of a pool. */
   const drawTypeSet = (rng: () => number, poolSize: number): number => {

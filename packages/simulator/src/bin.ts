@@ -4,7 +4,7 @@
  *
  *   node packages/simulator/dist/bin.js [--port N] [--seed N] [--objects N] [--page-size N] [--max-inputs N]
  *                                       [--token T] [--rate-limit MAX/WINDOW_MS | off] [--latency MIN-MAX]
- *                                       [--faults JSON] [--incomplete P | JSON] [--shape typical | heavyTail]
+ *                                       [--faults JSON] [--incomplete P | JSON] [--shape typical | heavyTail | heavy]
  *                                       [--portal-id N] [--no-associations-found]
  *                                       [--numeric-to-object-id] [--object-type-ids] [--work-category]
  *                                       [--dataset-version 0 | 1] [--changed-at MILLIS | ISO]
@@ -47,7 +47,7 @@ const RateLimit = Schema.Union(
 const Latency = Schema.TemplateLiteralParser(Count, "-", Count).pipe(
   Schema.filter(([min, , max]) => min <= max || "MIN-MAX with MIN <= MAX")
 )
-const Shape = Schema.Literal("typical", "heavyTail")
+const Shape = Schema.Literal("typical", "heavyTail", "heavy")
 const DatasetVersion = Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, 1))
 const Instant = Schema.Union(
   Count,

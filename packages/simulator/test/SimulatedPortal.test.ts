@@ -144,6 +144,24 @@ describe("Dataset", () => {
     assert.deepStrictEqual([...new Set(truth.rows.map((r) => r.to_object_id))], assocs.map((a) => a.toObjectId))
   })
 
+  it("with shape heavy, gives every object 480 to 600 associations, most with a second page of 500", () => {
+    const heavy = SimulatedPortal.make({ seed: 7, objects: 3000, types, shape: "heavy" })
+    assert.strictEqual(heavy.shape, "heavy")
+    const counts = heavy.ids("contacts").map((id) => heavy.associationPositions("contacts", "companies", id).length)
+    assert.strictEqual(Math.min(...counts), 480)
+    assert.strictEqual(Math.max(...counts), 600)
+    // Uniform: 100 of the 121 counts pass a page of 500.
+    const paged = counts.filter((n) => n > 500).length / counts.length
+    assert.isAbove(paged, 0.78)
+    assert.isBelow(paged, 0.87)
+    // The rows are the portal's, through `associations` and the ground truth alike.
+    const id = heavy.ids("contacts")[0]!
+    const assocs = heavy.associations("contacts", "companies", id)
+    assert.strictEqual(assocs.length, counts[0])
+    const truth = SimulatedPortal.groundTruth(heavy, "contacts", "companies", [id])
+    assert.strictEqual(truth.rows.length, assocs.reduce((n, a) => n + a.associationTypes.length, 0))
+  })
+
   it("caps a count at the objects of the `to` type: distinct, ascending, every object at most", () => {
     const small = SimulatedPortal.make({ seed: 9, objects: 1200, types, shape: "heavyTail" })
     const counts = small.ids("deals").map((id) => {

@@ -113,6 +113,33 @@ describe("bin", () => {
       assert.strictEqual(results[0]!.to.length, Math.max(...counts))
     }))
 
+  it.scopedLive("takes --shape heavy: every id answers 480 to 600 associations, in pages of 500", () =>
+    Effect.gen(function*() {
+      const { child } = yield* start(["--seed", "5", "--objects", "700", "--shape", "heavy", "--rate-limit", "off"])
+      const url = yield* firstLine(child)
+      const portal = SimulatedPortal.make({
+        seed: 5,
+        objects: 700,
+        types: ["contacts", "companies", "deals", "tickets"],
+        shape: "heavy"
+      })
+      const ids = portal.ids("contacts").slice(0, 3)
+      const answer = yield* Effect.promise(() =>
+        fetch(`${url}/crm/associations/2026-03/contacts/companies/batch/read`, {
+          method: "POST",
+          headers: { authorization: "Bearer sim-token", "content-type": "application/json" },
+          body: JSON.stringify({ inputs: ids.map((id) => ({ id })) })
+        }).then((r) => r.json() as Promise<{ readonly results: ReadonlyArray<{ readonly to: ReadonlyArray<object> }> }>)
+      )
+      assert.strictEqual(answer.results.length, 3)
+      ids.forEach((id, i) => {
+        const count = portal.associations("contacts", "companies", id).length
+        assert.isAtLeast(count, 480)
+        assert.isAtMost(count, 600)
+        assert.strictEqual(answer.results[i]!.to.length, Math.min(500, count))
+      })
+    }))
+
   it.scopedLive("takes --incomplete as a probability or as JSON with the statuses", () =>
     Effect.gen(function*() {
       const portal = SimulatedPortal.make({

@@ -1,12 +1,19 @@
 /**
  * A batch-read answer read straight from its bytes, with no parsed tree: the
  * from id and cursor of each result, and for each row the place of its to id
- * in the body and its association type: the columns of a `RowBatch` over the
- * body, whose NDJSON is then a copy of those bytes between cached fragments.
+ * and its association type: the columns of a `RowBatch`, whose NDJSON is then
+ * a copy of those bytes between cached fragments. Once a large answer is read
+ * (`compactFrom`), the to ids' digits are copied out of its body into a
+ * buffer of their own, which the rows point into: its page keeps ~10 bytes an
+ * association, not the ~100 of the answer, and the body is garbage as soon as
+ * the answer is read. A smaller answer's rows stay over its body (the copy
+ * costs ~5% of the scan, and a few MB waiting for the writer are nothing).
  *
  * Why: `JSON.parse` of an answer builds an object or a string for every id
  * and type, which live until the answer is written (what it cost: BENCHMARKS.md,
- * "Measurements behind the code").
+ * "Measurements behind the code"); and pages waiting for the writer that
+ * held their answers' bodies were most of an export's memory when answers
+ * are large.
  *
  * The law: when `scan(bytes)` returns a value, it is what the reference reads
  * (`JSON.parse(quoteBareIds(utf8Text(bytes)))` decoded by `BatchReadResponse`,
@@ -42,7 +49,14 @@ import { ascii, decline, Decline, DOT, isDigit, JsonReader, LBRACE, LBRACKET, QU
 const { latin1 } = RowBatch
 const decodeType = Schema.decodeUnknownOption(AssociationType)
 
+/** Answers of this many bytes or more keep only their to ids' digits once read (see the header). */
+export const compactFrom = 4 * 1024 * 1024
+
 export interface Scanned {
+  /**
+   * What the rows' to ids are digits of: the body, or for a body of `compactFrom` bytes or more, the to ids'
+   * digits one after another (the rows of one to-object share its digits).
+   */
   readonly body: Uint8Array
   /** The answer's members other than `results`, and `"results":[]`, as the text of a JSON object. */
   readonly envelope: string
@@ -101,8 +115,13 @@ class Scanner extends JsonReader {
   private readonly typeCache = new Map<number, Array<TypeEntry>>()
   /** Per place in a to-object's types, the entry met there last. */
   private readonly lastAt: Array<TypeEntry | undefined> = []
-  /** The hashes of the to ids of the current result, to find a repeat. */
-  private readonly targets = new Set<number>()
+  /**
+   * The to ids of the current result, to find a repeat: by the hash of their digits, where the first with that
+   * hash stands in the body; those whose hash an earlier one had (another id, as hashes go: rare), where they
+   * stand. Two ids of one hash are compared digit by digit: a collision of hashes is no repeat.
+   */
+  private readonly targets = new Map<number, number>()
+  private readonly sameHash: Array<number> = []
   /** The current to-object's types, until its id is known. */
   private readonly pendingTypes: Array<TypeEntry> = []
   private readonly envelopeMembers: Array<string> = []
@@ -141,8 +160,10 @@ class Scanner extends JsonReader {
     }
     this.ws()
     if (!results || this.pos !== this.b.length) throw decline
+    // Before `rows` is read: it cuts them.
+    const body = this.b.length >= compactFrom ? this.compact() : this.b
     return {
-      body: this.b,
+      body,
       envelope: `{${[...this.envelopeMembers, `"results":[]`].join(",")}}`,
       fromIds: this.fromIds,
       afters: this.afters,
@@ -151,6 +172,40 @@ class Scanner extends JsonReader {
       rows: this.rows,
       types: this.types
     }
+  }
+
+  /**
+   * Copies the to ids' digits out of the body, one after another, points `rows` at the copies (a to-object's
+   * rows are consecutive and share one) and cuts `rows` to the rows read: the buffer the rows are over.
+   */
+  private compact(): Uint8Array {
+    const b = this.b
+    const n = this.rowCount
+    const rows = this.rows
+    let size = 0
+    let last = -1
+    for (let i = 0; i < 3 * n; i += 3) {
+      if (rows[i] !== last) {
+        last = rows[i]!
+        size += rows[i + 1]! - last
+      }
+    }
+    const out = new Uint8Array(size)
+    let at = 0
+    let start = 0
+    last = -1
+    for (let i = 0; i < 3 * n; i += 3) {
+      if (rows[i] !== last) {
+        last = rows[i]!
+        const end = rows[i + 1]!
+        start = at
+        for (let p = last; p < end; p++) out[at++] = b[p]!
+      }
+      rows[i] = start
+      rows[i + 1] = at
+    }
+    if (rows.length > 3 * n) this.rows = rows.slice(0, 3 * n)
+    return out
   }
 
 
@@ -199,6 +254,14 @@ class Scanner extends JsonReader {
     this.idHash = h & 0x3fffffff
   }
 
+  /** Whether the id at `at` in the body has the digits of the one just read, `b[idStart, idEnd)`. */
+  private idAt(at: number): boolean {
+    const b = this.b
+    const n = this.idEnd - this.idStart
+    for (let i = 0; i < n; i++) if (b[at + i] !== b[this.idStart + i]) return false
+    return !isDigit(b[at + n])
+  }
+
   private results(): void {
     this.expect(LBRACKET)
     const seenFrom = new Set<string>()
@@ -217,6 +280,7 @@ class Scanner extends JsonReader {
     let paging = false
     let after: string | undefined
     this.targets.clear()
+    this.sameHash.length = 0
     for (let more = this.firstMember(); more; more = this.nextMember()) {
       if (this.keyIs(KEY_FROM)) {
         if (from) throw decline
@@ -272,8 +336,14 @@ class Scanner extends JsonReader {
       if (this.keyIs(KEY_TO_OBJECT_ID)) {
         if (idStart >= 0) throw decline
         this.objectId()
-        if (this.targets.has(this.idHash)) throw decline
-        this.targets.add(this.idHash)
+        const first = this.targets.get(this.idHash)
+        if (first === undefined) {
+          this.targets.set(this.idHash, this.idStart)
+        } else {
+          if (this.idAt(first)) throw decline
+          for (const at of this.sameHash) if (this.idAt(at)) throw decline
+          this.sameHash.push(this.idStart)
+        }
         idStart = this.idStart
         idEnd = this.idEnd
       } else if (this.keyIs(KEY_ASSOCIATION_TYPES)) {

@@ -1,7 +1,7 @@
 /**
  * The release's own steps; RELEASING.md tells the whole flow.
  *
- *   node scripts/release.mjs version   after `changeset version`: checks that the six published packages share
+ *   node scripts/release.mjs version   after `changeset version`: checks that the eight published packages share
  *                                      one version, and writes it where the tool states its own
  *                                      (`Dataset.toolVersion`: `assoc-etl --version` and every manifest.json)
  *   node scripts/release.mjs build     a build from nothing: each package's dist/ removed first, since `tsc -b`
@@ -15,7 +15,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const published = ["core", "hubspot", "sink-ndjson", "sink-parquet", "diff", "simulator", "cli"]
+const published = ["core", "hubspot", "sink-ndjson", "sink-parquet", "diff", "bucket", "simulator", "cli"]
 const toolVersionFile = path.join(root, "packages/core/src/internal/dataset/writer.ts")
 const toolVersionPattern = /export const toolVersion = "[^"]*"/
 

@@ -50,12 +50,15 @@ export interface CliRun {
   readonly exit: () => Exit | undefined
 }
 
-/** `assoc-etl ...args` with the simulator's token; peak RSS is the child's VmHWM from /proc, polled. */
-export const startCli = (args: ReadonlyArray<string>): CliRun => {
+/**
+ * `assoc-etl ...args` with the simulator's token (and `env`, say a bucket's AWS_* variables); peak RSS is the
+ * child's VmHWM from /proc, polled.
+ */
+export const startCli = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}): CliRun => {
   const t0 = performance.now()
   const spawnedAt = Date.now()
   const child = spawn(process.execPath, [cli, ...args], {
-    env: { ...process.env, HUBSPOT_ACCESS_TOKEN: "sim-token" },
+    env: { ...process.env, HUBSPOT_ACCESS_TOKEN: "sim-token", ...env },
     stdio: ["ignore", "ignore", "pipe"]
   })
   let stderr = ""

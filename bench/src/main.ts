@@ -50,6 +50,12 @@ const benches: ReadonlyArray<Bench> = [
     load: () => import("./nightly.js")
   },
   {
+    name: "bucket",
+    description: "issue 17: the same 100,000-contact export through the built CLI to a local directory and to a " +
+      "bucket (s3rver on loopback), NDJSON and Parquet: wall time ratio (bucket ÷ local), peak RSS of each",
+    load: () => import("./bucket.js")
+  },
+  {
     name: "diff",
     description: "assoc-etl diff on two generated snapshots of 2.5M and 10M rows, ~2% changed, Parquet and NDJSON: " +
       "wall time, peak RSS, rows/s",

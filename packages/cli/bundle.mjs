@@ -32,6 +32,8 @@ const built = await esbuild.build({
   // launcher runs the bundle as a `vm.Script`, in which `import()` fails ("A dynamic import callback was not
   // specified").
   external: ["@duckdb/node-api"],
+  // The AWS SDK (@assoc-etl/bucket's) is bundled, and evaluated only when a location is a bucket's: Storage.ts
+  // loads the package with `import()`, which esbuild turns into a lazy init of the modules only it reaches.
   supported: { "dynamic-import": false },
   write: false
 })

@@ -13,6 +13,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { readParquet } from "../support/DuckDb.js"
 import { tempDir } from "../support/Parts.js"
+import * as S3Server from "../support/S3Server.js"
 import { assertExact, type Ran, root, sortedKeys, writeIds } from "./support.js"
 
 const token = "install-test-token-5d2e"
@@ -57,6 +58,7 @@ describe("the packages as npm installs them", () => {
         .map((p) => readJson(path.join(root, "packages", p, "package.json")))
         .filter((p) => p.private !== true)
       assert.deepStrictEqual(publishable.map((p) => p.name).sort(), [
+        "@assoc-etl/bucket",
         "@assoc-etl/cli",
         "@assoc-etl/core",
         "@assoc-etl/diff",
@@ -124,6 +126,28 @@ describe("the packages as npm installs them", () => {
       ], env)
       ok(exported, "npx assoc-etl export")
       yield* assertExact(cliOut, sim.portal)
+
+      // The same export into a bucket (s3rver on loopback): the AWS SDK the installed CLI carries runs there.
+      const s3 = yield* S3Server.start()
+      const bucketOut = `s3://${s3.bucket}/installed/contacts-companies`
+      const uploaded = yield* runIn(project, "npx", [
+        "--no",
+        "--",
+        "assoc-etl",
+        "export",
+        "--from",
+        "contacts",
+        "--to",
+        "companies",
+        "--out",
+        bucketOut,
+        "--rate-limit",
+        "150/1s"
+      ], { ...env, ...s3.env })
+      ok(uploaded, "npx assoc-etl export --out s3://…")
+      const truthRows = SimulatedPortal.groundTruth(sim.portal, "contacts", "companies").rows.length
+      assert.include(uploaded.stderr, `export complete: ${bucketOut}\n  rows            ${truthRows} in 1 part`)
+      assert.notInclude(uploaded.stderr, "NodeVersionSupportWarning")
 
       // README's script, on the installed library, into Parquet.
       fs.writeFileSync(path.join(project, "export.mjs"), script)

@@ -2,6 +2,8 @@
  * The exit status of the command line, decided in this one place by the
  * class of what ended the program (DESIGN.md "Command line").
  */
+// Deep: the package's index would load the AWS SDK at every start (see Storage.ts).
+import * as BucketError from "@assoc-etl/bucket/BucketError"
 import { Dataset, Export, IdSource } from "@assoc-etl/core"
 import { HubSpotError, HubSpotIdSource } from "@assoc-etl/hubspot"
 import { ValidationError } from "@effect/cli"
@@ -38,6 +40,11 @@ export const forFailure = (error: unknown): ExitCode => {
       ? ExitCode.BadInput
       : ExitCode.Failed
   }
+  // A bucket that refused before anything was written (its URL, its existence, the credentials, another run's lease,
+  // objects of another kind under the prefix) is the user's to fix; a failed request or upload is resumed by a rerun.
+  if (error instanceof BucketError.BucketError) {
+    return error.reason === "Io" || error.reason === "Corrupt" ? ExitCode.Failed : ExitCode.BadInput
+  }
   // Too many objects modified in one millisecond is HubSpot's data, not the user's input: a rerun may pass.
   if (error instanceof HubSpotIdSource.HubSpotIdSourceError) {
     return error.reason === "Since" ? ExitCode.BadInput : ExitCode.Failed
@@ -52,6 +59,7 @@ export const forFailure = (error: unknown): ExitCode => {
 export const resumable = (error: unknown): boolean =>
   forFailure(error) === ExitCode.Failed
   && !(error instanceof Dataset.DatasetError && (error.reason === "Corrupt" || error.reason === "Finished"))
+  && !(error instanceof BucketError.BucketError && error.reason === "Corrupt")
 
 /** The exit status of the whole program; `signal` is the one that interrupted it, if any. */
 export const forExit = (exit: Exit.Exit<unknown, unknown>, signal?: "SIGINT" | "SIGTERM"): ExitCode => {

@@ -25,6 +25,7 @@ import { checkIdFile, type Settings, sourcesFor, type Target } from "./ExportSou
 import * as JobFile from "./JobFile.js"
 import * as Report from "./Report.js"
 import { Shutdown } from "./Shutdown.js"
+import * as Storage from "./Storage.js"
 
 export const summary = "Export the associations of --from objects to --to objects (or of several pairs) into dataset directories."
 
@@ -71,7 +72,8 @@ const since = Flags.optional(
   Flags.text("since", "DATE|DIR"),
   "Incremental run: only the --from objects whose modification date (lastmodifieddate, hs_lastmodifieddate) moved "
     + "since then, found through HubSpot's search API (5 requests a second). An ISO date or date-time "
-    + "(2025-06-30T00:00:00Z; UTC when it names no zone), or the --out of the previous run: this run then starts "
+    + "(2025-06-30T00:00:00Z; UTC when it names no zone), or the --out of the previous run (a directory or "
+    + "s3://bucket/prefix): this run then starts "
     + "where that one's window ended. The window ends 5 minutes before the run starts (HubSpot's search index lags "
     + "writes); the next run chained from this one takes those minutes. What it cannot see: HubSpot does not "
     + "promise that adding, removing or relabelling an association moves an object's modification date, so such "
@@ -83,11 +85,11 @@ const since = Flags.optional(
 )
 const idsFrom = Flags.optional(
   Flags.text("ids-from", "OLD"),
-  "A nightly snapshot without listing every object: the ids of the earlier snapshot OLD (its --out; with --pairs, "
-    + "its root), plus the objects modified or created since OLD's window ended, found through the search API (one "
-    + "request a 200 changed objects, instead of one a 100 objects listed). Ids OLD had that no longer exist come "
-    + "back refused (OBJECT_NOT_FOUND, in _errors/errors.ndjson) and so drop out. --diff-against OLD implies it "
-    + "unless --ids is given. Not with --ids or --since.",
+  "A nightly snapshot without listing every object: the ids of the earlier snapshot OLD (its --out, a directory or "
+    + "s3://bucket/prefix; with --pairs, its root), plus the objects modified or created since OLD's window ended, "
+    + "found through the search API (one request a 200 changed objects, instead of one a 100 objects listed). Ids OLD "
+    + "had that no longer exist come back refused (OBJECT_NOT_FOUND, in _errors/errors.ndjson) and so drop out. "
+    + "--diff-against OLD implies it unless --ids is given. Not with --ids or --since.",
   "every --from object, listed"
 )
 const skipBadLines = Flags.toggle(
@@ -97,18 +99,25 @@ const skipBadLines = Flags.toggle(
 
 // Output
 const out = Flags.requiredUnless(
-  Flags.directory("out"),
+  Flags.location("out"),
   "Dataset directory of this export (with --pairs, the root of one per pair): part-NNNNN.ndjson|.parquet (each "
     + "whole), _errors/errors.ndjson (inputs HubSpot refused), _labels/labels.ndjson|.parquet (the pair's labels "
     + "catalogue: every association type defined, used or not), manifest.json, _SUCCESS once complete, and a hidden "
-    + "checkpoint. Run the same command again on the same --out to resume after any failure.",
+    + "checkpoint. Run the same command again on the same --out to resume after any failure. Or a bucket: "
+    + "s3://bucket/prefix (the same files as objects under the prefix, each part uploaded whole, the checkpoint "
+    + "after the parts it names, _SUCCESS last; staged in a temporary directory; a rerun on any machine resumes; a "
+    + "second run on the prefix while one runs is refused). The AWS SDK's standard chain gives credentials and "
+    + "region: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_PROFILE (and the roles "
+    + "of EC2, ECS, EKS); AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) an S3-compatible store (MinIO, Ceph, R2), "
+    + "addressed path-style.",
   "in --job"
 )
 const diffAgainst = Flags.optional(
   Flags.text("diff-against", "OLD"),
-  "An earlier snapshot of the same pair (with --pairs, the earlier run's root): as the export finishes, the rows it "
-    + "holds that OLD does not (op insert) and those OLD holds that it does not (op delete) are written to "
-    + "--out/_changes/ as a dataset in this export's format, before _SUCCESS, which covers them.",
+  "An earlier snapshot of the same pair, a directory or s3://bucket/prefix (with --pairs, the earlier run's root): "
+    + "as the export finishes, the rows it holds that OLD does not (op insert) and those OLD holds that it does not "
+    + "(op delete) are written to --out/_changes/ as a dataset in this export's format, before _SUCCESS, which covers "
+    + "them.",
   "none"
 )
 const format = Flags.defaulted(
@@ -248,7 +257,9 @@ export const page: Flags.Page = {
             + "type no portal can have, a missing id file or a bad id line, --gzip with parquet (or --compression with "
             + "ndjson), an empty or missing "
             + "token, an --out that is a file or a non-empty directory holding no export, or an --out holding an "
-            + "export (finished or not) of other arguments: another pair, format, id input or portal."
+            + "export (finished or not) of other arguments: another pair, format, id input or portal. In a bucket: "
+            + "a URL that is not s3://bucket/prefix, a missing bucket, credentials refused or lacking a permission, "
+            + "a prefix another run is writing (its lease), or one that holds objects but no export."
         },
         { term: "3", text: "Done, but HubSpot refused some inputs: see _errors/errors.ndjson." },
         {
@@ -283,6 +294,14 @@ export const page: Flags.Page = {
       ]
     },
     {
+      title: "The nightly job into a bucket (credentials from the AWS SDK's chain; a rerun anywhere resumes):",
+      lines: [
+        "AWS_PROFILE=lake assoc-etl export --pairs contacts:companies,deals:companies --format parquet \\",
+        "  --out s3://analytics-lake/hubspot/$(date +%F) \\",
+        "  --diff-against s3://analytics-lake/hubspot/$(date -d yesterday +%F)"
+      ]
+    },
+    {
       title: "Only the contacts modified since the run before (misses association changes that move no date):",
       lines: ["assoc-etl export --from contacts --to companies --out ./out/2026-11-29 --since ./out/2026-11-28"]
     },
@@ -307,9 +326,10 @@ export const encoderFor = (
 
 type Values<F> = { readonly [K in keyof F]: F[K] extends Flags.Flag<infer A> ? A : never }
 
-/** `--out` as the flag checks it: a directory, or nothing yet. */
+/** `--out` as the flag checks it: a directory, or nothing yet; a bucket's location is read where it is opened. */
 const checkOut = (value: string) =>
   Effect.gen(function*() {
+    if (Storage.isBucket(value)) return value
     const fs = yield* FileSystem.FileSystem
     const info = yield* Effect.option(fs.stat(value))
     if (Option.isSome(info) && info.value.type !== "Directory") {
@@ -473,55 +493,105 @@ const diffBases = (settings: Settings, targets: ReadonlyArray<Target>) =>
 /** The directory of an export's changes since `--diff-against`. */
 const changesName = "_changes"
 
-/** Writes `directory/_changes/`: the rows of `directory` not in `old` (insert) and of `old` not in it (delete). */
-const changesSince = (old: string, directory: string) =>
+/**
+ * Writes `directory/_changes/`: the rows of `directory` not in `old` (insert) and of `old` not in it (delete). The
+ * changes' manifest names each side by its location (`named`: an s3:// URL for a bucket's staging or download).
+ */
+const changesSince = (old: string, directory: string, named: (local: string) => string) =>
   Effect.flatMap(Path.Path, (path) =>
-    Diff.run({ old, new: directory, out: path.join(directory, changesName), acceptUnsealedNew: true }).pipe(
+    Diff.run({
+      old,
+      new: directory,
+      out: path.join(directory, changesName),
+      acceptUnsealedNew: true,
+      locations: {
+        ...(named(old) === old ? {} : { old: named(old) }),
+        ...(named(directory) === directory ? {} : { new: named(directory) })
+      }
+    }).pipe(
       Effect.mapError((e) =>
         DiffError.isBadInput(e) ? new InvalidArgument({ flag: "--diff-against", detail: e.message }) : e
       ),
       Effect.asVoid
     ))
 
-/** Says what `_changes/` holds, from its manifest. */
-const reportChanges = (old: string, directory: string) =>
+/** Says what `_changes/` holds, from its manifest, naming OLD and the changes by their locations. */
+const reportChanges = (old: string, directory: string, named: (local: string) => string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const dir = path.join(directory, changesName)
     const text = yield* fs.readFileString(path.join(dir, "manifest.json"))
     const manifest = yield* ChangesManifest.decodeJson(text)
-    yield* Console.error(`changes since ${old}: ${manifest.inserts} inserted, ${manifest.deletes} deleted rows in ${dir}`)
+    yield* Console.error(
+      `changes since ${named(old)}: ${manifest.inserts} inserted, ${manifest.deletes} deleted rows in ${named(dir)}`
+    )
   }).pipe(Effect.orElse(() => Effect.void))
 
-/** Runs the export(s) the settings describe, with progress and a summary; ends in the run's exit status. */
-export const run = (settings: Settings) =>
+/**
+ * The settings with `--since`, `--ids-from` and `--diff-against` in a bucket replaced by local copies (each
+ * location downloaded once; its parts only for `--diff-against`, which reads them).
+ */
+const localInputs = (settings: Settings, storage: Storage.Storage) =>
   Effect.gen(function*() {
-    yield* check(settings)
+    const wanted = new Map<string, boolean>()
+    const want = (value: Option.Option<string>, parts: boolean) => {
+      if (Option.isSome(value) && Storage.isBucket(value.value)) {
+        wanted.set(value.value, wanted.get(value.value) === true || parts)
+      }
+    }
+    want(settings.since, false)
+    want(settings.idsFrom, false)
+    want(settings.diffAgainst, true)
+    const copies = new Map<string, string>()
+    for (const [location, parts] of wanted) copies.set(location, yield* storage.input(location, { parts }))
+    const local = (value: Option.Option<string>) => Option.map(value, (v) => copies.get(v) ?? v)
+    return {
+      ...settings,
+      since: local(settings.since),
+      idsFrom: local(settings.idsFrom),
+      diffAgainst: local(settings.diffAgainst)
+    } satisfies Settings
+  })
+
+/**
+ * The export(s) of `settings`, their locations in `storage`: the output staged first (a bucket's lease taken, what
+ * it holds restored) and the inputs made local, all before any request; then everything on local directories.
+ */
+const exportAll = (settings: Settings, storage: Storage.Storage) =>
+  Effect.gen(function*() {
     const path = yield* Path.Path
+    // Every bucket URL read first: a bad one is refused before anything is opened.
+    const locations = [settings.out, settings.since, settings.idsFrom, settings.diffAgainst].flatMap((v) =>
+      typeof v === "string" ? [v] : Option.toArray(v)
+    )
+    for (const location of locations) yield* storage.check(location)
+    const output = yield* storage.output(settings.out, { keepParts: Option.isSome(settings.diffAgainst) })
+    const local: Settings = { ...(yield* localInputs(settings, storage)), out: output.directory }
+    const relative = (pair: AssociationRow.Pair) => settings.layout === "single" ? "" : JobFile.pairDirectory(pair)
     const targets: ReadonlyArray<Target> = settings.pairs.map((pair) => ({
       pair,
       name: JobFile.pairDirectory(pair),
-      directory: settings.layout === "single" ? settings.out : path.join(settings.out, JobFile.pairDirectory(pair))
+      directory: relative(pair) === "" ? output.directory : path.join(output.directory, relative(pair))
     }))
-    const encoder = encoderFor(settings.format, settings.gzip, Option.getOrElse(settings.compression, () => compression.value))
+    const codec = Option.getOrElse(settings.compression, () => compression.value)
+    const encoder = encoderFor(settings.format, settings.gzip, codec)
     const shutdown = yield* Shutdown
     // The portal is asked once for all pairs.
     const origin = yield* Effect.cached(HubSpotClient.origin)
-    const sources = yield* sourcesFor(settings, targets)
+    const sources = yield* sourcesFor(local, targets, storage.named)
     const stage = BatchRead.stage({
       batchSize: settings.batchSize,
       concurrency: settings.concurrency,
       memory: settings.memory
     })
-    const olds = yield* diffBases(settings, targets)
+    const olds = yield* diffBases(local, targets)
     const outcomes = yield* Report.withProgressAll(targets.map((target, i) =>
       Export.run({
         pair: target.pair,
         source: sources[i]!,
         stage,
-        sink: Dataset.sink({
-          directory: target.directory,
+        sink: output.sink(relative(target.pair), {
           encoder,
           partMaxRows: settings.partRows,
           beforeSuccess: (directory) =>
@@ -529,7 +599,7 @@ export const run = (settings: Settings) =>
               const labels = yield* Labels.catalogue(target.pair)
               yield* Dataset.writeTable(directory, "labels", labels, encoder)
               const old = olds[i]
-              if (old !== undefined) yield* changesSince(old, directory)
+              if (old !== undefined) yield* changesSince(old, directory, storage.named)
             })
         }),
         origin,
@@ -545,14 +615,16 @@ export const run = (settings: Settings) =>
     ))
     for (const [i, o] of outcomes.entries()) {
       const old = olds[i]
-      if (old !== undefined && o.summary.status !== "stopped") yield* reportChanges(old, targets[i]!.directory)
+      if (old !== undefined && o.summary.status !== "stopped") {
+        yield* reportChanges(old, targets[i]!.directory, storage.named)
+      }
     }
     if (settings.layout === "single") {
       const { progress, summary } = outcomes[0]!
-      yield* Report.outcome(summary, progress, { directory: settings.out, extension: encoder.extension })
+      yield* Report.outcome(summary, progress, { directory: output.location, extension: encoder.extension })
     } else {
       yield* Report.jobOutcome(
-        settings.out,
+        output.location,
         outcomes.map((o, i) => ({ name: targets[i]!.name, ...o })),
         encoder.extension
       )
@@ -561,6 +633,17 @@ export const run = (settings: Settings) =>
       const signal = yield* shutdown.received
       return yield* new Stopped({ signal: Option.getOrElse(signal, () => "SIGINT" as const) })
     }
+  })
+
+/**
+ * Runs the export(s) the settings describe, with progress and a summary; ends in the run's exit status. What it
+ * says names `--out` and the inputs as given, never a temporary directory standing for a bucket's location.
+ */
+export const run = (settings: Settings) =>
+  Effect.gen(function*() {
+    yield* check(settings)
+    const storage = yield* Storage.make
+    return yield* exportAll(settings, storage).pipe(Effect.mapError(storage.namedError))
   }).pipe(Effect.scoped, Effect.provide(clientLayer(settings)))
 
 export const command = Command.make(

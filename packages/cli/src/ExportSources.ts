@@ -96,8 +96,10 @@ const decodeError = Schema.decodeUnknownOption(Schema.parseJson(ErrorRow.ErrorRo
  * The ids of an earlier snapshot (a dataset, or a job's root) of `group`'s `--from` type: those its listing
  * kept, in order, less those HubSpot answered `OBJECT_NOT_FOUND` for (in any of its pairs of that type).
  * Refused when it kept no list of its ids (an export of an id file: chain to a run that listed or chained).
+ * `named` gives the location a local copy stands for (a bucket's), which the source's identity records, so that
+ * a resume, with another copy, is the same run.
  */
-const previousOf = (old: string, group: ReadonlyArray<Target>, flag: string) =>
+const previousOf = (old: string, group: ReadonlyArray<Target>, flag: string, named: (local: string) => string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -133,8 +135,8 @@ const previousOf = (old: string, group: ReadonlyArray<Target>, flag: string) =>
     })
     return {
       ids,
-      key: `${path.resolve(old)} ${manifest.startedAt}`,
-      description: `the snapshot in ${old} (started ${manifest.startedAt})`
+      key: `${named(path.resolve(old))} ${manifest.startedAt}`,
+      description: `the snapshot in ${named(old)} (started ${manifest.startedAt})`
     } satisfies HubSpotIdSource.Previous
   })
 
@@ -152,7 +154,12 @@ export interface Target {
 }
 
 /** The ids of `from`'s objects, as the settings say: a file, stdin, a search window, or every object listed. */
-const sourceOf = (settings: Settings, group: ReadonlyArray<Target>, journal: string) =>
+const sourceOf = (
+  settings: Settings,
+  group: ReadonlyArray<Target>,
+  journal: string,
+  named: (local: string) => string
+) =>
   Effect.gen(function*() {
     const from = group[0]!.pair.fromType
     const files = { skipBadLines: settings.skipBadLines }
@@ -164,7 +171,7 @@ const sourceOf = (settings: Settings, group: ReadonlyArray<Target>, journal: str
       const old = chainTo.value
       const flag = Option.isSome(settings.idsFrom) ? "--ids-from" : "--diff-against"
       const moment = yield* sinceMoment(old, group.map((t) => t.pair), flag)
-      return HubSpotIdSource.chained(from, moment, yield* previousOf(old, group, flag), { journal })
+      return HubSpotIdSource.chained(from, moment, yield* previousOf(old, group, flag, named), { journal })
     }
     if (Option.isNone(settings.ids)) return HubSpotIdSource.list(from, { journal })
     return settings.ids.value === "-" ? IdSource.stdin(files) : IdSource.fromFile(settings.ids.value, files)
@@ -174,14 +181,19 @@ const sourceOf = (settings: Settings, group: ReadonlyArray<Target>, journal: str
  * The id source of each target, in order. One pair: its own source, journaled in its directory. Several: one
  * source a `--from` type, journaled in the root, shared by that type's pairs (`IdSource.share`), so its objects
  * are listed (or searched, or read from stdin) once; opened afresh only when none of its pairs has committed work.
+ * `named` gives the location a local directory of the settings stands for (see `previousOf`).
  */
-export const sourcesFor = (settings: Settings, targets: ReadonlyArray<Target>) =>
+export const sourcesFor = (
+  settings: Settings,
+  targets: ReadonlyArray<Target>,
+  named: (local: string) => string = identity
+) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     if (settings.layout === "single") {
       const target = targets[0]!
-      return [yield* sourceOf(settings, targets, path.join(target.directory, Dataset.idJournalName))] as const
+      return [yield* sourceOf(settings, targets, path.join(target.directory, Dataset.idJournalName), named)] as const
     }
     yield* Dataset.makeDirectories(settings.out)
     const has = (dir: string, name: string) => fs.exists(path.join(dir, name)).pipe(Effect.orElseSucceed(() => false))
@@ -189,7 +201,7 @@ export const sourcesFor = (settings: Settings, targets: ReadonlyArray<Target>) =
     const types = [...new Set(targets.map((t) => t.pair.fromType))]
     for (const type of types) {
       const group = targets.filter((t) => t.pair.fromType === type)
-      const base: Source = yield* sourceOf(settings, group, path.join(settings.out, `.listed-${type}`))
+      const base: Source = yield* sourceOf(settings, group, path.join(settings.out, `.listed-${type}`), named)
       const done = yield* Effect.forEach(group, (t) => has(t.directory, Dataset.successName))
       // Finished pairs open their source and never read it: no need to list for them.
       if (done.every(identity)) {

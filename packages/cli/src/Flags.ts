@@ -106,20 +106,31 @@ export const decoded = <A>(name: string, value: string, schema: Schema.Schema<A,
       }))
   )
 
+/** `path`, if it is a directory or does not exist yet. */
+const checkDirectory = (name: string, path: string) =>
+  FileSystem.FileSystem.pipe(
+    Effect.flatMap((fs) => Effect.option(fs.stat(path))),
+    Effect.flatMap((info) =>
+      Option.isSome(info) && info.value.type !== "Directory"
+        ? Effect.fail(refuse(name, `${path} exists and is not a directory`))
+        : Effect.succeed(path)
+    )
+  )
+
 /** A directory flag: a path that is a directory or does not exist yet (it is made when written). */
 export const directory = (name: string): Parsed<string> =>
+  parsed(name, "DIR", Options.mapEffect(Options.text(name), (path) => checkDirectory(name, path)))
+
+/**
+ * A dataset's location: a directory (as `directory`), or `s3://bucket/prefix`, taken as given here (its URL is read
+ * where the bucket is opened).
+ */
+export const location = (name: string): Parsed<string> =>
   parsed(
     name,
-    "DIR",
-    Options.mapEffect(Options.text(name), (path) =>
-      FileSystem.FileSystem.pipe(
-        Effect.flatMap((fs) => Effect.option(fs.stat(path))),
-        Effect.flatMap((info) =>
-          Option.isSome(info) && info.value.type !== "Directory"
-            ? Effect.fail(refuse(name, `${path} exists and is not a directory`))
-            : Effect.succeed(path)
-        )
-      ))
+    "DIR|s3://BUCKET/PREFIX",
+    Options.mapEffect(Options.text(name), (value) =>
+      value.startsWith("s3://") ? Effect.succeed(value) : checkDirectory(name, value))
   )
 
 /** A text flag that falls back to the environment variable `env` when it is not given. */

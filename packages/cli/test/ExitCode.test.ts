@@ -1,3 +1,4 @@
+import { BucketError } from "@assoc-etl/bucket"
 import { Dataset, Export, IdSource } from "@assoc-etl/core"
 import { HubSpotError, HubSpotIdSource } from "@assoc-etl/hubspot"
 import { assert, describe, it } from "@effect/vitest"
@@ -24,6 +25,12 @@ describe("ExitCode", () => {
       // Too many objects modified in one millisecond is HubSpot's data, not the user's input.
       [new HubSpotIdSource.HubSpotIdSourceError({ reason: "SearchTooDense", detail: "d" }), Failed],
       [new HubSpotError.HubSpotError({ reason: "Server", method: "POST", path: "/p", status: 503 }), Failed],
+      // A bucket refused before anything was sent: the user's to fix. A request that failed: a rerun resumes.
+      ...(["BadUrl", "NoSuchBucket", "AccessDenied", "Locked", "NotEmpty", "NotFinished"] as const).map((reason) =>
+        [new BucketError.BucketError({ reason, url: "s3://b/p", detail: "d" }), BadInput] as const
+      ),
+      [new BucketError.BucketError({ reason: "Io", url: "s3://b/p/part-00000.ndjson", detail: "d" }), Failed],
+      [new BucketError.BucketError({ reason: "Corrupt", url: "s3://b/p", detail: "d" }), Failed],
       [new Error("a bug"), Failed]
     ]
     for (const [error, code] of cases) {
@@ -37,6 +44,9 @@ describe("ExitCode", () => {
     assert.isTrue(ExitCode.resumable(new Dataset.DatasetError({ reason: "NoSpace", path: "/out", detail: "d" })))
     assert.isFalse(ExitCode.resumable(new Dataset.DatasetError({ reason: "Corrupt", path: "/out", detail: "d" })))
     assert.isFalse(ExitCode.resumable(new Export.ExportError({ reason: "ArgumentsDiffer", detail: "d" })))
+    assert.isTrue(ExitCode.resumable(new BucketError.BucketError({ reason: "Io", url: "s3://b/p", detail: "d" })))
+    assert.isFalse(ExitCode.resumable(new BucketError.BucketError({ reason: "Corrupt", url: "s3://b/p", detail: "d" })))
+    assert.isFalse(ExitCode.resumable(new BucketError.BucketError({ reason: "Locked", url: "s3://b/p", detail: "d" })))
   })
 
   it("refusals, signals and success", () => {

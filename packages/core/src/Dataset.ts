@@ -39,6 +39,7 @@ export {
   errorsName,
   idJournalName,
   manifestName,
+  openJournalName,
   partName,
   successName,
   tableDirectory,
@@ -69,6 +70,11 @@ export interface DatasetOptions<E = never, R = never> {
   readonly partMaxRows?: number
   /** Bytes of journal (NDJSON) in a part before it rolls over (as `partMaxRows`). Default `defaultPartMaxBytes`. */
   readonly partMaxBytes?: number
+  /**
+   * The directory is the staging of a dataset kept elsewhere (a bucket): its committed parts are taken away once a
+   * commit has named them, so reopening does not look for them here. Default false.
+   */
+  readonly partsElsewhere?: boolean
   /**
    * Files of the caller's written into the directory when the export finishes, after manifest.json and before
    * `_SUCCESS`, so the same `_SUCCESS` covers them (a pair's labels catalogue, the changes since an earlier
@@ -106,7 +112,8 @@ export const sink = <E = never, R = never>(options: DatasetOptions<E, R>): Datas
         directory: options.directory,
         encoder: options.encoder,
         partMaxRows: options.partMaxRows ?? defaultPartMaxRows,
-        partMaxBytes: options.partMaxBytes ?? defaultPartMaxBytes
+        partMaxBytes: options.partMaxBytes ?? defaultPartMaxBytes,
+        partsElsewhere: options.partsElsewhere ?? false
       })
       const corrupt = (e: { readonly message: string }) =>
         new DatasetError({

@@ -12,7 +12,7 @@ import { Schema } from "effect"
 
 /** One of the two exports compared, as its own manifest describes it. */
 export const Side = Schema.Struct({
-  /** The directory, absolute, when the diff ran. */
+  /** The directory, absolute, when the diff ran; or the location it was downloaded from (`s3://bucket/prefix`). */
   path: Schema.String,
   format: Schema.String,
   rows: Schema.Int,

@@ -57,6 +57,11 @@ export interface DiffOptions {
   readonly threads?: number
   /** Rows in a part before the next one starts. Default `defaultPartMaxRows`. */
   readonly partMaxRows?: number
+  /**
+   * Where OLD and NEW are, as the manifest records them (`old.path`, `new.path`), when `old` and `new` are local
+   * copies of exports kept elsewhere (`s3://bucket/prefix`, downloaded for the diff). Default: their absolute paths.
+   */
+  readonly locations?: { readonly old?: string; readonly new?: string }
 }
 
 export interface DiffSummary {
@@ -112,7 +117,10 @@ export const run = (options: DiffOptions): Effect.Effect<DiffSummary, DiffError,
           + "compares two exports of the same pair"
       })
     }
-    const sides = { old: Inputs.side(old), new: Inputs.side(neu) }
+    const sides = {
+      old: { ...Inputs.side(old), path: options.locations?.old ?? old.directory },
+      new: { ...Inputs.side(neu), path: options.locations?.new ?? neu.directory }
+    }
     const out = path.resolve(options.out)
     const opened = yield* Changes.open(out, sides)
     if (opened._tag === "Finished") return summaryOf("already-done", out, opened.manifest)

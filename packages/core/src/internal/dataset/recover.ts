@@ -13,7 +13,14 @@ import type { DatasetState } from "./checkpointFile.js"
 import { fail, makeDirectories, sizeOf, syncDirectory } from "./durableFile.js"
 import { checkpointName, errorsDirectory, errorsName, isWorkingFile, openJournalName, tempName } from "./layout.js"
 
-export const recover = (dir: string, state: DatasetState, enc: PartEncoder, names: ReadonlyArray<string>) =>
+/** `partsElsewhere`: the committed parts are kept by another (see `WriterOptions`): they are not looked for. */
+export const recover = (
+  dir: string,
+  state: DatasetState,
+  enc: PartEncoder,
+  names: ReadonlyArray<string>,
+  partsElsewhere: boolean
+) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -22,6 +29,7 @@ export const recover = (dir: string, state: DatasetState, enc: PartEncoder, name
     const committed = new Set(state.parts.map((p) => p.name))
     let renamed = false
     for (const [index, p] of state.parts.entries()) {
+      if (partsElsewhere) break
       const final = yield* sizeOf(at(p.name))
       if (Option.isSome(final) && final.value === p.bytes) continue
       const temp = at(tempName(index, enc.extension))

@@ -43,6 +43,11 @@ export interface WriterOptions {
   readonly encoder: PartEncoder
   readonly partMaxRows: number
   readonly partMaxBytes: number
+  /**
+   * The committed parts are kept by another, who takes each away once a commit has named it (a bucket the
+   * directory is the staging of): reopening does not look for them here. Default false.
+   */
+  readonly partsElsewhere?: boolean
 }
 
 export interface Writer {
@@ -147,7 +152,7 @@ export const open = (
     } else {
       state = checkpoint.value.dataset
       if (state.format !== enc.format || state.extension !== enc.extension) return yield* mismatch(dir, state, enc)
-      yield* recover(dir, state, enc, names)
+      yield* recover(dir, state, enc, names, options.partsElsewhere === true)
     }
 
     // The open part: its journal, appended to; its temp file, rebuilt from the journal unless it is the journal.

@@ -56,6 +56,13 @@ const benches: ReadonlyArray<Bench> = [
     load: () => import("./bucket.js")
   },
   {
+    name: "fleet",
+    description: "issue 18: one job of 12 portals (simulators, each its own token and limit) on a fleet of 1, 2 " +
+      "and 3 workers on PostgreSQL, through the built CLI, at 5 and 20 requests a second a portal: wall time against " +
+      "the limits' floor, rows/s a worker, speed-up, where CPU stops it",
+    load: () => import("./fleet.js")
+  },
+  {
     name: "diff",
     description: "assoc-etl diff on two generated snapshots of 2.5M and 10M rows, ~2% changed, Parquet and NDJSON: " +
       "wall time, peak RSS, rows/s",

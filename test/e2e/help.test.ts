@@ -76,6 +76,38 @@ const pages: ReadonlyArray<Page> = [
     }
   },
   {
+    command: ["fleet"],
+    sections: ["Commands", "Logging", "General", "Examples"],
+    defaults: { "--log-level": "default: info" }
+  },
+  {
+    command: ["fleet", "worker"],
+    sections: ["Fleet", "Failover", "Logging", "General", "Exit status", "Examples"],
+    defaults: {
+      "--database": "required",
+      "--host": "default: 127.0.0.1",
+      "--port": "default: 34431",
+      "--lock-expiration": "default: 9s",
+      "--lock-refresh": "default: 3s",
+      "--assignments-refresh": "default: 1s",
+      "--health-check": "default: 2s",
+      "--message-poll": "default: 1s",
+      "--termination-timeout": "default: 3s",
+      "--log-format": "default: logfmt",
+      "--log-level": "default: info"
+    }
+  },
+  {
+    command: ["fleet", "submit"],
+    sections: ["Arguments", "Fleet", "Logging", "General", "Exit status", "Examples"],
+    defaults: { "--database": "required", "--wait": "default: off", "--log-level": "default: info" }
+  },
+  {
+    command: ["fleet", "status"],
+    sections: ["Arguments", "Fleet", "Logging", "General", "Exit status", "Examples"],
+    defaults: { "--database": "required", "--limit": "default: 20", "--log-level": "default: info" }
+  },
+  {
     command: ["simulate"],
     sections: ["Portal", "Server", "Logging", "General", "Examples"],
     defaults: {
@@ -100,10 +132,17 @@ const pages: ReadonlyArray<Page> = [
   }
 ]
 
-/** The flags @effect/cli parses for `command` (the root's when none), from its fish completion script. */
+/**
+ * The flags @effect/cli parses for `command` (the root's when none), from its fish completion script: a command
+ * with commands of its own (`fleet`) is seen and none of its commands is (`...; and not ...`).
+ */
 const flagsOf = (fish: string, command: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const condition = command.length === 0 ? "__fish_use_subcommand" : `__fish_seen_subcommand_from ${command[0]}`
-  return fish.split("\n").filter((l) => l.includes(`-n "${condition}"`)).flatMap((l) => [
+  const condition = command.length === 0
+    ? "__fish_use_subcommand"
+    : command.map((c) => `__fish_seen_subcommand_from ${c}`).join("; and ")
+  const matches = (l: string) =>
+    l.includes(`-n "${condition}"`) || (command.length === 1 && l.includes(`-n "${condition}; and not `))
+  return fish.split("\n").filter(matches).flatMap((l) => [
     ...Array.from(l.matchAll(/ -s (\S+)/g), (m) => `-${m[1]}`),
     ...Array.from(l.matchAll(/ -l (\S+)/g), (m) => `--${m[1]}`)
   ])

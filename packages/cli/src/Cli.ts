@@ -1,6 +1,7 @@
 /**
- * The command line: `export`, `diff`, `simulate`, `demo` (a module each), parsed by @effect/cli, with `--version`
- * from it and a `--help` page of each command's own (Flags.ts), found wherever `--help` stands on the line.
+ * The command line: `export`, `diff`, `fleet`, `simulate`, `demo` (a module each), parsed by @effect/cli, with
+ * `--version` from it and a `--help` page of each command's own (Flags.ts), found wherever `--help` stands on the
+ * line.
  */
 import { Dataset } from "@assoc-etl/core"
 import { Command } from "@effect/cli"
@@ -10,6 +11,7 @@ import * as Demo from "./Demo.js"
 import * as DiffCommand from "./DiffCommand.js"
 import * as ExportCommand from "./ExportCommand.js"
 import * as Flags from "./Flags.js"
+import * as FleetCommand from "./FleetCommand.js"
 import * as Simulate from "./Simulate.js"
 
 export const version = Dataset.toolVersion
@@ -19,6 +21,7 @@ const summaryOf = {
   root: "Export HubSpot CRM associations to NDJSON and Parquet, exactly once, resumable.",
   export: ExportCommand.summary,
   diff: DiffCommand.summary,
+  fleet: FleetCommand.summary,
   simulate: Simulate.summary,
   demo: Demo.summary
 }
@@ -36,6 +39,7 @@ const rootPage: Flags.Page = {
       rows: [
         { term: "export", text: summaryOf.export },
         { term: "diff", text: summaryOf.diff },
+        { term: "fleet", text: summaryOf.fleet },
         { term: "simulate", text: summaryOf.simulate },
         { term: "demo", text: summaryOf.demo }
       ]
@@ -59,27 +63,37 @@ const printPage = (page: Flags.Page) =>
 
 export const command = Command.make("assoc-etl", {}, () => printPage(rootPage)).pipe(
   Command.withDescription(summaryOf.root),
-  Command.withSubcommands([ExportCommand.command, DiffCommand.command, Simulate.command, Demo.command])
+  Command.withSubcommands([
+    ExportCommand.command,
+    DiffCommand.command,
+    FleetCommand.command,
+    Simulate.command,
+    Demo.command
+  ])
 )
 
 const pages: Record<string, Flags.Page> = {
   export: ExportCommand.page,
   diff: DiffCommand.page,
   simulate: Simulate.page,
-  demo: Demo.page
+  demo: Demo.page,
+  // `fleet`, and its commands under two words: `fleet worker`
+  ...FleetCommand.pages
 }
 
 /**
  * The page that `--help` or `-h` asks for, wherever it is on the line, as a Unix tool reads it: that of the first
- * argument naming a command (how @effect/cli finds the subcommand), else the root's. @effect/cli 0.77.2 sees its
+ * argument naming a command (how @effect/cli finds the subcommand), with the next when both name one (`fleet
+ * worker`), else the root's. @effect/cli 0.77.2 sees its
  * `--help` only right after the command's name: `export --from contacts --help` was refused for the missing
  * `--to`, `simulate --port 1 --help` as an unknown argument, and with its `finalCheckBuiltIn` set, `simulate --help`
  * gave export's help. Every other flag is @effect/cli's to parse.
  */
 const helpPage = (args: ReadonlyArray<string>): Option.Option<Flags.Page> => {
   if (!args.includes("--help") && !args.includes("-h")) return Option.none()
-  const named = args.find((arg) => Object.hasOwn(pages, arg))
-  return Option.some(named === undefined ? rootPage : pages[named]!)
+  const at = args.findIndex((arg) => Object.hasOwn(pages, arg))
+  const sub = `${args[at]} ${args[at + 1]}`
+  return Option.some(at < 0 ? rootPage : pages[Object.hasOwn(pages, sub) ? sub : args[at]!]!)
 }
 
 const app = Command.run(command, { name: "assoc-etl", version })

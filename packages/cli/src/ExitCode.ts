@@ -9,6 +9,7 @@ import { HubSpotError, HubSpotIdSource } from "@assoc-etl/hubspot"
 import { ValidationError } from "@effect/cli"
 import { Cause, ConfigError, Exit, Option } from "effect"
 import { DoneWithRefusals, InvalidArgument, Stopped } from "./CliError.js"
+import { FleetError } from "./fleet/FleetError.js"
 
 export const ExitCode = {
   /** Everything done. */
@@ -54,11 +55,13 @@ export const forFailure = (error: unknown): ExitCode => {
 
 /**
  * Whether running the same command again goes on from what is committed: a failure of exit 1, but not a
- * dataset whose checkpoint cannot be read or is not what its files hold (a rerun cannot repair that).
+ * dataset whose checkpoint cannot be read or is not what its files hold (a rerun cannot repair that), nor a fleet
+ * job that ended failed (the same job id gives the same result: its message says what to do).
  */
 export const resumable = (error: unknown): boolean =>
   forFailure(error) === ExitCode.Failed
   && !(error instanceof Dataset.DatasetError && (error.reason === "Corrupt" || error.reason === "Finished"))
+  && !(error instanceof FleetError && error.reason === "JobFailed")
   && !(error instanceof BucketError.BucketError && error.reason === "Corrupt")
 
 /** The exit status of the whole program; `signal` is the one that interrupted it, if any. */

@@ -652,3 +652,34 @@ export const command = Command.make(
   (flags) =>
     Effect.flatMap(resolve(flags), (settings) => run(settings).pipe(Effect.provide(Report.logger(settings.logFormat))))
 ).pipe(Command.withDescription(summary))
+
+/**
+ * The settings of a job file's values alone, resolved as `export --job FILE` resolves them when no other flag is
+ * given (each field as its flag, then the flag's default): a fleet's runner turns each portal's entry into the
+ * settings of `run` so.
+ */
+export const settingsOfJob = (file: JobFile.JobFile) =>
+  resolve({
+    from: Option.fromNullable(file.from),
+    to: Option.fromNullable(file.to),
+    pairs: Option.fromNullable(file.pairs),
+    job: Option.none(),
+    out: Option.fromNullable(file.out),
+    ids: Option.fromNullable(file.ids),
+    since: Option.fromNullable(file.since),
+    idsFrom: Option.fromNullable(file.idsFrom),
+    diffAgainst: Option.fromNullable(file.diffAgainst),
+    format: Option.fromNullable(file.format),
+    gzip: file.gzip === true,
+    compression: Option.fromNullable(file.compression),
+    baseUrl: Option.fromNullable(file.baseUrl),
+    apiVersion: Option.fromNullable(file.apiVersion),
+    batchSize: Option.fromNullable(file.batchSize),
+    concurrency: Option.fromNullable(file.concurrency),
+    memory: Option.fromNullable(file.memory),
+    rateLimit: Option.fromNullable(file.rateLimit),
+    maxRetries: Option.fromNullable(file.maxRetries),
+    skipBadLines: file.skipBadLines === true,
+    partRows: Option.fromNullable(file.partRows),
+    logFormat: Option.fromNullable(file.logFormat)
+  })

@@ -8,17 +8,25 @@
  * `--diff-against`, `--ids-from`, `--since` and `diff` inputs.
  */
 import { GetObjectCommand, ListObjectsCommand, S3Client } from "@aws-sdk/client-s3"
-import { Checkpoint } from "@assoc-etl/core"
 import { SimulatedPortal } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option, Schedule, Schema } from "effect"
+import { Effect, Fiber, Option, Schedule } from "effect"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { columnTypes, diffRows, literal, query, readNdjson, readParquet, type Row, rowKey } from "../support/DuckDb.js"
 import { tempDir } from "../support/Parts.js"
 import * as S3Server from "../support/S3Server.js"
-import { cli, exportHarness, type Ran, sortedKeys, writeIds } from "./support.js"
+import {
+  assertCommittedNotAskedAgain,
+  cli,
+  type CommittedWork,
+  committedWork,
+  exportHarness,
+  type Ran,
+  sortedKeys,
+  writeIds
+} from "./support.js"
 
 // The SDK's notice that its releases after January 2027 need Node 22, printed once a process: not for this one.
 process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] = "true"
@@ -126,24 +134,6 @@ const expectedChanges = (old: ReadonlyArray<Row>, neu: ReadonlyArray<Row>): Read
   const out: Array<string> = []
   for (const [key, n] of counts) for (let i = 0; i < Math.abs(n); i++) out.push(`${n > 0 ? "insert" : "delete"} ${key}`)
   return out.sort()
-}
-
-/**
- * What a checkpoint (its file's text) says is committed, as ids: those done (each first occurrence of an id in
- * `ids`, whose ordinal is the key) and those half done, with the cursor to go on from (as resume.test.ts reads it).
- */
-const committedWork = (text: Option.Option<string>, ids: ReadonlyArray<string>) => {
-  const done = new Set<string>()
-  const pending = new Map<string, string>()
-  if (Option.isNone(text)) return { done, pending }
-  const checkpoint = Schema.decodeUnknownSync(Checkpoint.Checkpoint)(JSON.parse(text.value).payload)
-  const firstKey = new Map<string, number>()
-  ids.forEach((id, key) => firstKey.has(id) || firstKey.set(id, key))
-  for (const [lo, hi] of checkpoint.done) {
-    for (let key = lo; key < hi; key++) if (firstKey.get(ids[key]!) === key) done.add(ids[key]!)
-  }
-  for (const p of checkpoint.pending) pending.set(p.id, p.after)
-  return { done, pending }
 }
 
 describe("export --out s3://bucket/prefix (built CLI, s3rver on loopback)", () => {
@@ -363,7 +353,7 @@ describe("export --out s3://bucket/prefix (built CLI, s3rver on loopback)", () =
       const out = url(server, prefix)
       recording = true
       // After each kill, what the checkpoint object says was committed; when each attempt's process had ended.
-      const committed: Array<ReturnType<typeof committedWork> & { readonly run: number }> = []
+      const committed: Array<CommittedWork & { readonly run: number }> = []
       const ended: Array<number> = []
       let killed = 0
       let finished: Ran | undefined
@@ -398,7 +388,8 @@ describe("export --out s3://bucket/prefix (built CLI, s3rver on loopback)", () =
         }
         killed++
         const checkpoint = yield* bucket.find(prefix, ".checkpoint.json")
-        committed.push({ run: attempt, ...committedWork(Option.map(checkpoint, (b) => b.toString("utf8")), ids) })
+        const text = Option.getOrUndefined(Option.map(checkpoint, (b) => b.toString("utf8")))
+        committed.push({ run: attempt, ...committedWork(text, ids) })
         // After each kill, what a reader's glob finds in the bucket: every part-* key a whole Parquet file.
         const killDir = path.join(dir, `kill-${killed}`)
         const parts = yield* bucket.fetch(prefix, killDir, isPart)
@@ -423,19 +414,7 @@ describe("export --out s3://bucket/prefix (built CLI, s3rver on loopback)", () =
       recording = false
       const asked = arrived.map((a) => ({ ...a, run: ended.findIndex((end) => a.at <= end) }))
       assert.isFalse(asked.some((a) => a.run < 0))
-      let checked = 0
-      for (const c of committed) {
-        const later = asked.filter((a) => a.run > c.run)
-        for (const a of later) {
-          assert.isFalse(c.done.has(a.id), `run ${a.run} asked ${a.id} again, done before the kill of run ${c.run}`)
-          if (c.pending.has(a.id)) assert.isDefined(a.after, `run ${a.run} asked ${a.id} from its start again`)
-        }
-        for (const [id, after] of c.pending) {
-          const first = later.find((a) => a.id === id)
-          if (first !== undefined) assert.strictEqual(first.after, after, `run ${first.run} resumed ${id} elsewhere`)
-        }
-        checked += c.done.size
-      }
+      const checked = assertCommittedNotAskedAgain(committed, asked)
       assert.isAbove(checked, 0, "the kills fell after commits, so there was committed work to check")
 
       const finalDir = path.join(dir, "final")

@@ -3,41 +3,24 @@
  * association exactly once, read back by DuckDB, and the work committed
  * before each kill (as its checkpoint says) was not asked for again.
  */
-import { Checkpoint } from "@assoc-etl/core"
 import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Schedule, Schema } from "effect"
+import { Effect, Fiber, Schedule } from "effect"
 import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { diffRows, readNdjson, readParquet } from "../support/DuckDb.js"
 import { tempDir } from "../support/Parts.js"
-import { cli, writeIds } from "./support.js"
+import { assertCommittedNotAskedAgain, cli, committedWork, writeIds } from "./support.js"
 
 const token = "kill-test-token"
 const concurrency = 3
 const kills = 10
 
-/**
- * What the checkpoint in `out` says is committed, as ids: those done (each first occurrence of an id in `ids`,
- * whose ordinal is the key) and those half done, with the cursor to go on from.
- */
-const committedWork = (out: string, ids: ReadonlyArray<string>) => {
-  const done = new Set<string>()
-  const pending = new Map<string, string>()
+/** What the checkpoint in `out` says is committed, as ids. */
+const committedIn = (out: string, ids: ReadonlyArray<string>) => {
   const file = path.join(out, ".checkpoint.json")
-  if (!fs.existsSync(file)) return { done, pending }
-  const checkpoint = Schema.decodeUnknownSync(Checkpoint.Checkpoint)(JSON.parse(fs.readFileSync(file, "utf8")).payload)
-  const firstKey = new Map<string, number>()
-  ids.forEach((id, key) => firstKey.has(id) || firstKey.set(id, key))
-  for (const [lo, hi] of checkpoint.done) {
-    for (let key = lo; key < hi; key++) if (firstKey.get(ids[key]!) === key) done.add(ids[key]!)
-  }
-  for (const p of checkpoint.pending) {
-    assert.strictEqual(p.id, ids[p.key], "a pending key is the ordinal of its id")
-    pending.set(p.id, p.after)
-  }
-  return { done, pending }
+  return committedWork(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined, ids)
 }
 
 describe("resume after kill -9", () => {
@@ -106,7 +89,7 @@ describe("resume after kill -9", () => {
           yield* Fiber.interrupt(killer)
           if (ran.signal === "SIGKILL") {
             killed++
-            committed.push({ run: attempt, ...committedWork(out, ids) })
+            committed.push({ run: attempt, ...committedIn(out, ids) })
           } else {
             assert.strictEqual(ran.code, 3, ran.stderr)
             finished = true
@@ -120,19 +103,7 @@ describe("resume after kill -9", () => {
 
         // Work committed before a kill is never asked for again: an id done is not asked at all, and an id half
         // done is asked only from a cursor, the first time from the one its checkpoint holds.
-        let checked = 0
-        for (const c of committed) {
-          const later = asked.filter((a) => a.run > c.run)
-          for (const a of later) {
-            assert.isFalse(c.done.has(a.id), `run ${a.run} asked ${a.id} again, done before the kill of run ${c.run}`)
-            if (c.pending.has(a.id)) assert.isDefined(a.after, `run ${a.run} asked ${a.id} from its start again`)
-          }
-          for (const [id, after] of c.pending) {
-            const first = later.find((a) => a.id === id)
-            if (first !== undefined) assert.strictEqual(first.after, after, `run ${first.run} resumed ${id} elsewhere`)
-          }
-          checked += c.done.size
-        }
+        const checked = assertCommittedNotAskedAgain(committed, asked)
         // The kills fell after commits, so the check above had work to check.
         assert.isAbove(checked, 0)
         assert.isAbove(asked.length, 0)

@@ -1,9 +1,10 @@
 /**
  * Running the built CLI as a child process, the way a user or cron does.
  */
+import { Checkpoint } from "@assoc-etl/core"
 import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
 import { assert } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -113,3 +114,55 @@ export const assertExact = (out: string, portal: SimulatedPortal.SimulatedPortal
     const truth = SimulatedPortal.groundTruth(portal, "contacts", "companies", ids)
     assert.deepStrictEqual(sortedKeys(rows), sortedKeys(truth.rows))
   })
+
+/** What a checkpoint says is committed, as ids: those done, and those half done with the cursor to go on from. */
+export interface CommittedWork {
+  readonly done: ReadonlySet<string>
+  readonly pending: ReadonlyMap<string, string>
+}
+
+/**
+ * What a checkpoint file's text (`.checkpoint.json`; none: no checkpoint yet) says is committed, as ids: those
+ * done (each first occurrence of an id in `ids`, whose ordinal is the key) and those half done, with the cursor.
+ */
+export const committedWork = (text: string | undefined, ids: ReadonlyArray<string>): CommittedWork => {
+  const done = new Set<string>()
+  const pending = new Map<string, string>()
+  if (text === undefined) return { done, pending }
+  const checkpoint = Schema.decodeUnknownSync(Checkpoint.Checkpoint)(JSON.parse(text).payload)
+  const firstKey = new Map<string, number>()
+  ids.forEach((id, key) => firstKey.has(id) || firstKey.set(id, key))
+  for (const [lo, hi] of checkpoint.done) {
+    for (let key = lo; key < hi; key++) if (firstKey.get(ids[key]!) === key) done.add(ids[key]!)
+  }
+  for (const p of checkpoint.pending) {
+    assert.strictEqual(p.id, ids[p.key], "a pending key is the ordinal of its id")
+    pending.set(p.id, p.after)
+  }
+  return { done, pending }
+}
+
+/**
+ * Fails if work committed before a kill was asked for again: an id done asked at all, or an id half done asked
+ * other than from the cursor its checkpoint holds. `asked` are the requests with the run they belong to (the
+ * attempt that ended first after each arrived). Gives how many done ids were checked.
+ */
+export const assertCommittedNotAskedAgain = (
+  committed: ReadonlyArray<CommittedWork & { readonly run: number }>,
+  asked: ReadonlyArray<{ readonly id: string; readonly after: string | undefined; readonly run: number }>
+): number => {
+  let checked = 0
+  for (const c of committed) {
+    const later = asked.filter((a) => a.run > c.run)
+    for (const a of later) {
+      assert.isFalse(c.done.has(a.id), `run ${a.run} asked ${a.id} again, done before the kill of run ${c.run}`)
+      if (c.pending.has(a.id)) assert.isDefined(a.after, `run ${a.run} asked ${a.id} from its start again`)
+    }
+    for (const [id, after] of c.pending) {
+      const first = later.find((a) => a.id === id)
+      if (first !== undefined) assert.strictEqual(first.after, after, `run ${first.run} resumed ${id} elsewhere`)
+    }
+    checked += c.done.size
+  }
+  return checked
+}

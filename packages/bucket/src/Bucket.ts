@@ -8,7 +8,7 @@
  * `AccessDenied`, `Io` naming the endpoint); a missing object is a value
  * (`Option.none`), and so is a refused condition.
  */
-import { Config, type ConfigError, Context, Effect, Layer, Option, type Redacted, type Scope } from "effect"
+import { Config, type ConfigError, Context, Effect, Layer, Option, type Scope } from "effect"
 import type { BucketError } from "./BucketError.js"
 import * as Client from "./internal/client.js"
 import * as Objects from "./internal/objects.js"
@@ -73,21 +73,11 @@ export interface Service {
 
 export class Bucket extends Context.Tag("@assoc-etl/bucket/Bucket")<Bucket, Service>() {}
 
-export interface BucketOptions {
-  /**
-   * An S3-compatible endpoint (`http://127.0.0.1:9000`, a MinIO, Ceph, R2 or GCS XML API URL), addressed
-   * path-style. Absent: AWS, by region.
-   */
-  readonly endpoint?: string | undefined
-  /** Absent: the SDK's chain (`AWS_REGION`, the profile's region), else `us-east-1`. */
-  readonly region?: string | undefined
-  /** Absent: the SDK's default chain (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, SSO, roles). */
-  readonly credentials?: {
-    readonly accessKeyId: string
-    readonly secretAccessKey: Redacted.Redacted<string>
-    readonly sessionToken?: Redacted.Redacted<string> | undefined
-  } | undefined
-}
+/**
+ * Where and as whom: `endpoint` an S3-compatible store (`http://127.0.0.1:9000`, MinIO, Ceph, R2, GCS's XML API),
+ * addressed path-style, else AWS by region; `region` and `credentials` else the SDK's chain.
+ */
+export type BucketOptions = Client.ClientOptions
 
 /** The service over a client built from `options`, the client closed with the scope. */
 export const make = (options: BucketOptions = {}): Effect.Effect<Service, BucketError, Scope.Scope> =>

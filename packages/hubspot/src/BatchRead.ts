@@ -54,6 +54,7 @@ import type * as BatchReadAnswer from "./BatchReadAnswer.js"
 import * as Flatten from "./Flatten.js"
 import { HubSpotClient } from "./HubSpotClient.js"
 import { HubSpotError, isValidationError } from "./HubSpotError.js"
+import * as AnswerBody from "./internal/answerBody.js"
 import * as Memory from "./internal/memoryBudget.js"
 
 export type Item = Stage.Item
@@ -255,6 +256,8 @@ const makeWith = (options: BatchReadOptions, shared: Memory.Budget | undefined) 
 <E, R>(items: Stream.Stream<Item, E, R>): Stream.Stream<Page, E | HubSpotError, R | HubSpotClient> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const client = yield* HubSpotClient
+    // Large answers' buffers serve later answers while the stage runs (`internal/answerBody.ts`).
+    yield* AnswerBody.keepFreeBuffers
     const pair: AssociationRow.Pair = { fromType: options.from, toType: options.to }
     const asked = Math.max(1, Math.min(Api.maxBatchInputs, Math.floor(options.batchSize ?? defaultBatchSize)))
     // The size in use: `asked`, or less once HubSpot refused a batch as too large.

@@ -21,6 +21,7 @@ import { type AssociationRow, type ObjectId, RowBatch } from "@assoc-etl/core"
 import { Either, Schema } from "effect"
 import * as AssociationsApi from "./AssociationsApi.js"
 import * as Flatten from "./Flatten.js"
+import * as AnswerBody from "./internal/answerBody.js"
 import * as Scan from "./internal/batchReadScan.js"
 
 export interface Result {
@@ -56,6 +57,10 @@ const decodeEnvelope = Schema.decodeUnknownEither(AssociationsApi.BatchReadEnvel
 /**
  * The answer in `bytes` (a 200 or 207 body), read without parsing it whole; `undefined` when it is not the
  * common shape, and the caller must parse and decode it (`AssociationsApi.decodeBatchReadResponse`).
+ *
+ * An answer takes `bytes`: when its rows do not point into them (a large answer keeps its to ids' digits only),
+ * they are given back as it is returned (`AnswerBody.giveBack`: a large body's buffer, lent by the client's body
+ * reader, serves a later body), so the caller must not read them again.
  */
 export const fromBody = (bytes: Uint8Array): BatchReadAnswer | undefined => {
   const scanned = Scan.scan(bytes)
@@ -72,6 +77,7 @@ export const fromBody = (bytes: Uint8Array): BatchReadAnswer | undefined => {
   for (let i = 0; i < results.length; i++) {
     results[i] = { fromId: scanned.fromIds[i] as ObjectId.ObjectId, after: scanned.afters[i] }
   }
+  if (scanned.body !== bytes) AnswerBody.giveBack(bytes)
   return {
     status: envelope.right.status,
     errors: envelope.right.errors ?? [],

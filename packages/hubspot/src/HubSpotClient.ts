@@ -195,7 +195,10 @@ interface Call<A> {
   /** What was asked, for messages: "1001 inputs". */
   readonly shape: string
   readonly decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
-  /** Reads a 200/207 body without parsing it, where it can (`undefined`: parse it and `decode`). */
+  /**
+   * Reads a 200/207 body without parsing it, where it can (`undefined`: parse it and `decode`); an answer it
+   * returns has taken the body (`BatchReadAnswer.fromBody`), which is not read again.
+   */
   readonly fromBody?: (bytes: Uint8Array) => A | undefined
   /** Why a decoded answer must not be used, if it must not: the attempt then fails, `Incomplete`. */
   readonly flawOf?: (answer: A) => BatchReadAnswer.Flaw | undefined

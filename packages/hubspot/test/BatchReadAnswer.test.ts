@@ -1,6 +1,7 @@
 import { type AssociationRow, NdjsonRows, ObjectId, ObjectType } from "@assoc-etl/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc } from "effect"
+import * as AnswerBody from "../src/internal/answerBody.js"
 import * as Scan from "../src/internal/batchReadScan.js"
 import { AssociationsApi, BatchReadAnswer } from "../src/index.js"
 
@@ -230,7 +231,8 @@ describe("BatchReadAnswer.fromBody", () => {
     assert.isUndefined(BatchReadAnswer.fromBody(utf8.encode(`{"status":"COMPLETE"}`)))
   })
 
-  it("keeps only the to ids' digits of a large answer, and no view of its body", () => {
+  /** Results of 500 associations each, as many as make `Scan.compactFrom` bytes or more. */
+  const largeResults = (): ReadonlyArray<string> => {
     const t = (id: number, typeId: number) =>
       `{"toObjectId":"${id}","associationTypes":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":null}`
       + `${typeId === 1 ? "" : `,{"category":"USER_DEFINED","typeId":${typeId},"label":"Décideur"}`}]}`
@@ -239,6 +241,11 @@ describe("BatchReadAnswer.fromBody", () => {
       const to = Array.from({ length: 500 }, (_, k) => t(1_000_000 + from * 1000 + k, k % 3 === 0 ? 1001 : 1))
       results.push(`{"from":{"id":"${from}"},"to":[${to.join(",")}]}`)
     }
+    return results
+  }
+
+  it("keeps only the to ids' digits of a large answer, and no view of its body", () => {
+    const results = largeResults()
     const bytes = utf8.encode(`{"status":"COMPLETE","results":[${results.join(",")}]}`)
     const ids = results.map((_, i) => String(i + 1))
     assert.isTrue(agrees(bytes, ids))
@@ -251,6 +258,37 @@ describe("BatchReadAnswer.fromBody", () => {
     bytes.fill(0x7b)
     assert.deepStrictEqual(NdjsonRows.encode(answer.rows(pair, ids.map(ObjectId.unsafeMake))), before)
   })
+
+  it.scoped("gives the buffer of a large body back once read, for the next body; keeps one it declines", () =>
+    Effect.gen(function*() {
+    yield* AnswerBody.keepFreeBuffers
+    const results = largeResults()
+    const ids = results.map((_, i) => ObjectId.unsafeMake(String(i + 1)))
+    const text = `{"status":"COMPLETE","results":[${results.join(",")}]}`
+    const plain = utf8.encode(text)
+    /** The text in a lent buffer, as the client reads a large body. */
+    const lent = (bytes: Uint8Array) => {
+      const body = AnswerBody.take(bytes.length)
+      body.set(bytes)
+      return body
+    }
+    const ref = reference(plain)
+    assert.isObject(ref)
+    if (typeof ref !== "object") return
+    const expected = NdjsonRows.encode(ref.rows(pair, ids))
+    const first = lent(plain)
+    const answer = BatchReadAnswer.fromBody(first)!
+    // Given back: the next body of about its size is read into the same buffer, and the answer keeps none of it.
+    const second = lent(plain)
+    assert.strictEqual(second.buffer, first.buffer)
+    second.fill(0x7b)
+    assert.deepStrictEqual(NdjsonRows.encode(answer.rows(pair, ids)), expected)
+    // A body the scan declines is the caller's still, to parse whole: not given back.
+    const declined = lent(utf8.encode(`${text} x`))
+    assert.isUndefined(BatchReadAnswer.fromBody(declined))
+    assert.notStrictEqual(AnswerBody.take(declined.length).buffer, declined.buffer)
+    assert.strictEqual(AssociationsApi.utf8Text(declined), `${text} x`)
+    }))
 
   it("reads two to ids whose hashes collide as two, and declines the same id twice, bare or quoted", () => {
     // 1388934 and 1778010 have one hash (FNV-1a, 30 bits): the scan tells them apart by their digits.

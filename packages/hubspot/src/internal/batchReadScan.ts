@@ -13,7 +13,10 @@
  * and type, which live until the answer is written (what it cost: BENCHMARKS.md,
  * "Measurements behind the code"); and pages waiting for the writer that
  * held their answers' bodies were most of an export's memory when answers
- * are large.
+ * are large. A large answer is read with its rows in a buffer kept from one
+ * scan to the next, and the rows and digits it keeps have pages of their own
+ * (`pages.ts`): buffers of some MB made and freed for each answer made
+ * malloc's heap grow all through a long export.
  *
  * The law: when `scan(bytes)` returns a value, it is what the reference reads
  * (`JSON.parse(quoteBareIds(utf8Text(bytes)))` decoded by `BatchReadResponse`,
@@ -45,12 +48,21 @@ import { RowBatch } from "@assoc-etl/core"
 import { Option, Schema } from "effect"
 import { AssociationType } from "../AssociationsApi.js"
 import { ascii, decline, Decline, DOT, isDigit, JsonReader, LBRACE, LBRACKET, QUOTE, RBRACE } from "./jsonReader.js"
+import * as Pages from "./pages.js"
 
 const { latin1 } = RowBatch
 const decodeType = Schema.decodeUnknownOption(AssociationType)
 
 /** Answers of this many bytes or more keep only their to ids' digits once read (see the header). */
 export const compactFrom = 4 * 1024 * 1024
+
+/**
+ * The rows of a large answer while it is read, kept from one scan to the next (a scan runs start to end in one
+ * go, and a large answer's rows are copied out once read): not a buffer of some MB made for each answer, each
+ * of another size, which malloc's heap grows by (`pages.ts`). Not kept past `scratchMax` numbers.
+ */
+let scratch = new Int32Array(0)
+const scratchMax = (32 * 1024 * 1024) / 4
 
 export interface Scanned {
   /**
@@ -131,10 +143,16 @@ class Scanner extends JsonReader {
   private idEnd = 0
   private idHash = 0
 
+  /** Whether `rows` is `scratch`: the body is large, and its rows are copied out once read. */
+  private readonly large: boolean
+
   constructor(b: Uint8Array) {
     super(b)
+    this.large = b.length >= compactFrom
     // A first guess: a row takes ~80 bytes of a common answer.
-    this.rows = new Int32Array(3 * Math.max(64, Math.ceil(b.length / 80)))
+    const guess = 3 * Math.max(64, Math.ceil(b.length / 80))
+    if (!this.large) this.rows = new Int32Array(guess)
+    else this.rows = scratch.length >= guess ? scratch : (scratch = new Int32Array(guess))
   }
 
   /** A number under `id` or `toObjectId` declines: `quoteBareIds` may have made a string, or no JSON, of it. */
@@ -176,7 +194,8 @@ class Scanner extends JsonReader {
 
   /**
    * Copies the to ids' digits out of the body, one after another, points `rows` at the copies (a to-object's
-   * rows are consecutive and share one) and cuts `rows` to the rows read: the buffer the rows are over.
+   * rows are consecutive and share one) and copies `rows` out of `scratch`, cut to the rows read: the buffer the
+   * rows are over.
    */
   private compact(): Uint8Array {
     const b = this.b
@@ -190,7 +209,10 @@ class Scanner extends JsonReader {
         size += rows[i + 1]! - last
       }
     }
-    const out = new Uint8Array(size)
+    // The rows and the digits, in one buffer with pages of its own once it is large (`pages.ts`).
+    const buffer = Pages.buffer(12 * n + size)
+    const exact = new Int32Array(buffer, 0, 3 * n)
+    const out = new Uint8Array(buffer, 12 * n, size)
     let at = 0
     let start = 0
     last = -1
@@ -204,7 +226,9 @@ class Scanner extends JsonReader {
       rows[i] = start
       rows[i + 1] = at
     }
-    if (rows.length > 3 * n) this.rows = rows.slice(0, 3 * n)
+    exact.set(rows.subarray(0, 3 * n))
+    this.rows = exact
+    if (scratch.length > scratchMax) scratch = new Int32Array(0)
     return out
   }
 
@@ -365,6 +389,7 @@ class Scanner extends JsonReader {
       const larger = new Int32Array(Math.max(2 * this.rows.length, 3 * (this.rowCount + pending.length)))
       larger.set(this.rows)
       this.rows = larger
+      if (this.large) scratch = larger
     }
     const rows = this.rows
     let at = 3 * this.rowCount

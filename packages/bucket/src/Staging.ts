@@ -20,8 +20,8 @@
  * never came (a crash between the two) is whole and deleted by the next run;
  * readers trust only `_SUCCESS`.
  */
-import type { Dataset } from "@assoc-etl/core"
-import { FileSystem, type Path } from "@effect/platform"
+import { type Dataset, ScratchDirectory } from "@assoc-etl/core"
+import type { FileSystem, Path } from "@effect/platform"
 import { Effect, type Scope } from "effect"
 import { Bucket } from "./Bucket.js"
 import type { BucketError } from "./BucketError.js"
@@ -78,13 +78,12 @@ export const stage = (
 ): Effect.Effect<Staged, BucketError, Bucket | FileSystem.FileSystem | Path.Path | Scope.Scope> =>
   Effect.gen(function*() {
     const bucket = yield* Bucket
-    const fs = yield* FileSystem.FileSystem
     const keepParts = options.keepParts === true
     const where = format(url)
     // Refused before anything, the lease included, is written to another's prefix.
     yield* Restore.refuseForeign(Inventory.make(url.prefix, yield* bucket.list(url.bucket, url.prefix)), where)
     const directory = options.directory === undefined
-      ? yield* fs.makeTempDirectoryScoped({ prefix: "assoc-etl-staging-" }).pipe(
+      ? yield* ScratchDirectory.make("staging").pipe(
         Effect.mapError(Restore.localFailure(where, "a temporary directory"))
       )
       : yield* StagingDirectory.prepare(options.directory, where)

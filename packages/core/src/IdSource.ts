@@ -20,6 +20,7 @@ import type { BadLine, IdLine } from "./internal/idFile.js"
 import * as IdFile from "./internal/idFile.js"
 import * as IdJournal from "./internal/idJournal.js"
 import type { ObjectId } from "./ObjectId.js"
+import * as ScratchDirectory from "./ScratchDirectory.js"
 
 export { type BadLine, type IdLine, IdSourceError, parseLine } from "./internal/idFile.js"
 export type { ListedPage } from "./internal/idJournal.js"
@@ -117,12 +118,11 @@ export const fromBytes = <E, R>(
 ): IdSource<E | IdFile.IdSourceError, R | FileSystem.FileSystem | Path.Path> => ({
   open: () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
       const kind = options.kind ?? "bytes"
       const label = options.label ?? kind
       const spoolError = (e: PlatformError) => new IdFile.IdSourceError({ reason: "Io", path: label, detail: e.message })
-      const directory = yield* fs.makeTempDirectoryScoped({ prefix: "assoc-etl-ids-" }).pipe(Effect.mapError(spoolError))
+      const directory = yield* ScratchDirectory.make("ids").pipe(Effect.mapError(spoolError))
       const file = path.join(directory, "ids")
       yield* IdFile.spool(bytes, file)
       const scan = yield* IdFile.scanFile(file, { skipBadLines: options.skipBadLines ?? false }).pipe(

@@ -36,6 +36,7 @@
  * its lease expires (up to the TTL); killed on this machine, it is taken over
  * at once.
  */
+import { ScratchDirectory } from "@assoc-etl/core"
 import { Clock, Duration, Effect, Option, Schedule, Schema, type Scope } from "effect"
 import * as crypto from "node:crypto"
 import * as os from "node:os"
@@ -71,16 +72,6 @@ export interface LeaseOptions {
   readonly prefix: string
   readonly ttl?: Duration.DurationInput
   readonly renewEvery?: Duration.DurationInput
-}
-
-/** Whether process `pid` of this machine is alive (a process of another user counts as alive). */
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
 }
 
 const describe = (holder: LeaseBody) => `host ${holder.host}, pid ${holder.pid}, lease until ${holder.expiresAt}`
@@ -124,7 +115,7 @@ export const acquire = (options: LeaseOptions): Effect.Effect<Lease, BucketError
     const existing = yield* read
     if (Option.isSome(existing)) {
       const holder = existing.value.body
-      const dead = holder.host === host && !isAlive(holder.pid)
+      const dead = holder.host === host && !ScratchDirectory.processAlive(holder.pid)
       if (Date.parse(holder.expiresAt) > now && !dead) return yield* heldBy(holder)
     }
     let body: LeaseBody = {

@@ -4,6 +4,7 @@
  * (its manifest), `--ids-from` (its id journals and errors), `--diff-against`
  * and `diff` (its parts too).
  */
+import { ScratchDirectory } from "@assoc-etl/core"
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, type Scope } from "effect"
 import { Bucket } from "../Bucket.js"
@@ -43,7 +44,7 @@ export const download = (
         ...endpoint
       })
     }
-    const directory = yield* fs.makeTempDirectoryScoped({ prefix: "assoc-etl-replica-" }).pipe(
+    const directory = yield* ScratchDirectory.make("replica").pipe(
       Effect.mapError(localFailure(format(url), "a temporary directory"))
     )
     const wanted = [...inventory.objects.keys()].filter((k) => {

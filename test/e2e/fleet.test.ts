@@ -283,6 +283,18 @@ describe("assoc-etl fleet", () => {
         )
         assert.strictEqual(byPortal.get("other")?.[2], "failed")
         assert.include(byPortal.get("other")?.at(-1), missing)
+        // The same, as JSON for a script.
+        const json = yield* cli(["fleet", "status", "night-1", "--format", "json"], { env })
+        assert.strictEqual(json.code, 0, json.stderr)
+        const asJson = JSON.parse(json.stdout) as {
+          state: string
+          pairs: ReadonlyArray<{ portal: string; pair: string; state: string; rows: number; runner: string }>
+        }
+        assert.strictEqual(asJson.state, "done")
+        assert.deepStrictEqual(
+          asJson.pairs.map((p) => [p.portal, p.pair, p.state, String(p.rows), p.runner]),
+          rows.map(([name, pair, state, count, , runner]) => [name, pair, state, count, runner])
+        )
 
         // Refusals alone: submitted (its id printed, exit 0 once recorded), then waited for: exit 3.
         const refusals = writeJob(dir, "refusals", [refusing(path.join(dir, "good-again"))])
@@ -299,6 +311,13 @@ describe("assoc-etl fleet", () => {
         assert.deepStrictEqual(
           statusLines(recent.stdout).map((l) => l.slice(0, 2)),
           [["JOB", "STATE"], ["refusals", "done-with-refusals"], ["broken", "failed"]]
+        )
+        const recentJson = yield* cli(["fleet", "status", "--format", "json"], { env })
+        assert.strictEqual(recentJson.code, 0, recentJson.stderr)
+        assert.deepStrictEqual(
+          (JSON.parse(recentJson.stdout) as { jobs: ReadonlyArray<{ id: string; state: string }> }).jobs
+            .map((j) => [j.id, j.state]),
+          [["refusals", "done-with-refusals"], ["broken", "failed"]]
         )
 
         // A known id with other settings is refused, nothing recorded; an unknown id to status: exit 2.

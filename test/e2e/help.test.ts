@@ -105,13 +105,19 @@ const pages: ReadonlyArray<Page> = [
   {
     command: ["fleet", "status"],
     sections: ["Arguments", "Fleet", "Logging", "General", "Exit status", "Examples"],
-    defaults: { "--database": "required", "--limit": "default: 20", "--log-level": "default: info" }
+    defaults: {
+      "--database": "required",
+      "--limit": "default: 20",
+      "--format": "default: text",
+      "--log-level": "default: info"
+    }
   },
   {
     command: ["simulate"],
     sections: ["Portal", "Server", "Logging", "General", "Examples"],
     defaults: {
       "--objects": "default: 20000",
+      "--shape": "default: typical",
       "--seed": "default: 1",
       "--port": "default: 0",
       "--rate-limit": "default: 100",

@@ -261,11 +261,19 @@ const statusFlags = {
     Flags.integer("limit", 1, 10_000),
     20,
     "Jobs listed, the last submitted first (without JOB_ID)."
+  ),
+  format: Flags.withDefault(
+    Flags.choice("format", ["text", "json"]),
+    "text" as const,
+    "text: a head line and a table, for people; json: one JSON document on stdout, for scripts and monitoring "
+      + "(a job: {id, state, submittedAt, pairs: [{portal, pair, state, rows, refused, runner, updatedAt, error}]}; "
+      + "the recent jobs: {jobs: [{id, state, submittedAt, updatedAt, portals, pairs, done, refusals, failed, "
+      + "running, pending, rows}]}; instants in ISO 8601, a count not yet known null)."
   )
 }
 
 const statusPage: Flags.Page = {
-  usage: "assoc-etl fleet status [JOB_ID] --database URL",
+  usage: "assoc-etl fleet status [JOB_ID] --database URL [--format text|json]",
   about: [
     "Print a job's status: its state, then a line a pair of each portal: state (pending, running, done, "
     + "done-with-refusals, failed), rows committed (as the export goes, every few seconds), inputs refused, the "
@@ -279,7 +287,7 @@ const statusPage: Flags.Page = {
         { term: "JOB_ID", text: "The id of a submitted job (its file's id).", facts: "[default: the recent jobs]" }
       ]
     },
-    Flags.section("Fleet", [statusFlags.database, statusFlags.limit]),
+    Flags.section("Fleet", [statusFlags.database, statusFlags.limit, statusFlags.format]),
     Flags.section("Logging", [Flags.builtIn.logLevel]),
     Flags.general,
     {
@@ -295,6 +303,10 @@ const statusPage: Flags.Page = {
     {
       title: "One job, then the recent ones:",
       lines: ["assoc-etl fleet status nightly-2026-12-02", "assoc-etl fleet status"]
+    },
+    {
+      title: "The state of a job, for a script (jq):",
+      lines: ["assoc-etl fleet status nightly-2026-12-02 --format json | jq -r .state"]
     }
   ]
 }
@@ -303,7 +315,7 @@ const status = Command.make("status", { job: jobIdArg, ...Flags.options(statusFl
   Effect.gen(function*() {
     const { Database, Status } = yield* fleet
     const url = yield* Database.url(args.database)
-    yield* Status.show(args.job, args.limit).pipe(
+    yield* Status.show(args.job, args.limit, args.format).pipe(
       Effect.catchTag("SqlError", (e) => Effect.fail(Database.databaseError(e))),
       Effect.provide(Database.layer(url))
     )

@@ -15,6 +15,13 @@ export const flags = {
     20_000,
     "Objects of each type: contacts, companies, deals, tickets."
   ),
+  shape: Flags.withDefault(
+    Flags.choice("shape", ["typical", "heavyTail", "heavy"]),
+    "typical" as const,
+    "Associations an object has: typical (most 1-5, about 0.5% over 1000), heavyTail (2% of objects with 1000 to "
+      + "3000) or heavy (every object 480 to 600, as a big B2B account's companies have contacts: answers of tens "
+      + "of MB, for trying `export --memory`)."
+  ),
   rateLimit: Flags.withDefault(
     Flags.integer("rate-limit", 0),
     100,
@@ -33,6 +40,7 @@ export interface SimulateFlags {
   readonly port: number
   readonly seed: number
   readonly objects: number
+  readonly shape: "typical" | "heavyTail" | "heavy"
   readonly rateLimit: number
   readonly latency: number
   readonly faults: Option.Option<number>
@@ -44,6 +52,7 @@ export const simulatorOptions = (flags: SimulateFlags): Simulator.SimulatorOptio
     port: flags.port,
     seed: flags.seed,
     objects: flags.objects,
+    shape: flags.shape,
     rateLimit: { max: flags.rateLimit, windowMillis: 10_000, daily: 0 },
     latencyMillis: [flags.latency, flags.latency],
     faults: { status500: p, status502: p, status503: p, status504: p, drop: p, truncate: p }
@@ -71,7 +80,7 @@ export const page: Flags.Page = {
     + "paging and rate limits, and faults if asked. It prints its base URL on stdout; its token is sim-token."
   ],
   sections: [
-    Flags.section("Portal", [flags.objects, flags.seed]),
+    Flags.section("Portal", [flags.objects, flags.shape, flags.seed]),
     Flags.section("Server", [flags.port, flags.rateLimit, flags.latency, flags.faults]),
     Flags.section("Logging", [Flags.builtIn.logLevel]),
     Flags.general

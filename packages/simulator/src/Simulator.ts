@@ -49,7 +49,8 @@
  * - Ids of custom objects use the type names given in `types` (e.g. `"2-12345"`); `0-1`, `0-2`, `0-3`, `0-5`
  *   are aliases of the standard names.
  * - How many associations an object has is the portal's `shape` (`SimulatedPortal.PortalShape`): `"typical"`
- *   (most 1-5, about 0.5% over 1000) or `"heavyTail"` (2% of objects with 1000 to 3000), capped at `objects`.
+ *   (most 1-5, about 0.5% over 1000), `"heavyTail"` (2% of objects with 1000 to 3000) or `"heavy"` (every
+ *   object 480 to 600), capped at `objects`.
  * - The account's `portalId` is drawn from the seed unless given: 6 to 9 digits, the same for a seed.
  * - The portal's data has versions (`SimulatedPortal`'s header): 0 by default, or 1 (`version`), version 0 with
  *   objects archived, added and edited, dated in `[changedAt - 1 hour, changedAt)`. `setVersion` switches a

@@ -60,26 +60,30 @@ export const jobText = (job: JobStatus): string => {
   return `${head}\n${table}`
 }
 
+/** A listed job's state from its counts of pairs by state; none for a job without pairs. */
+const recentState = (j: StatusTable.JobRow): Outcome.State | null => {
+  const n = (x: number | null) => x ?? 0
+  const states: ReadonlyArray<Outcome.State> = [
+    ...Array<Outcome.State>(n(j.pending)).fill("pending"),
+    ...Array<Outcome.State>(n(j.running)).fill("running"),
+    ...Array<Outcome.State>(n(j.done)).fill("done"),
+    ...Array<Outcome.State>(n(j.refusals)).fill("done-with-refusals"),
+    ...Array<Outcome.State>(n(j.failed)).fill("failed")
+  ]
+  return states.length === 0 ? null : Outcome.worst(states)
+}
+
 /** The text of the list of recent jobs. */
 export const recentText = (jobs: ReadonlyArray<StatusTable.JobRow>): string => {
   if (jobs.length === 0) return "no job submitted yet"
-  const n = (x: number | null) => x ?? 0
   return columns([
     [
       ...["JOB", "STATE", "SUBMITTED", "UPDATED", "PORTALS", "PAIRS"],
       ...["DONE", "REFUSALS", "FAILED", "RUNNING", "PENDING", "ROWS"]
     ],
-    ...jobs.map((j) => {
-      const states: ReadonlyArray<Outcome.State> = [
-        ...Array<Outcome.State>(n(j.pending)).fill("pending"),
-        ...Array<Outcome.State>(n(j.running)).fill("running"),
-        ...Array<Outcome.State>(n(j.done)).fill("done"),
-        ...Array<Outcome.State>(n(j.refusals)).fill("done-with-refusals"),
-        ...Array<Outcome.State>(n(j.failed)).fill("failed")
-      ]
-      return [
+    ...jobs.map((j) => [
         j.id,
-        states.length === 0 ? "-" : Outcome.worst(states),
+        recentState(j) ?? "-",
         instant(j.submittedAt),
         j.updatedAt === null ? "-" : instant(j.updatedAt),
         count(j.portals),
@@ -90,10 +94,49 @@ export const recentText = (jobs: ReadonlyArray<StatusTable.JobRow>): string => {
         count(j.running),
         count(j.pending),
         count(j.rows)
-      ]
-    })
+      ])
   ])
 }
+
+/**
+ * A job's status as one JSON document, for scripts and monitoring: what `jobText` shows, its instants in ISO
+ * 8601 (to the millisecond), a count not yet known `null`.
+ */
+export const jobJson = (job: JobStatus): string =>
+  JSON.stringify({
+    id: job.id,
+    state: stateOf(job),
+    submittedAt: job.submittedAt.toISOString(),
+    pairs: job.pairs.map((p) => ({
+      portal: p.portal,
+      pair: p.pair,
+      state: p.state,
+      rows: p.rows,
+      refused: p.refused,
+      runner: p.runner,
+      updatedAt: p.updatedAt.toISOString(),
+      error: p.error
+    }))
+  })
+
+/** The recent jobs as one JSON document, `{"jobs": [...]}`, the last submitted first (see `jobJson`). */
+export const recentJson = (jobs: ReadonlyArray<StatusTable.JobRow>): string =>
+  JSON.stringify({
+    jobs: jobs.map((j) => ({
+      id: j.id,
+      state: recentState(j),
+      submittedAt: j.submittedAt.toISOString(),
+      updatedAt: j.updatedAt === null ? null : j.updatedAt.toISOString(),
+      portals: j.portals,
+      pairs: j.pairs,
+      done: j.done,
+      refusals: j.refusals,
+      failed: j.failed,
+      running: j.running,
+      pending: j.pending,
+      rows: j.rows
+    }))
+  })
 
 /** The job `id` as the status table has it; refused (exit 2) when no job has that id. */
 export const jobStatus = (id: string) =>
@@ -106,10 +149,14 @@ export const jobStatus = (id: string) =>
     })
   )
 
-/** Prints the status of the job `id`, or the list of the `limit` jobs submitted last. */
-export const show = (id: Option.Option<string>, limit: number) =>
+/** Prints the status of the job `id`, or the list of the `limit` jobs submitted last, as text or JSON. */
+export const show = (id: Option.Option<string>, limit: number, format: "text" | "json") =>
   Effect.gen(function*() {
     yield* StatusTable.ensure
-    if (Option.isSome(id)) return yield* Console.log(jobText(yield* jobStatus(id.value)))
-    yield* Console.log(recentText(yield* StatusTable.recent(limit)))
+    if (Option.isSome(id)) {
+      const job = yield* jobStatus(id.value)
+      return yield* Console.log(format === "json" ? jobJson(job) : jobText(job))
+    }
+    const jobs = yield* StatusTable.recent(limit)
+    yield* Console.log(format === "json" ? recentJson(jobs) : recentText(jobs))
   })

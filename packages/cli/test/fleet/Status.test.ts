@@ -72,4 +72,66 @@ describe("Status", () => {
       "5000"
     ])
   })
+
+  it("as JSON: the same figures, instants in ISO 8601, counts not yet known null", () => {
+    const job = JSON.parse(Status.jobJson({
+      id: "nightly",
+      submittedAt: new Date("2026-12-02T02:00:00Z"),
+      pairs: [
+        row("acme", "contacts-companies"),
+        row("acme", "deals-contacts", { state: "running", rows: null, refused: null, runner: null })
+      ]
+    }))
+    assert.deepStrictEqual(job, {
+      id: "nightly",
+      state: "running",
+      submittedAt: "2026-12-02T02:00:00.000Z",
+      pairs: [
+        {
+          portal: "acme",
+          pair: "contacts-companies",
+          state: "done",
+          rows: 1234,
+          refused: 0,
+          runner: "127.0.0.1:34431",
+          updatedAt: "2026-12-02T02:01:13.456Z",
+          error: null
+        },
+        {
+          portal: "acme",
+          pair: "deals-contacts",
+          state: "running",
+          rows: null,
+          refused: null,
+          runner: null,
+          updatedAt: "2026-12-02T02:01:13.456Z",
+          error: null
+        }
+      ]
+    })
+    assert.deepStrictEqual(JSON.parse(Status.recentJson([])), { jobs: [] })
+    const empty = { pending: 0, running: 0, done: 0, refusals: 0, failed: 0 }
+    const recent = JSON.parse(Status.recentJson([
+      { id: "b", submittedAt: at, updatedAt: at, portals: 1, pairs: 2, ...empty, running: 1, failed: 1, rows: 7 },
+      { id: "a", submittedAt: at, updatedAt: null, portals: 0, pairs: 0, ...empty, rows: null }
+    ]))
+    assert.deepStrictEqual(recent.jobs.map((j: { id: string; state: string | null }) => [j.id, j.state]), [
+      ["b", "running"],
+      ["a", null]
+    ])
+    assert.deepStrictEqual(recent.jobs[0], {
+      id: "b",
+      state: "running",
+      submittedAt: "2026-12-02T02:01:13.456Z",
+      updatedAt: "2026-12-02T02:01:13.456Z",
+      portals: 1,
+      pairs: 2,
+      done: 0,
+      refusals: 0,
+      failed: 1,
+      running: 1,
+      pending: 0,
+      rows: 7
+    })
+  })
 })

@@ -198,6 +198,18 @@ describe("assoc-etl fleet", () => {
           assert.strictEqual(refused, "0")
           assert.include(survivors, runner, `${name} ended on a surviving worker`)
         }
+        // The same, as JSON for a script.
+        const json = yield* cli(["fleet", "status", "night-1", "--format", "json"], { env })
+        assert.strictEqual(json.code, 0, json.stderr)
+        const asJson = JSON.parse(json.stdout) as {
+          state: string
+          pairs: ReadonlyArray<{ portal: string; pair: string; state: string; rows: number; runner: string }>
+        }
+        assert.strictEqual(asJson.state, "done")
+        assert.deepStrictEqual(
+          asJson.pairs.map((p) => [p.portal, p.pair, p.state, String(p.rows), p.runner]),
+          rows.map(([name, pair, state, count, , runner]) => [name, pair, state, count, runner])
+        )
         assert.isAbove(moved.length, 0)
         for (const name of moved) {
           // When another worker started it again: within seconds of the kill.
@@ -283,19 +295,6 @@ describe("assoc-etl fleet", () => {
         )
         assert.strictEqual(byPortal.get("other")?.[2], "failed")
         assert.include(byPortal.get("other")?.at(-1), missing)
-        // The same, as JSON for a script.
-        const json = yield* cli(["fleet", "status", "night-1", "--format", "json"], { env })
-        assert.strictEqual(json.code, 0, json.stderr)
-        const asJson = JSON.parse(json.stdout) as {
-          state: string
-          pairs: ReadonlyArray<{ portal: string; pair: string; state: string; rows: number; runner: string }>
-        }
-        assert.strictEqual(asJson.state, "done")
-        assert.deepStrictEqual(
-          asJson.pairs.map((p) => [p.portal, p.pair, p.state, String(p.rows), p.runner]),
-          rows.map(([name, pair, state, count, , runner]) => [name, pair, state, count, runner])
-        )
-
         // Refusals alone: submitted (its id printed, exit 0 once recorded), then waited for: exit 3.
         const refusals = writeJob(dir, "refusals", [refusing(path.join(dir, "good-again"))])
         const recorded = yield* cli(["fleet", "submit", refusals], { env })

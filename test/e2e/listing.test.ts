@@ -96,8 +96,10 @@ describe("export without --ids: the listing walks from both ends (built CLI as a
           env,
           onSpawn: (child) => {
             if (killed >= kills) return
-            // A random moment of the listing: after 1 to 6 more list or search answers, and up to 30 ms more.
-            const at = walked() + 1 + Math.floor(Math.random() * 6)
+            // A random moment of the listing: after 1 to 3 more list or search answers, and up to 30 ms more (the
+            // walk is ~22 answers: six kills of up to 3 answers each, and a step or two walked again after each,
+            // fall before it ends).
+            const at = walked() + 1 + Math.floor(Math.random() * 3)
             const delay = Math.floor(Math.random() * 30)
             timer = setInterval(() => {
               if (walked() < at) return

@@ -701,8 +701,11 @@ describe("BatchRead memory", () => {
         const truth = SimulatedPortal.groundTruth(sim.portal, pair.fromType, pair.toType).rows
         assert.deepStrictEqual(multiset(rows), multiset(truth))
       }
-      // Each export holding nothing may send one request beyond what is left: over by an answer each at worst.
-      assert.isAtMost(yield* gauge(BatchRead.metrics.memoryPeak), 2 * 2 ** 20)
+      // Each export holding nothing may send one request beyond what is left, and an answer can outweigh the
+      // estimate learned from the average: over by an answer or so each. Answers here weigh up to ~600 KB (batches aim
+      // at a third of the budget, some heavier than their average), so ~2.2 × the budget is possible at worst;
+      // runs hold ~1.3 ×.
+      assert.isAtMost(yield* gauge(BatchRead.metrics.memoryPeak), 2.5 * 2 ** 20)
     }).pipe(
       counted,
       Effect.provide(Layer.merge(Simulator.layerTest({ objects: 1500, rateLimit: unlimited }), NodeContext.layer))

@@ -1,5 +1,5 @@
 /** Manifests of finished exports, for tests of what reads one (an incremental run chained to an earlier export). */
-import type { Manifest } from "@assoc-etl/core"
+import { Dataset, type Manifest } from "@assoc-etl/core"
 
 /** The manifest of a finished export of `from` → companies with no parts, as this version writes it. */
 export const finished = (
@@ -8,7 +8,7 @@ export const finished = (
   source: Manifest.Manifest["export"]["source"]
 ): Manifest.Manifest => ({
   version: 2,
-  tool: { name: "assoc-etl", version: "0.1.0" },
+  tool: { name: "assoc-etl", version: Dataset.toolVersion },
   format: "ndjson",
   schema: [],
   parts: [],

@@ -7,7 +7,6 @@
  * credentials, a missing bucket, a bad URL: exit 2 before any request, the bucket named; `s3://` snapshots as
  * `--diff-against`, `--ids-from`, `--since` and `diff` inputs.
  */
-import { GetObjectCommand, ListObjectsCommand, S3Client } from "@aws-sdk/client-s3"
 import { SimulatedPortal } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Schedule } from "effect"
@@ -28,62 +27,8 @@ import {
   writeIds
 } from "./support.js"
 
-// The SDK's notice that its releases after January 2027 need Node 22, printed once a process: not for this one.
-process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] = "true"
-
 const token = "bucket-test-token-41c7"
 const { env: hubspotEnv, exportArgs, simulator } = exportHarness({ token, serverPerSecond: 400, rateLimit: "300/1s" })
-
-/** The bucket's objects, as any S3 client sees them: listed under a prefix, fetched whole. */
-const reader = (server: S3Server.S3Server) => {
-  const client = new S3Client({
-    endpoint: server.endpoint,
-    region: server.env["AWS_REGION"] ?? "us-east-1",
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: server.env["AWS_ACCESS_KEY_ID"]!,
-      secretAccessKey: server.env["AWS_SECRET_ACCESS_KEY"]!
-    }
-  })
-  /** The keys under `prefix/` with their sizes, relative to it, sorted (ListObjects version 1: s3rver cannot page
-   * version 2 on Node 20). */
-  const list = (prefix: string) =>
-    Effect.promise(async () => {
-      const keys: Array<{ readonly name: string; readonly size: number }> = []
-      let marker: string | undefined
-      do {
-        const page = await client.send(
-          new ListObjectsCommand({ Bucket: server.bucket, Prefix: `${prefix}/`, Marker: marker })
-        )
-        for (const o of page.Contents ?? []) keys.push({ name: o.Key!.slice(prefix.length + 1), size: o.Size ?? 0 })
-        marker = page.IsTruncated === true ? page.Contents?.at(-1)?.Key : undefined
-      } while (marker !== undefined)
-      return keys.sort((a, b) => a.name.localeCompare(b.name))
-    })
-  const get = (key: string) =>
-    Effect.promise(async () => {
-      const answer = await client.send(new GetObjectCommand({ Bucket: server.bucket, Key: key }))
-      return Buffer.from(await answer.Body!.transformToByteArray())
-    })
-  /** The object `name` under `prefix/`, or none when there is none. */
-  const find = (prefix: string, name: string) =>
-    Effect.flatMap(list(prefix), (keys) =>
-      keys.some((k) => k.name === name)
-        ? Effect.map(get(`${prefix}/${name}`), Option.some)
-        : Effect.succeed(Option.none<Buffer>()))
-  /** Every object under `prefix/` (those whose name passes `keep`) copied into `dir`, at the same relative paths. */
-  const fetch = (prefix: string, dir: string, keep: (name: string) => boolean = () => true) =>
-    Effect.gen(function*() {
-      const keys = (yield* list(prefix)).filter((k) => keep(k.name))
-      for (const k of keys) {
-        const file = path.join(dir, k.name)
-        fs.mkdirSync(path.dirname(file), { recursive: true })
-        fs.writeFileSync(file, yield* get(`${prefix}/${k.name}`))
-      }
-      return keys
-    })
-  return { list, get, find, fetch }
-}
 
 /**
  * The temporary directory of the test's CLI runs (`TMPDIR`), inside the test's own: a staging directory is removed
@@ -140,7 +85,7 @@ describe("export --out s3://bucket/prefix (built CLI, s3rver on loopback)", () =
   it.scopedLive("ndjson: every association once in the bucket, the summary naming the URL; a rerun is done", () =>
     Effect.gen(function*() {
       const server = yield* S3Server.start()
-      const bucket = reader(server)
+      const bucket = S3Server.reader(server)
       const sim = yield* simulator()
       const dir = yield* tempDir
       const env = { ...hubspotEnv, ...server.env, TMPDIR: scratch(dir) }
@@ -187,7 +132,7 @@ describe("export --out s3://bucket/prefix (built CLI, s3rver on loopback)", () =
   it.scopedLive("parquet, --pairs under an s3:// root, killed once and resumed: each pair's dataset exact, typed", () =>
     Effect.gen(function*() {
       const server = yield* S3Server.start()
-      const bucket = reader(server)
+      const bucket = S3Server.reader(server)
       const sim = yield* simulator({ objects: 300 })
       const dir = yield* tempDir
       const env = { ...hubspotEnv, ...server.env, TMPDIR: scratch(dir) }
@@ -236,7 +181,7 @@ describe("export --out s3://bucket/prefix (built CLI, s3rver on loopback)", () =
   it.scopedLive("s3:// snapshots as inputs: --diff-against, --ids-from, --since, and assoc-etl diff, exact", () =>
     Effect.gen(function*() {
       const server = yield* S3Server.start()
-      const bucket = reader(server)
+      const bucket = S3Server.reader(server)
       const sim = yield* simulator()
       const dir = yield* tempDir
       const env = { ...hubspotEnv, ...server.env, TMPDIR: scratch(dir) }
@@ -313,7 +258,7 @@ describe("export --out s3://bucket/prefix (built CLI, s3rver on loopback)", () =
   it.scopedLive("kill -9 at random, reruns staged afresh: exact, no committed id asked again, every part whole", () =>
     Effect.gen(function*() {
       const server = yield* S3Server.start()
-      const bucket = reader(server)
+      const bucket = S3Server.reader(server)
       const kills = 5
       // What the killed runs asked for, in order, with the time each request arrived.
       const arrived: Array<{ readonly at: number; readonly id: string; readonly after: string | undefined }> = []
@@ -442,7 +387,7 @@ describe("export --out s3://bucket/prefix (built CLI, s3rver on loopback)", () =
   it.scopedLive("a second writer on the prefix is refused while the first runs: exit 2, nothing sent", () =>
     Effect.gen(function*() {
       const server = yield* S3Server.start()
-      const bucket = reader(server)
+      const bucket = S3Server.reader(server)
       const sim = yield* simulator({ latencyMillis: [20, 40] })
       // The second writer's HubSpot: it must see no request at all.
       const other = yield* simulator()
@@ -507,7 +452,7 @@ describe("export --out s3://bucket/prefix (built CLI, s3rver on loopback)", () =
       refused(diffOut, "--out")
       assert.strictEqual((yield* sim.counters).requests, 0, "nothing was sent to HubSpot")
       // None of the refused runs left an object behind, nor a temporary directory.
-      assert.deepStrictEqual(yield* reader(server).list("p"), [])
+      assert.deepStrictEqual(yield* S3Server.reader(server).list("p"), [])
       assert.deepStrictEqual(leftovers(dir), [])
 
       // A local --out needs nothing of AWS: the variables may point nowhere.

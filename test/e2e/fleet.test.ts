@@ -3,6 +3,7 @@
  * simulators each with its own token and rate limit, jobs submitted with `--wait`. A worker killed with kill -9
  * while it runs a portal: its portals are carried on by the others, every dataset is exact, and no simulator saw a
  * 429 with each job's limit equal to its portal's own (two workers exporting one portal at once would overrun it).
+ * A job's `out` may be a bucket (`s3://`, s3rver on loopback): its dataset there is sealed and exact.
  */
 import { SimulatedPortal, Simulator } from "@assoc-etl/simulator"
 import { assert, describe, it } from "@effect/vitest"
@@ -14,6 +15,7 @@ import * as path from "node:path"
 import { readNdjson } from "../support/DuckDb.js"
 import { tempDir } from "../support/Parts.js"
 import * as Postgres from "../support/Postgres.js"
+import * as S3Server from "../support/S3Server.js"
 import { bin, cli, root, sortedKeys, writeIds } from "./support.js"
 
 /** Each portal's limit, the simulator's and its job entry's: 20 requests a rolling second. */
@@ -258,9 +260,10 @@ describe("assoc-etl fleet", () => {
       Effect.gen(function*() {
         const dir = yield* tempDir
         const pg = yield* Postgres.start
+        const s3 = yield* S3Server.start()
         const [good, other] = yield* Effect.all([portal(11, 60), portal(12, 60)])
         // `other`'s token variable is in no worker's environment.
-        const env = { ASSOC_ETL_DATABASE_URL: pg.url, [tokenEnv(good!)]: good!.options.token }
+        const env = { ASSOC_ETL_DATABASE_URL: pg.url, [tokenEnv(good!)]: good!.options.token, ...s3.env }
         yield* startWorker(env)
         // Ids of which two the portal does not have: refused by HubSpot (the simulator), a 207 each.
         const ids = writeIds(dir, [...good!.portal.ids("contacts").slice(0, 20), "999999991", "999999992"])
@@ -295,14 +298,22 @@ describe("assoc-etl fleet", () => {
         )
         assert.strictEqual(byPortal.get("other")?.[2], "failed")
         assert.include(byPortal.get("other")?.at(-1), missing)
-        // Refusals alone: submitted (its id printed, exit 0 once recorded), then waited for: exit 3.
-        const refusals = writeJob(dir, "refusals", [refusing(path.join(dir, "good-again"))])
+        // Refusals alone, into a bucket: submitted (its id printed, exit 0 once recorded), then waited for: exit 3.
+        const refusals = writeJob(dir, "refusals", [refusing(`s3://${s3.bucket}/refusals`)])
         const recorded = yield* cli(["fleet", "submit", refusals], { env })
         assert.strictEqual(recorded.code, 0, recorded.stderr)
         assert.strictEqual(recorded.stdout, "refusals\n")
         const done = yield* cli(["fleet", "submit", refusals, "--wait"], { env })
         assert.strictEqual(done.code, 3, done.stderr)
         assert.match(done.stderr, /job refusals: done-with-refusals /)
+        // The bucket holds the dataset, sealed: the known ids' rows exactly, the two refused in its errors.
+        const fetched = path.join(dir, "fetched")
+        const keys = yield* S3Server.reader(s3).fetch("refusals/contacts-companies", fetched)
+        assert.includeMembers(keys.map((k) => k.name), ["_SUCCESS", "manifest.json", "_errors/errors.ndjson"])
+        const inBucket = yield* readNdjson(path.join(fetched, "part-*.ndjson"))
+        assert.deepStrictEqual(sortedKeys(inBucket), sortedKeys(truth.rows))
+        const errors = fs.readFileSync(path.join(fetched, "_errors/errors.ndjson"), "utf8").trim().split("\n")
+        assert.deepStrictEqual(errors.map((l) => JSON.parse(l).object_id).sort(), ["999999991", "999999992"])
 
         // The recent jobs, the last submitted first.
         const recent = yield* cli(["fleet", "status"], { env })

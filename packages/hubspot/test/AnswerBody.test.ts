@@ -1,6 +1,8 @@
 import { HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import * as AnswerBody from "../src/internal/answerBody.js"
 import * as Pages from "../src/internal/pages.js"
 
@@ -18,6 +20,29 @@ describe("Pages", () => {
     assert.strictEqual(view[64 * MiB - 1], 7)
     // Malloc's: its size exactly, not whole pages (a collection may free others meanwhile: no count to compare).
     assert.strictEqual(Pages.buffer(Pages.ownPagesFrom - 1).byteLength, Pages.ownPagesFrom - 1)
+  })
+
+  it("where the address space for pages of its own is refused (ulimit -v), gives malloc's buffers, and goes on", () => {
+    // The built module in a process of its own, under a 4 GiB limit (a wasm memory reserves ~10 GB): sizes show
+    // which allocator gave each buffer (pages: 64 KiB multiples; malloc: the size asked).
+    const pages = fileURLToPath(new URL("../dist/internal/pages.js", import.meta.url))
+    const script = `const P = await import(${JSON.stringify(pathToFileURL(pages).href)})
+      const sizes = [2, 3, 2].map((m) => P.buffer(m * 1024 * 1024 + 1))
+      new Uint8Array(sizes[2]).fill(7)
+      console.log(JSON.stringify(sizes.map((b) => b.byteLength)))`
+    const run = (limitKiB?: number) => {
+      const limit = limitKiB === undefined ? "" : `ulimit -v ${limitKiB} && `
+      return spawnSync("sh", ["-c", `${limit}exec "$0" --input-type=module -e "$1"`, process.execPath, script], {
+        encoding: "utf8"
+      })
+    }
+    const limited = run(4 * 1024 * 1024)
+    assert.strictEqual(limited.status, 0, limited.stderr)
+    assert.deepStrictEqual(JSON.parse(limited.stdout), [2 * MiB + 1, 3 * MiB + 1, 2 * MiB + 1])
+    const unlimited = run()
+    assert.strictEqual(unlimited.status, 0, unlimited.stderr)
+    const wholePages = (n: number) => n * MiB + 64 * 1024
+    assert.deepStrictEqual(JSON.parse(unlimited.stdout), [wholePages(2), wholePages(3), wholePages(2)])
   })
 })
 

@@ -75,12 +75,9 @@ export const start = (options: S3ServerOptions = {}): Effect.Effect<S3Server, ne
 export const reader = (server: S3Server) => {
   const client = new S3Client({
     endpoint: server.endpoint,
-    region: server.env["AWS_REGION"] ?? "us-east-1",
+    region: "us-east-1",
     forcePathStyle: true,
-    credentials: {
-      accessKeyId: server.env["AWS_ACCESS_KEY_ID"]!,
-      secretAccessKey: server.env["AWS_SECRET_ACCESS_KEY"]!
-    }
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }
   })
   /** The keys under `prefix/` with their sizes, relative to it, sorted (ListObjects version 1: s3rver cannot page
    * version 2 on Node 20). */

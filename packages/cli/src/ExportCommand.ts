@@ -14,12 +14,12 @@ import {
 } from "@assoc-etl/hubspot"
 import { NdjsonEncoder } from "@assoc-etl/sink-ndjson"
 import { ParquetEncoder } from "@assoc-etl/sink-parquet"
-import { ChangesManifest, Diff, DiffError } from "@assoc-etl/diff"
 import { Command } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Config, ConfigError, Console, Effect, Layer, Option } from "effect"
+import { Config, ConfigError, Effect, Layer, Option } from "effect"
 import { InvalidArgument, Stopped } from "./CliError.js"
+import * as ExportChanges from "./ExportChanges.js"
 import * as Flags from "./Flags.js"
 import { checkIdFile, type Settings, sourcesFor, type Target } from "./ExportSources.js"
 import * as JobFile from "./JobFile.js"
@@ -466,69 +466,6 @@ const check = (settings: Settings) =>
   })
 
 /**
- * `--diff-against OLD`: the earlier snapshot of each target (OLD itself for one pair; OLD/<from>-<to> under a
- * job's root), each a finished export of the same pair: refused before anything is sent otherwise (exit 2).
- */
-const diffBases = (settings: Settings, targets: ReadonlyArray<Target>) =>
-  Effect.gen(function*() {
-    if (Option.isNone(settings.diffAgainst)) return targets.map(() => undefined)
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const value = settings.diffAgainst.value
-    const bad = (detail: string) => new InvalidArgument({ flag: "--diff-against", detail })
-    return yield* Effect.forEach(targets, (target) =>
-      Effect.gen(function*() {
-        const old = settings.layout === "single" ? value : path.join(value, target.name)
-        const manifest = yield* Dataset.readManifest(old).pipe(Effect.mapError((e) => bad(e.message)))
-        const sealed = yield* fs.exists(path.join(old, Dataset.successName)).pipe(Effect.orElseSucceed(() => false))
-        if (!sealed) return yield* bad(`${old} is not a finished export (no ${Dataset.successName})`)
-        const pair = `${manifest.export.from} → ${manifest.export.to}`
-        if (manifest.export.from !== target.pair.fromType || manifest.export.to !== target.pair.toType) {
-          return yield* bad(`${old} is an export of ${pair}, not of ${target.pair.fromType} → ${target.pair.toType}`)
-        }
-        return old
-      }))
-  })
-
-/** The directory of an export's changes since `--diff-against`. */
-const changesName = "_changes"
-
-/**
- * Writes `directory/_changes/`: the rows of `directory` not in `old` (insert) and of `old` not in it (delete). The
- * changes' manifest names each side by its location (`named`: an s3:// URL for a bucket's staging or download).
- */
-const changesSince = (old: string, directory: string, named: (local: string) => string) =>
-  Effect.flatMap(Path.Path, (path) =>
-    Diff.run({
-      old,
-      new: directory,
-      out: path.join(directory, changesName),
-      acceptUnsealedNew: true,
-      locations: {
-        ...(named(old) === old ? {} : { old: named(old) }),
-        ...(named(directory) === directory ? {} : { new: named(directory) })
-      }
-    }).pipe(
-      Effect.mapError((e) =>
-        DiffError.isBadInput(e) ? new InvalidArgument({ flag: "--diff-against", detail: e.message }) : e
-      ),
-      Effect.asVoid
-    ))
-
-/** Says what `_changes/` holds, from its manifest, naming OLD and the changes by their locations. */
-const reportChanges = (old: string, directory: string, named: (local: string) => string) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const dir = path.join(directory, changesName)
-    const text = yield* fs.readFileString(path.join(dir, "manifest.json"))
-    const manifest = yield* ChangesManifest.decodeJson(text)
-    yield* Console.error(
-      `changes since ${named(old)}: ${manifest.inserts} inserted, ${manifest.deletes} deleted rows in ${named(dir)}`
-    )
-  }).pipe(Effect.orElse(() => Effect.void))
-
-/**
  * The settings with `--since`, `--ids-from` and `--diff-against` in a bucket replaced by local copies (each
  * location downloaded once; its parts only for `--diff-against`, which reads them).
  */
@@ -585,7 +522,7 @@ const exportAll = (settings: Settings, storage: Storage.Storage) =>
       concurrency: settings.concurrency,
       memory: settings.memory
     })
-    const olds = yield* diffBases(local, targets)
+    const olds = yield* ExportChanges.bases(local, targets)
     const outcomes = yield* Report.withProgressAll(targets.map((target, i) =>
       Export.run({
         pair: target.pair,
@@ -599,7 +536,7 @@ const exportAll = (settings: Settings, storage: Storage.Storage) =>
               const labels = yield* Labels.catalogue(target.pair)
               yield* Dataset.writeTable(directory, "labels", labels, encoder)
               const old = olds[i]
-              if (old !== undefined) yield* changesSince(old, directory, storage.named)
+              if (old !== undefined) yield* ExportChanges.write(old, directory, storage.named)
             })
         }),
         origin,
@@ -616,7 +553,7 @@ const exportAll = (settings: Settings, storage: Storage.Storage) =>
     for (const [i, o] of outcomes.entries()) {
       const old = olds[i]
       if (old !== undefined && o.summary.status !== "stopped") {
-        yield* reportChanges(old, targets[i]!.directory, storage.named)
+        yield* ExportChanges.report(old, targets[i]!.directory, storage.named)
       }
     }
     if (settings.layout === "single") {
